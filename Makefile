@@ -1,0 +1,32 @@
+# make install  - create .venv and install the suite (torch's CPU build first, then the rest)
+# make test     - install, lint, and run the whole test suite (what CI runs)
+# make bench    - speed and memory benchmarks, JSON into benchmarks/out/
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+# The torch pin lives in pyproject.toml only; it is installed on its own, first, because letting
+# pip resolve torch together with the rest can pull the multi-GB CUDA build.
+TORCH_PIN := $(shell sed -n 's/^ *"\(torch==[^"]*\)".*/\1/p' pyproject.toml)
+
+.PHONY: install test lint bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet "$(TORCH_PIN)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+lint: install
+	$(PY) -m ruff check algos tests benchmarks
+
+test: lint
+	$(PY) -m pytest
+
+bench: install
+	mkdir -p benchmarks/out
+	$(PY) benchmarks/dqn_speed.py --memory --out benchmarks/out/dqn_speed.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,146 @@
+"""DQN as Double DQN with proportional prioritized replay (both switchable), on the shared loop.
+
+Defaults follow MinAtar's reference ``examples/dqn.py`` (network, centered RMSprop, batch 32,
+replay 100K, target sync every 1000 updates, train every step) plus Double-DQN targets and
+prioritized replay (alpha 0.6, beta annealed 0.4 -> 1 over the run), the base learner of DIIQN.
+``--set double=false --set prioritized=false`` gives MinAtar's plain DQN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .config import ConfigError
+from .envs import packed_size
+from .learner import QLearner, StateDecoder
+from .loop import SEED_REPLAY, SEED_TORCH, LoopConfig, child_seed
+from .nets import QNetwork
+from .replay import PrioritizedReplay, UniformReplay
+
+
+@dataclass
+class DQNConfig(LoopConfig):
+    """Double DQN + prioritized replay. Every field can be set with ``--set key=value``."""
+
+    batch_size: int = 32
+    """Transitions per learning update."""
+    replay_capacity: int = 100_000
+    """Transitions kept in the replay memory (oldest overwritten first)."""
+    gamma: float = 0.99
+    """Discount factor."""
+    lr: float = 2.5e-4
+    """Learning rate of centered RMSprop."""
+    rms_alpha: float = 0.95
+    """RMSprop's smoothing constant of the squared gradient (MinAtar: 0.95)."""
+    rms_eps: float = 0.01
+    """RMSprop's epsilon, added to the root of the centered second moment (MinAtar: 0.01)."""
+    target_update_every: int = 1_000
+    """Copy the online network into the target network every this many updates."""
+    double: bool = True
+    """Double-DQN targets: the online net picks the next action, the target net values it."""
+    prioritized: bool = True
+    """Proportional prioritized replay; false samples uniformly."""
+    per_alpha: float = 0.6
+    """Priority exponent: P(i) is proportional to (|TD_i| + per_eps)^per_alpha."""
+    per_beta_start: float = 0.4
+    """Importance-sampling exponent at the first update, annealed linearly to 1 at the last."""
+    per_eps: float = 1e-6
+    """Added to |TD| so that no transition gets zero priority."""
+    huber_delta: float = 1.0
+    """Where the Huber loss turns from squared to absolute error."""
+    grad_clip: float = 0.0
+    """Clip the gradient norm to this value; 0 (MinAtar's choice) switches clipping off."""
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("batch_size", "replay_capacity", "target_update_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.batch_size > self.replay_capacity:
+            raise ConfigError("batch_size must not exceed replay_capacity")
+        if not 0.0 <= self.gamma <= 1.0:
+            raise ConfigError(f"gamma must lie in [0, 1], got {self.gamma}")
+        if self.lr <= 0:
+            raise ConfigError(f"lr must be positive, got {self.lr}")
+        for name in ("per_alpha", "per_beta_start"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+
+
+class DQNAgent:
+    """Double DQN with prioritized replay; the base every Q-learning method of the suite extends."""
+
+    def __init__(self, config: DQNConfig, state_shape: tuple[int, int, int], n_actions: int,
+                 seed: int, total_steps: int):
+        self.config = config
+        self.n_actions = n_actions
+        self.total_steps = total_steps
+        torch.manual_seed(child_seed(seed, SEED_TORCH))
+        network = QNetwork(state_shape[0], n_actions, grid=state_shape[1])
+        self.learner = QLearner(network, gamma=config.gamma, lr=config.lr,
+                                rms_alpha=config.rms_alpha, rms_eps=config.rms_eps,
+                                target_update_every=config.target_update_every,
+                                double=config.double, huber_delta=config.huber_delta,
+                                grad_clip=config.grad_clip)
+        replay_seed = child_seed(seed, SEED_REPLAY)
+        if config.prioritized:
+            self.replay = PrioritizedReplay(config.replay_capacity, packed_size(state_shape),
+                                            replay_seed, alpha=config.per_alpha,
+                                            eps=config.per_eps)
+        else:
+            self.replay = UniformReplay(config.replay_capacity, packed_size(state_shape),
+                                        replay_seed)
+        self.decode = StateDecoder(state_shape, max_rows=2 * config.batch_size)
+        self._td_sum, self._weight_sum, self._samples = 0.0, 0.0, 0
+
+    @property
+    def updates(self) -> int:
+        return self.learner.updates
+
+    def greedy_action(self, obs: np.ndarray) -> int:
+        return self.learner.greedy_action(self.decode.observation(obs))
+
+    def observe(self, state, action, reward, next_state, done, step) -> None:
+        self.replay.add(state, action, reward, next_state, done)
+
+    def beta(self, step: int) -> float:
+        """Importance-sampling exponent, linear from ``per_beta_start`` to 1 over the run."""
+        start = self.config.replay_start
+        progress = (step - start) / max(1, self.total_steps - start)
+        return min(1.0, self.config.per_beta_start + progress * (1.0 - self.config.per_beta_start))
+
+    def update(self, step: int) -> float:
+        batch = self.replay.sample(self.config.batch_size, beta=self.beta(step))
+        states = self.decode(batch.states, batch.next_states)
+        n = len(batch.indices)
+        loss, td = self.learner.td_loss(
+            states[:n], torch.from_numpy(batch.actions), torch.from_numpy(batch.rewards),
+            states[n:], torch.from_numpy(batch.dones))
+        weights = torch.from_numpy(batch.weights)
+        value = self.learner.apply((loss * weights).mean())
+        td_abs = td.abs().numpy()
+        self.replay.update_priorities(batch.indices, td_abs)
+        self._td_sum += float(td_abs.sum())
+        self._weight_sum += float(batch.weights.sum())
+        self._samples += n
+        return value
+
+    def diagnostics(self) -> dict[str, float]:
+        n = max(1, self._samples)
+        out = {"replay_size": len(self.replay), "td_abs_mean": self._td_sum / n if self._samples
+               else float("nan"), "is_weight_mean": self._weight_sum / n if self._samples
+               else float("nan")}
+        self._td_sum, self._weight_sum, self._samples = 0.0, 0.0, 0
+        return out
+
+    def state_dict(self) -> dict:
+        return {"learner": self.learner.state_dict(), "replay": self.replay.state_dict(),
+                "diagnostics": (self._td_sum, self._weight_sum, self._samples)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.learner.load_state_dict(state["learner"])
+        self.replay.load_state_dict(state["replay"])
+        self._td_sum, self._weight_sum, self._samples = state["diagnostics"]

@@ -1,0 +1,156 @@
+"""Environments: a thin wrapper over MinAtar's games, action sets, seeding and bit-packed states.
+
+MinAtar (GPL-3.0) is a runtime dependency; nothing of it is copied here. We drive the game classes
+in ``minatar.environments.<game>`` directly instead of ``minatar.Environment`` because the latter
+imports matplotlib and seaborn for rendering (about 140 MB of resident memory per process). The
+wrapper re-creates ``minatar.Environment``'s semantics exactly (one RandomState shared by the game
+and the sticky-action draw; the sticky draw happens before every action; the last action is kept
+across resets) and ``tests/test_envs.py`` checks it step for step against ``minatar.Environment``.
+
+Observations are channel-first boolean arrays of shape ``(C, 10, 10)`` (MinAtar's own layout is
+``(10, 10, C)``) because that is what the convolutional Q-network reads. ``pack_states`` and
+``unpack_states`` turn them into ``ceil(C * 100 / 8)`` bytes and back, exactly.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+GAMES: tuple[str, ...] = ("asterix", "breakout", "freeway", "seaquest", "space_invaders")
+"""The five MinAtar games."""
+
+ACTION_NAMES: tuple[str, ...] = ("noop", "left", "up", "right", "down", "fire")
+"""MinAtar's full action set; the index of a name is the game's action id."""
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Everything that defines an environment; recorded in every run's ``run.json``."""
+
+    game: str
+    """One of ``GAMES``."""
+    action_set: str = "full"
+    """``full`` (MinAtar's 6 actions, as in its reference DQN), ``minimal`` (the game's own minimal
+    set) or an explicit comma-separated list of action names or ids, e.g. ``noop,left,right``."""
+    sticky_action_prob: float = 0.1
+    """Probability that the previous action is repeated instead of the chosen one (MinAtar: 0.1)."""
+    difficulty_ramping: bool = True
+    """Whether the game speeds up over an episode (MinAtar's default)."""
+
+
+class EnvError(ValueError):
+    """A bad environment setting (unknown game, bad action set, probability out of range)."""
+
+
+def _game_module(game: str):
+    if game not in GAMES:
+        raise EnvError(f"unknown game {game!r}; valid games: {', '.join(GAMES)}")
+    return importlib.import_module(f"minatar.environments.{game}")
+
+
+def resolve_action_set(game: str, spec: str) -> tuple[int, ...]:
+    """Turn an action-set spec (``full``, ``minimal`` or a list) into MinAtar action ids."""
+    module = _game_module(game)
+    if spec == "full":
+        return tuple(range(len(ACTION_NAMES)))
+    if spec == "minimal":
+        return tuple(int(a) for a in module.Env(ramping=True).minimal_action_set())
+    ids = []
+    for token in (t.strip() for t in spec.split(",")):
+        if token.isdigit() and int(token) < len(ACTION_NAMES):
+            ids.append(int(token))
+        elif token in ACTION_NAMES:
+            ids.append(ACTION_NAMES.index(token))
+        else:
+            raise EnvError(
+                f"bad action set {spec!r}: {token!r} is not an action; use full, minimal or a "
+                f"comma-separated list of {', '.join(ACTION_NAMES)} (or ids 0-5)"
+            )
+    if len(set(ids)) != len(ids) or not ids:
+        raise EnvError(f"bad action set {spec!r}: actions must be distinct and at least one")
+    return tuple(ids)
+
+
+def validate_env_config(config: EnvConfig) -> None:
+    """Raise ``EnvError`` with one clear sentence if the config cannot make an environment."""
+    resolve_action_set(config.game, config.action_set)
+    if not 0.0 <= config.sticky_action_prob <= 1.0:
+        raise EnvError(f"sticky_action_prob must lie in [0, 1], got {config.sticky_action_prob}")
+
+
+def minatar_version() -> str:
+    return importlib.metadata.version("minatar")
+
+
+class MinAtarEnv:
+    """One MinAtar game with a chosen action set, seeded, returning channel-first bool states.
+
+    ``step`` takes an index into ``actions`` (0 .. n_actions-1), not a MinAtar action id, so that
+    the Q-network's output size follows the action set.
+    """
+
+    def __init__(self, config: EnvConfig, seed: int):
+        validate_env_config(config)
+        self.config = config
+        self.actions: tuple[int, ...] = resolve_action_set(config.game, config.action_set)
+        self.n_actions = len(self.actions)
+        # One RandomState for the game and the sticky draw, as in minatar.Environment.seed().
+        self._random = np.random.RandomState(seed)
+        self._game = _game_module(config.game).Env(ramping=config.difficulty_ramping)
+        self._game.random = self._random
+        self._last_action = 0  # minatar.Environment keeps it across resets; so do we.
+        h, w, c = self._game.state_shape()
+        self.state_shape: tuple[int, int, int] = (c, h, w)
+
+    def reset(self) -> np.ndarray:
+        self._game.reset()
+        return self.observe()
+
+    def observe(self) -> np.ndarray:
+        return np.ascontiguousarray(self._game.state().transpose(2, 0, 1))
+
+    def step(self, action_index: int) -> tuple[np.ndarray, float, bool]:
+        action = self.actions[action_index]
+        if self._random.rand() < self.config.sticky_action_prob:
+            action = self._last_action
+        self._last_action = action
+        reward, terminal = self._game.act(action)
+        return self.observe(), float(reward), bool(terminal)
+
+    def describe(self) -> dict:
+        """The settings to record in ``run.json`` and ``expert.json``."""
+        return {
+            **asdict(self.config),
+            "action_ids": list(self.actions),
+            "action_names": [ACTION_NAMES[a] for a in self.actions],
+            "state_shape": list(self.state_shape),
+            "minatar_version": minatar_version(),
+        }
+
+
+def state_shape(game: str) -> tuple[int, int, int]:
+    """Channel-first state shape ``(C, 10, 10)`` of a game."""
+    h, w, c = _game_module(game).Env(ramping=True).state_shape()
+    return (c, h, w)
+
+
+def packed_size(shape: tuple[int, ...]) -> int:
+    """Bytes per bit-packed state of this shape."""
+    return (int(np.prod(shape)) + 7) // 8
+
+
+def pack_states(states: np.ndarray) -> np.ndarray:
+    """Bit-pack bool states ``(..., C, H, W)`` into uint8 ``(..., ceil(C*H*W/8))``."""
+    flat = states.reshape(*states.shape[:-3], -1)
+    return np.packbits(flat, axis=-1)
+
+
+def unpack_states(packed: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """Inverse of ``pack_states``: uint8 ``(..., nbytes)`` to bool ``(..., C, H, W)``."""
+    n_bits = int(np.prod(shape))
+    bits = np.unpackbits(packed, axis=-1, count=n_bits)
+    return bits.reshape(*packed.shape[:-1], *shape).view(bool)

@@ -1,0 +1,384 @@
+"""The one training loop: acting, evaluation, logging, checkpoints and resume.
+
+Every method of the suite trains through ``train_run``; an algorithm only supplies an ``Agent``
+(how to act greedily, what to do with a transition, one learning update). The loop owns the
+environment, the epsilon-greedy schedule, evaluation, the run folder and reproducibility:
+
+* One integer seed fixes everything. Independent streams for the environment, the exploration
+  draws, the replay sampling and the network initialisation are derived from it with
+  ``numpy.random.SeedSequence``; each evaluation uses fresh environments seeded from
+  ``(seed, evaluation index)``, so evaluating never disturbs training.
+* A checkpoint holds the networks, the optimizer, the replay memory, every RNG state (Python,
+  NumPy, torch, the environment's) and the loop's own state (the episode in progress, the metric
+  rows so far). Resuming from it continues the exact same trajectory, so a run killed at any
+  moment and resumed writes the same ``metrics.csv`` as one never stopped (wall-clock columns
+  aside).
+
+Evaluation protocol: every ``eval_every`` environment steps (and at step 0 and at the end),
+``eval_episodes`` episodes are played epsilon-greedily with ``eval_epsilon`` (0.05, the DQN
+papers' convention; 0 gives greedy), each capped at ``eval_max_episode_steps``; ``metrics.csv``
+records their mean and standard deviation.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import random
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .config import ConfigError
+from .envs import EnvConfig, MinAtarEnv, pack_states
+from .runs import (
+    RunDir,
+    atomic_write_bytes,
+    atomic_write_csv,
+    atomic_write_json,
+    now,
+    peak_rss_mb,
+    provenance,
+    read_json,
+    to_json,
+)
+
+METRICS_COLUMNS = (
+    "env_steps", "frames", "episodes", "updates", "epsilon",
+    "eval_return_mean", "eval_return_std", "eval_episodes",
+    "train_return_mean", "train_episodes", "loss_mean",
+    "wall_seconds", "steps_per_second",
+)
+"""Columns of ``metrics.csv``; the last two are wall-clock and differ between identical runs."""
+
+WALL_CLOCK_COLUMNS = ("wall_seconds", "steps_per_second")
+
+# Child-seed keys: one independent stream per purpose, all from the run's one seed.
+SEED_ENV, SEED_EXPLORE, SEED_REPLAY, SEED_TORCH, SEED_EVAL = range(5)
+
+
+def child_seed(seed: int, *keys: int) -> int:
+    """A 32-bit seed for the stream named by ``keys``, derived from the run's seed."""
+    return int(np.random.SeedSequence(seed, spawn_key=keys).generate_state(1)[0])
+
+
+@dataclass
+class LoopConfig:
+    """Settings of the shared training loop (every algorithm's config extends this)."""
+
+    replay_start: int = 5_000
+    """Environment steps of uniformly random actions before learning starts (MinAtar: 5000)."""
+    train_every: int = 1
+    """Do one learning update every this many environment steps (MinAtar: 1)."""
+    epsilon_start: float = 1.0
+    """Exploration rate when learning starts."""
+    epsilon_end: float = 0.1
+    """Exploration rate after the decay (MinAtar: 0.1)."""
+    epsilon_decay_steps: int = 100_000
+    """Steps after ``replay_start`` over which epsilon falls linearly (MinAtar: 100K)."""
+    eval_every: int = 25_000
+    """Evaluate every this many environment steps (also at step 0 and at the end)."""
+    eval_episodes: int = 10
+    """Episodes per evaluation."""
+    eval_epsilon: float = 0.05
+    """Exploration rate during evaluation (0.05 as in the DQN papers; 0 is greedy)."""
+    eval_max_episode_steps: int = 10_000
+    """Cap on the length of an evaluation episode, so a stalling policy cannot hang a run."""
+    checkpoint_every: int = 50_000
+    """Save a resumable checkpoint every this many environment steps (and at the end)."""
+
+    def validate(self) -> None:
+        positive = ("train_every", "epsilon_decay_steps", "eval_every", "eval_episodes",
+                    "eval_max_episode_steps", "checkpoint_every")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.replay_start < 0:
+            raise ConfigError(f"replay_start must be >= 0, got {self.replay_start}")
+        for name in ("epsilon_start", "epsilon_end", "eval_epsilon"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+
+
+class Agent(Protocol):
+    """What an algorithm gives the loop."""
+
+    n_actions: int
+
+    def greedy_action(self, obs: np.ndarray) -> int:
+        """Best action for one bool ``(C, H, W)`` observation."""
+
+    def observe(self, state: np.ndarray, action: int, reward: float, next_state: np.ndarray,
+                done: bool, step: int) -> None:
+        """Take in one transition (bit-packed states)."""
+
+    def update(self, step: int) -> float:
+        """One learning update at environment step ``step``; returns the loss."""
+
+    def diagnostics(self) -> dict[str, float]:
+        """Algorithm-specific numbers for ``diagnostics.csv`` (reset after each call)."""
+
+    def state_dict(self) -> dict:
+        ...
+
+    def load_state_dict(self, state: dict) -> None:
+        ...
+
+
+def epsilon_at(config: LoopConfig, step: int) -> float:
+    """MinAtar's schedule: 1 until ``replay_start``, then linear to ``epsilon_end``."""
+    if step < config.replay_start:
+        return 1.0
+    progress = min(1.0, (step - config.replay_start) / config.epsilon_decay_steps)
+    return config.epsilon_start + progress * (config.epsilon_end - config.epsilon_start)
+
+
+def evaluate(agent: Agent, env_config: EnvConfig, seed: int, index: int, config: LoopConfig
+             ) -> np.ndarray:
+    """Returns of ``eval_episodes`` episodes on environments seeded from ``(seed, index)``."""
+    rng = np.random.default_rng(child_seed(seed, SEED_EVAL, index))
+    returns = np.zeros(config.eval_episodes)
+    for episode in range(config.eval_episodes):
+        env = MinAtarEnv(env_config, child_seed(seed, SEED_EVAL, index, episode))
+        obs = env.reset()
+        for _ in range(config.eval_max_episode_steps):
+            if rng.random() < config.eval_epsilon:
+                action = int(rng.integers(env.n_actions))
+            else:
+                action = agent.greedy_action(obs)
+            obs, reward, done = env.step(action)
+            returns[episode] += reward
+            if done:
+                break
+    return returns
+
+
+def _rng_states() -> dict:
+    return {"python": random.getstate(), "numpy": np.random.get_state(),
+            "torch": torch.get_rng_state()}
+
+
+def _set_rng_states(states: dict) -> None:
+    random.setstate(states["python"])
+    np.random.set_state(states["numpy"])
+    torch.set_rng_state(states["torch"])
+
+
+class _Trainer:
+    """The state of one training run between checkpoints (kept in one object so it saves whole)."""
+
+    def __init__(self, agent: Agent, config: LoopConfig, env_config: EnvConfig, seed: int,
+                 total_steps: int, run: RunDir):
+        self.agent, self.config, self.env_config = agent, config, env_config
+        self.seed, self.total_steps, self.run = seed, total_steps, run
+        self.env = MinAtarEnv(env_config, child_seed(seed, SEED_ENV))
+        self.explore = np.random.default_rng(child_seed(seed, SEED_EXPLORE))
+        self.step = 0
+        self.episodes = 0
+        self.obs = self.env.reset()
+        self.episode_return = 0.0
+        self.train_returns: list[float] = []  # episodes finished since the last evaluation
+        self.losses: list[float] = []  # since the last evaluation
+        self.metrics: list[dict] = []
+        self.diagnostics: list[dict] = []
+        self.wall_seconds = 0.0  # accumulated over every session of this run
+        self._session_start = time.perf_counter()
+        self._last_eval_wall, self._last_eval_step = 0.0, 0
+
+    # --- checkpoints -----------------------------------------------------------------------
+    def save(self) -> None:
+        state = {
+            "agent": self.agent.state_dict(),
+            "env": pickle.dumps(self.env),
+            "explore": self.explore.bit_generator.state,
+            "rng": _rng_states(),
+            "loop": {k: getattr(self, k) for k in ("step", "episodes", "obs", "episode_return",
+                                                      "train_returns", "losses", "metrics",
+                                                      "diagnostics")},
+            "wall_seconds": self.elapsed(),
+        }
+        buffer = _torch_bytes(state)
+        atomic_write_bytes(self.run.checkpoint, buffer)
+
+    def load(self) -> None:
+        try:
+            state = torch.load(self.run.checkpoint, weights_only=False)
+        except Exception as err:
+            raise ResumeError(f"cannot read checkpoint {self.run.checkpoint}: {err}") from None
+        self.agent.load_state_dict(state["agent"])
+        self.env = pickle.loads(state["env"])
+        self.explore.bit_generator.state = state["explore"]
+        _set_rng_states(state["rng"])
+        for key, value in state["loop"].items():
+            setattr(self, key, value)
+        self.wall_seconds = state["wall_seconds"]
+        self._session_start = time.perf_counter()
+        self._last_eval_wall, self._last_eval_step = self.wall_seconds, self.step
+
+    def elapsed(self) -> float:
+        return self.wall_seconds + time.perf_counter() - self._session_start
+
+    # --- evaluation and logging --------------------------------------------------------------
+    def log_evaluation(self) -> dict:
+        returns = evaluate(self.agent, self.env_config, self.seed, len(self.metrics), self.config)
+        wall = self.elapsed()
+        interval = wall - self._last_eval_wall
+        row = {
+            "env_steps": self.step,
+            "frames": self.step,  # MinAtar has no frame skip: one step is one frame
+            "episodes": self.episodes,
+            "updates": getattr(self.agent, "updates", 0),
+            "epsilon": epsilon_at(self.config, self.step),
+            "eval_return_mean": float(returns.mean()),
+            "eval_return_std": float(returns.std()),
+            "eval_episodes": len(returns),
+            "train_return_mean": float(np.mean(self.train_returns)) if self.train_returns
+            else float("nan"),
+            "train_episodes": len(self.train_returns),
+            "loss_mean": float(np.mean(self.losses)) if self.losses else float("nan"),
+            "wall_seconds": wall,
+            "steps_per_second": (self.step - self._last_eval_step) / interval if interval > 0
+            else float("nan"),
+        }
+        self.metrics.append(row)
+        self.diagnostics.append({"env_steps": self.step, **self.agent.diagnostics()})
+        self.train_returns, self.losses = [], []
+        self._last_eval_wall, self._last_eval_step = wall, self.step
+        self.write_logs()
+        return row
+
+    def write_logs(self) -> None:
+        atomic_write_csv(self.run.metrics, METRICS_COLUMNS, self.metrics)
+        columns = list(dict.fromkeys(k for row in self.diagnostics for k in row))
+        atomic_write_csv(self.run.diagnostics, columns, self.diagnostics)
+
+    # --- the loop ----------------------------------------------------------------------------
+    def run_steps(self, progress: tqdm) -> None:
+        config, agent, env, explore = self.config, self.agent, self.env, self.explore
+        n_actions = env.n_actions
+        state = pack_states(self.obs)
+        if not self.metrics:
+            self.log_evaluation()
+        while self.step < self.total_steps:
+            step = self.step
+            if explore.random() < epsilon_at(config, step):
+                action = int(explore.integers(n_actions))
+            else:
+                action = agent.greedy_action(self.obs)
+            obs, reward, done = env.step(action)
+            next_state = pack_states(obs)
+            agent.observe(state, action, reward, next_state, done, step)
+            if step >= config.replay_start and step % config.train_every == 0:
+                self.losses.append(agent.update(step))
+            self.episode_return += reward
+            if done:
+                self.episodes += 1
+                self.train_returns.append(self.episode_return)
+                self.episode_return = 0.0
+                obs = env.reset()
+                next_state = pack_states(obs)
+            self.obs, state = obs, next_state
+            self.step = step + 1
+            if self.step % 1000 == 0:
+                progress.update(1000)
+            if self.step % config.eval_every == 0 or self.step == self.total_steps:
+                row = self.log_evaluation()
+                progress.set_postfix(eval_return=f"{row['eval_return_mean']:.2f}", refresh=False)
+            if self.step % config.checkpoint_every == 0 or self.step == self.total_steps:
+                self.save()
+        progress.update(self.step - progress.n)
+
+
+class ResumeError(RuntimeError):
+    """A run folder that cannot be resumed (different config, unreadable checkpoint)."""
+
+
+def _torch_bytes(obj: Any) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def check_run_folder(run: RunDir, run_config: dict) -> None:
+    """Raise ``ResumeError`` if ``run`` already holds a run with another configuration."""
+    if not run.config.exists():
+        return
+    saved = read_json(run.config)
+    wanted = json.loads(to_json(run_config))  # the form it takes on disk (lists, not tuples)
+    if saved != wanted:
+        changed = sorted(_differences(saved, wanted))
+        raise ResumeError(
+            f"{run.root} holds a run with a different config (differs in: {', '.join(changed)});"
+            " use another --out or delete that folder"
+        )
+
+
+def train_run(agent: Agent, run_config: dict, config: LoopConfig, env_config: EnvConfig,
+              seed: int, total_steps: int, run: RunDir, threads: int = 1,
+              description: str = "train") -> dict:
+    """Train ``agent`` in ``run``'s folder, resuming from its checkpoint if it has one.
+
+    ``run_config`` is the resolved configuration written to ``config.json``; an existing folder
+    must hold the same one (else ``ResumeError``). Returns the contents of ``summary.json``.
+    """
+    check_run_folder(run, run_config)
+    if not run.config.exists():
+        atomic_write_json(run.config, run_config)
+
+    trainer = _Trainer(agent, config, env_config, seed, total_steps, run)
+    info = read_json(run.run_info) if run.run_info.exists() else {
+        "started": now(), "seed": seed, "env": trainer.env.describe(), "sessions": []}
+    resumed_from = 0
+    if run.checkpoint.exists():
+        trainer.load()
+        resumed_from = trainer.step
+        trainer.write_logs()  # drop rows written after the checkpoint by a killed session
+    info["sessions"].append({"started": now(), "from_step": resumed_from, "threads": threads,
+                             **provenance()})
+    info["provenance"] = info["sessions"][-1]
+    atomic_write_json(run.run_info, info)
+
+    with tqdm(total=total_steps, initial=resumed_from, desc=description, unit="step",
+              disable=None, dynamic_ncols=True, smoothing=0.05) as progress:
+        trainer.run_steps(progress)
+
+    wall = trainer.elapsed()
+    final = trainer.metrics[-1]
+    summary = {
+        **{k: run_config[k] for k in ("algo", "game", "seed", "steps")},
+        "episodes": trainer.episodes,
+        "updates": final["updates"],
+        "final_eval_return_mean": final["eval_return_mean"],
+        "final_eval_return_std": final["eval_return_std"],
+        "best_eval_return_mean": max(r["eval_return_mean"] for r in trainer.metrics),
+        "wall_seconds": wall,
+        "steps_per_second": total_steps / wall if wall > 0 else None,
+        "finished": now(),
+    }
+    info.update(finished=summary["finished"], wall_seconds=wall,
+                steps_per_second=summary["steps_per_second"], peak_rss_mb=peak_rss_mb())
+    info["sessions"][-1].update(peak_rss_mb=peak_rss_mb(),
+                                steps=trainer.step - resumed_from)
+    atomic_write_json(run.run_info, info)
+    atomic_write_json(run.summary, summary)  # last: its presence means the run is done
+    return summary
+
+
+def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in sorted(set(a) | set(b)):
+            out += _differences(a.get(key), b.get(key), f"{prefix}{key}.")
+        return out
+    return [] if a == b else [prefix.rstrip(".") or "config"]
+
+
+def config_dict(algo: str, config: Any, env_config: EnvConfig, seed: int, steps: int) -> dict:
+    """The resolved configuration of a run, as written to ``config.json``."""
+    return {"algo": algo, "game": env_config.game, "seed": seed, "steps": steps,
+            "env": asdict(env_config), "algo_config": asdict(config)}

@@ -1,0 +1,149 @@
+"""Run folders: atomic writes, provenance, and the files every run leaves behind.
+
+A run folder (``results/runs/{game}/{algo}/{variant}/seed{seed}/``) holds ``config.json``,
+``metrics.csv``, ``diagnostics.csv``, ``run.json``, ``checkpoint/state.pt`` and, written last,
+``summary.json``, whose presence means the run is finished. Every file is written to a temporary
+name beside its target and renamed, so a run killed at any moment leaves whole files only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import platform
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, default=_jsonable) + "\n"
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, to_json(data))
+
+
+def read_json(path: Path) -> Any:
+    with open(path) as f:
+        return json.load(f)
+
+
+def format_value(value: Any) -> str:
+    """CSV cell: floats with 6 significant digits (stable across platforms), NaN as empty."""
+    if isinstance(value, float | np.floating):
+        return "" if np.isnan(value) else f"{float(value):.6g}"
+    return str(value)
+
+
+def atomic_write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([format_value(row.get(c, "")) for c in columns])
+    atomic_write_text(path, buffer.getvalue())
+
+
+def git_commit() -> str | None:
+    """The package's git commit, ``-dirty`` when the work tree has changes; None outside git."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PACKAGE_ROOT, capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=PACKAGE_ROOT, capture_output=True, text=True, timeout=10,
+                               check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("-dirty" if dirty else "")
+
+
+def provenance() -> dict:
+    """Versions, commit and host: what is needed to tell where a result came from."""
+    import importlib.metadata as md
+
+    import torch
+
+    def version(name: str) -> str | None:
+        try:
+            return md.version(name)
+        except md.PackageNotFoundError:
+            return None
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "minatar": version("minatar"),
+        "algos": version("diiqn-suite"),
+        "git_commit": git_commit(),
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "argv": sys.argv,
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+    }
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process, in MiB (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class RunDir:
+    """Paths of one run folder."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.config = self.root / "config.json"
+        self.metrics = self.root / "metrics.csv"
+        self.diagnostics = self.root / "diagnostics.csv"
+        self.run_info = self.root / "run.json"
+        self.summary = self.root / "summary.json"
+        self.checkpoint = self.root / "checkpoint" / "state.pt"
+
+    def finished(self) -> bool:
+        return self.summary.exists()

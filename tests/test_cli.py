@@ -1,0 +1,81 @@
+"""The ``python -m algos`` command line: help, the run folder, resume, and bad input."""
+
+import json
+
+import pytest
+
+from algos.cli import ALGORITHMS
+from conftest import cli, metrics_without_wall_clock, train_args
+
+
+def test_help_explains_every_option_and_config_key():
+    top = cli("--help", check=True).stdout
+    assert "train" in top
+    text = cli("train", "--help", check=True).stdout
+    for option in ("--game", "--seed", "--steps", "--out", "--set", "--threads", "--action-set",
+                   "--sticky-prob", "--no-ramping"):
+        assert option in text
+    import dataclasses
+
+    for config_cls, _ in ALGORITHMS.values():
+        for field in dataclasses.fields(config_cls):
+            assert field.name in text
+
+
+def test_train_writes_the_run_folder_and_a_rerun_exits_at_once(tmp_run):
+    result = cli(*train_args(tmp_run, steps=1500), check=True)
+    assert "done" in result.stdout
+    for name in ("config.json", "metrics.csv", "diagnostics.csv", "run.json", "summary.json",
+                 "checkpoint/state.pt"):
+        assert (tmp_run / name).is_file(), name
+    assert not list(tmp_run.rglob("*.tmp"))  # no temporary file left behind
+    rows = metrics_without_wall_clock(tmp_run)
+    assert [int(r["env_steps"]) for r in rows] == [0, 1000, 1500]
+    info = json.loads((tmp_run / "run.json").read_text())
+    assert info["env"]["minatar_version"] and info["env"]["sticky_action_prob"] == 0.1
+    assert info["env"]["difficulty_ramping"] is True and info["env"]["action_set"] == "full"
+    assert info["provenance"]["torch"].startswith("2.13")
+    assert info["peak_rss_mb"] > 0 and info["steps_per_second"] > 0
+    config = json.loads((tmp_run / "config.json").read_text())
+    assert config["algo_config"]["replay_start"] == 300 and config["algo_config"]["double"]
+    summary = json.loads((tmp_run / "summary.json").read_text())
+    assert summary["steps"] == 1500 and summary["episodes"] > 0
+
+    again = cli(*train_args(tmp_run, steps=1500), check=True)
+    assert "already finished" in again.stdout
+
+
+def test_a_different_config_in_an_existing_folder_is_refused(tmp_run):
+    cli(*train_args(tmp_run, steps=600), check=True)
+    result = cli(*train_args(tmp_run, steps=600, extra=("--set", "lr=0.001")))
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error:") and "lr" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--game", "pong"], "unknown game 'pong'"),
+        (["--set", "learning_rate=0.1"], "unknown config key 'learning_rate'; valid keys:"),
+        (["--set", "batch_size=many"], "bad value 'many' for batch_size"),
+        (["--action-set", "jump"], "'jump' is not an action"),
+        (["--sticky-prob", "2"], "sticky_action_prob must lie in [0, 1]"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args, message):
+    out = tmp_path / "run"
+    base = ["train", "dqn", "--game", "breakout", "--seed", "0", "--steps", "100",
+            "--out", str(out)]
+    # Later options override earlier ones, so the bad value replaces the good default.
+    result = cli(*base, *args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], lines
+    assert not out.exists()
+
+
+def test_unknown_algorithm_is_rejected(tmp_path):
+    result = cli("train", "dqnn", "--game", "breakout", "--seed", "0", "--steps", "10",
+                 "--out", str(tmp_path / "x"))
+    assert result.returncode == 2 and "invalid choice: 'dqnn'" in result.stderr
+    assert not (tmp_path / "x").exists()

@@ -1,0 +1,47 @@
+"""``--set key=value``: parsing, typing, validation and field documentation."""
+
+import dataclasses
+
+import pytest
+
+from algos.config import ConfigError, apply_overrides, field_docs
+from algos.dqn import DQNConfig
+
+
+def test_overrides_are_typed():
+    config = apply_overrides(DQNConfig(), ["lr=1e-3", "replay_capacity=1e5", "double=false",
+                                           "eval_every=10_000"])
+    assert config.lr == 1e-3 and config.replay_capacity == 100_000
+    assert config.double is False and config.eval_every == 10_000
+    assert DQNConfig().double is True  # the default instance is untouched
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("lrr=0.1", "unknown config key 'lrr'; valid keys: replay_start, "),
+        ("batch_size=3.5", "bad value '3.5' for batch_size \\(int\\): expected an integer"),
+        ("double=maybe", "expected true or false"),
+        ("lr", "--set expects key=value"),
+        ("gamma=1.5", "gamma must lie in \\[0, 1\\]"),
+        ("batch_size=0", "batch_size must be at least 1"),
+        ("eval_epsilon=-0.1", "eval_epsilon must lie in \\[0, 1\\]"),
+    ],
+)
+def test_bad_overrides_are_one_clear_error(assignment, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        apply_overrides(DQNConfig(), [assignment])
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_key_error_lists_every_valid_key():
+    with pytest.raises(ConfigError) as info:
+        apply_overrides(DQNConfig(), ["nope=1"])
+    for field in dataclasses.fields(DQNConfig):
+        assert field.name in str(info.value)
+
+
+def test_every_config_field_is_documented():
+    docs = field_docs(DQNConfig)
+    missing = [f.name for f in dataclasses.fields(DQNConfig) if not docs.get(f.name)]
+    assert not missing
