@@ -1,8 +1,10 @@
 """Environments: a thin wrapper over MinAtar's games, action sets, seeding and bit-packed states.
 
 MinAtar (GPL-3.0) is a runtime dependency; nothing of it is copied here. We drive the game classes
-in ``minatar.environments.<game>`` directly instead of ``minatar.Environment`` because the latter
-imports matplotlib and seaborn for rendering (about 140 MB of resident memory per process). The
+of ``minatar/environments/<game>.py`` directly instead of ``minatar.Environment``: importing the
+``minatar`` package at all runs its ``__init__``, which imports matplotlib and seaborn for
+rendering (about 125 MB of resident memory per process, more than the rest of a training run
+needs), so the game module is loaded from its file in the installed package without that. The
 wrapper re-creates ``minatar.Environment``'s semantics exactly (one RandomState shared by the game
 and the sticky-action draw; the sticky draw happens before every action; the last action is kept
 across resets) and ``tests/test_envs.py`` checks it step for step against ``minatar.Environment``.
@@ -14,9 +16,13 @@ Observations are channel-first boolean arrays of shape ``(C, 10, 10)`` (MinAtar'
 
 from __future__ import annotations
 
-import importlib
+import copy
 import importlib.metadata
+import importlib.util
+import sys
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -46,10 +52,21 @@ class EnvError(ValueError):
     """A bad environment setting (unknown game, bad action set, probability out of range)."""
 
 
-def _game_module(game: str):
+def _game_module(game: str) -> ModuleType:
+    """``minatar/environments/<game>.py``, loaded without running ``minatar/__init__.py``."""
     if game not in GAMES:
         raise EnvError(f"unknown game {game!r}; valid games: {', '.join(GAMES)}")
-    return importlib.import_module(f"minatar.environments.{game}")
+    name = f"algos._minatar_games.{game}"
+    if name not in sys.modules:
+        package = importlib.util.find_spec("minatar")  # locates the package, does not import it
+        if package is None or not package.submodule_search_locations:
+            raise EnvError("the minatar package is not installed (pip install minatar)")
+        path = Path(package.submodule_search_locations[0]) / "environments" / f"{game}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name]
 
 
 def resolve_action_set(game: str, spec: str) -> tuple[int, ...]:
@@ -120,6 +137,15 @@ class MinAtarEnv:
         self._last_action = action
         reward, terminal = self._game.act(action)
         return self.observe(), float(reward), bool(terminal)
+
+    def state_dict(self) -> dict:
+        """The game's full state (positions, timers, its RandomState) for checkpoints."""
+        return {"game": copy.deepcopy(self._game.__dict__), "last_action": self._last_action}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._game.__dict__.update(copy.deepcopy(state["game"]))
+        self._random = self._game.random  # the sticky draw shares the game's RandomState
+        self._last_action = state["last_action"]
 
     def describe(self) -> dict:
         """The settings to record in ``run.json`` and ``expert.json``."""

@@ -22,9 +22,7 @@ records their mean and standard deviation.
 
 from __future__ import annotations
 
-import io
 import json
-import pickle
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -38,7 +36,7 @@ from .config import ConfigError
 from .envs import EnvConfig, MinAtarEnv, pack_states
 from .runs import (
     RunDir,
-    atomic_write_bytes,
+    atomic_write,
     atomic_write_csv,
     atomic_write_json,
     now,
@@ -109,6 +107,8 @@ class Agent(Protocol):
     """What an algorithm gives the loop."""
 
     n_actions: int
+    updates: int
+    """Learning updates done so far."""
 
     def greedy_action(self, obs: np.ndarray) -> int:
         """Best action for one bool ``(C, H, W)`` observation."""
@@ -194,7 +194,7 @@ class _Trainer:
     def save(self) -> None:
         state = {
             "agent": self.agent.state_dict(),
-            "env": pickle.dumps(self.env),
+            "env": self.env.state_dict(),
             "explore": self.explore.bit_generator.state,
             "rng": _rng_states(),
             "loop": {k: getattr(self, k) for k in ("step", "episodes", "obs", "episode_return",
@@ -202,16 +202,16 @@ class _Trainer:
                                                       "diagnostics")},
             "wall_seconds": self.elapsed(),
         }
-        buffer = _torch_bytes(state)
-        atomic_write_bytes(self.run.checkpoint, buffer)
+        atomic_write(self.run.checkpoint, lambda f: torch.save(_arrays_as_tensors(state), f))
 
     def load(self) -> None:
         try:
-            state = torch.load(self.run.checkpoint, weights_only=False)
+            # Our own file: it holds numpy RNG states and the like, so not weights_only.
+            state = _tensors_as_arrays(torch.load(self.run.checkpoint, weights_only=False))
         except Exception as err:
             raise ResumeError(f"cannot read checkpoint {self.run.checkpoint}: {err}") from None
         self.agent.load_state_dict(state["agent"])
-        self.env = pickle.loads(state["env"])
+        self.env.load_state_dict(state["env"])
         self.explore.bit_generator.state = state["explore"]
         _set_rng_states(state["rng"])
         for key, value in state["loop"].items():
@@ -232,7 +232,7 @@ class _Trainer:
             "env_steps": self.step,
             "frames": self.step,  # MinAtar has no frame skip: one step is one frame
             "episodes": self.episodes,
-            "updates": getattr(self.agent, "updates", 0),
+            "updates": self.agent.updates,
             "epsilon": epsilon_at(self.config, self.step),
             "eval_return_mean": float(returns.mean()),
             "eval_return_std": float(returns.std()),
@@ -242,8 +242,8 @@ class _Trainer:
             "train_episodes": len(self.train_returns),
             "loss_mean": float(np.mean(self.losses)) if self.losses else float("nan"),
             "wall_seconds": wall,
-            "steps_per_second": (self.step - self._last_eval_step) / interval if interval > 0
-            else float("nan"),
+            "steps_per_second": (self.step - self._last_eval_step) / interval
+            if self.step > self._last_eval_step else float("nan"),
         }
         self.metrics.append(row)
         self.diagnostics.append({"env_steps": self.step, **self.agent.diagnostics()})
@@ -294,14 +294,35 @@ class _Trainer:
         progress.update(self.step - progress.n)
 
 
+_NUMPY_TAG = "__numpy_array__"
+
+
+def _arrays_as_tensors(obj: Any) -> Any:
+    """Wrap numpy arrays as tensors (sharing memory) so ``torch.save`` streams them to the file;
+    pickled numpy arrays are copied into memory two or three times first (+70 MB at a full
+    100K replay)."""
+    if isinstance(obj, dict):
+        return {k: _arrays_as_tensors(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_arrays_as_tensors(v) for v in obj)
+    if isinstance(obj, np.ndarray) and obj.dtype != object:
+        return {_NUMPY_TAG: torch.from_numpy(np.ascontiguousarray(obj))}
+    return obj
+
+
+def _tensors_as_arrays(obj: Any) -> Any:
+    """Inverse of ``_arrays_as_tensors``."""
+    if isinstance(obj, dict):
+        if _NUMPY_TAG in obj:
+            return obj[_NUMPY_TAG].numpy()
+        return {k: _tensors_as_arrays(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_tensors_as_arrays(v) for v in obj)
+    return obj
+
+
 class ResumeError(RuntimeError):
     """A run folder that cannot be resumed (different config, unreadable checkpoint)."""
-
-
-def _torch_bytes(obj: Any) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return buffer.getvalue()
 
 
 def check_run_folder(run: RunDir, run_config: dict) -> None:

@@ -84,7 +84,9 @@ class UniformReplay:
     _ARRAYS = ("states", "next_states", "actions", "rewards", "dones")
 
     def state_dict(self) -> dict:
-        state = {name: getattr(self, name)[: self.size].copy() for name in self._ARRAYS}
+        """The filled part of the memory as views (not copies, which would double its memory
+        while a checkpoint is written): save or load them before the memory changes."""
+        state = {name: getattr(self, name)[: self.size] for name in self._ARRAYS}
         state.update(size=self.size, cursor=self.cursor, rng=self.rng.bit_generator.state)
         return state
 

@@ -109,3 +109,28 @@ def test_seed_fixes_the_trajectory():
     c = rollout(MinAtarEnv(EnvConfig("asterix"), seed=8), 300, seed=3)
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=False))
+
+
+@pytest.mark.parametrize("game", GAMES)
+def test_state_dict_restores_the_game_mid_episode(game):
+    env = MinAtarEnv(EnvConfig(game), seed=11)
+    env.reset()
+    for action in range(30):
+        env.step(action % 6)
+    saved = env.state_dict()
+    first = rollout_from_here(env, 200)
+    env.load_state_dict(saved)
+    again = rollout_from_here(env, 200)
+    fresh = MinAtarEnv(EnvConfig(game), seed=999)  # a different game state and RandomState
+    fresh.load_state_dict(saved)
+    assert first == again == rollout_from_here(fresh, 200)
+
+
+def rollout_from_here(env: MinAtarEnv, steps: int) -> list:
+    out = []
+    for t in range(steps):
+        obs, reward, done = env.step(t * 7 % env.n_actions)
+        out.append((pack_states(obs).tobytes(), reward, done))
+        if done:
+            env.reset()
+    return out
