@@ -52,7 +52,9 @@ METRICS_COLUMNS = (
     "train_return_mean", "train_episodes", "loss_mean",
     "wall_seconds", "steps_per_second",
 )
-"""Columns of ``metrics.csv``; the last two are wall-clock and differ between identical runs."""
+"""Columns of ``metrics.csv``. The last two are wall-clock and differ between identical runs:
+``wall_seconds`` when the evaluation began (summed over every session of a resumed run), and
+``steps_per_second`` the training speed since the previous evaluation, evaluation time excluded."""
 
 WALL_CLOCK_COLUMNS = ("wall_seconds", "steps_per_second")
 
@@ -225,9 +227,10 @@ class _Trainer:
 
     # --- evaluation and logging --------------------------------------------------------------
     def log_evaluation(self) -> dict:
-        returns = evaluate(self.agent, self.env_config, self.seed, len(self.metrics), self.config)
+        # Speed is of training alone: from the end of the last evaluation to the start of this one.
         wall = self.elapsed()
         interval = wall - self._last_eval_wall
+        returns = evaluate(self.agent, self.env_config, self.seed, len(self.metrics), self.config)
         row = {
             "env_steps": self.step,
             "frames": self.step,  # MinAtar has no frame skip: one step is one frame
@@ -248,7 +251,7 @@ class _Trainer:
         self.metrics.append(row)
         self.diagnostics.append({"env_steps": self.step, **self.agent.diagnostics()})
         self.train_returns, self.losses = [], []
-        self._last_eval_wall, self._last_eval_step = wall, self.step
+        self._last_eval_wall, self._last_eval_step = self.elapsed(), self.step
         self.write_logs()
         return row
 

@@ -3,18 +3,24 @@
 The reference is written here in the style of MinAtar's ``examples/dqn.py`` (the loop most MinAtar
 users start from): transitions as tensors in a Python list, a state tensor built every step,
 ``random.sample`` for uniform batches, ``torch.cat`` of the sampled tensors, plain DQN targets.
-Both train the same network with the same optimizer, one update per environment step, on one
-thread, for the same number of steps after the same warm-up, on the same game.
+Ours is the suite's real training loop (``algos.loop.train_run``, as ``python -m algos train``
+runs it), timed by its own ``metrics.csv``. Both train the same network with the same optimizer
+settings, one update per environment step, on one thread, for the same number of steps after the
+same 5000-step random warm-up, on the same game; the runs alternate so that drifts in machine
+load hit both alike, and the best of the repeats is compared.
 
 Prints one JSON object: steps/s of each, their ratio (ours / reference; the target is >= 1.3),
-and peak resident memory of a separate 100K-replay run of ours when ``--memory`` is given.
+and, with ``--memory``, the peak resident memory of a default 110K-step run (replay full).
 
-    python benchmarks/dqn_speed.py --game breakout --steps 3000 --repeats 3
+    python benchmarks/dqn_speed.py --game breakout --steps 5000 --repeats 3
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
+import io
 import json
 import platform
 import random
@@ -32,9 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from algos.dqn import DQNAgent, DQNConfig  # noqa: E402
-from algos.envs import EnvConfig, MinAtarEnv, pack_states  # noqa: E402
+from algos.envs import EnvConfig, MinAtarEnv  # noqa: E402
 from algos.learner import configure_torch  # noqa: E402
-from algos.loop import epsilon_at  # noqa: E402
+from algos.loop import SEED_ENV, child_seed, config_dict, train_run  # noqa: E402
+from algos.runs import RunDir  # noqa: E402
 
 Transition = namedtuple("Transition", "state next_state action reward terminal")
 
@@ -141,31 +148,27 @@ class QNetworkReference(torch.nn.Module):
 
 
 def ours(game: str, warmup: int, steps: int, seed: int, **overrides) -> float:
-    """Steps/s of the suite's agent (DDQN + PER by default) in the shared loop's step order."""
-    config = DQNConfig(replay_start=warmup, **overrides)
-    env = MinAtarEnv(EnvConfig(game), seed)
-    agent = DQNAgent(config, env.state_shape, env.n_actions, seed, total_steps=warmup + steps)
-    rng = np.random.default_rng(seed)
-    obs = env.reset()
-    state = pack_states(obs)
-    start = None
-    for t in range(warmup + steps):
-        if t == warmup:
-            start = time.perf_counter()
-        if rng.random() < epsilon_at(config, t):
-            action = int(rng.integers(env.n_actions))
-        else:
-            action = agent.greedy_action(obs)
-        obs, reward, done = env.step(action)
-        next_state = pack_states(obs)
-        agent.observe(state, action, reward, next_state, done, t)
-        if t >= warmup:
-            agent.update(t)
-        if done:
-            obs = env.reset()
-            next_state = pack_states(obs)
-        state = next_state
-    return steps / (time.perf_counter() - start)
+    """Steps/s of the suite's real training loop (``algos.loop.train_run``, DDQN + PER by
+    default) over the ``steps`` after a ``warmup`` of random steps, read from its own
+    ``metrics.csv`` (whose speed column excludes evaluation time; one evaluation episode)."""
+    import tempfile
+
+    config = DQNConfig(replay_start=warmup, eval_every=warmup, eval_episodes=1,
+                       checkpoint_every=10**9, **overrides)
+    env_config = EnvConfig(game)
+    total = warmup + steps
+    env = MinAtarEnv(env_config, child_seed(seed, SEED_ENV))
+    agent = DQNAgent(config, env.state_shape, env.n_actions, seed, total)
+    with tempfile.TemporaryDirectory() as out, contextlib.redirect_stderr(io.StringIO()):
+        run = RunDir(Path(out))
+        train_run(agent, config_dict("dqn", config, env_config, seed, total), config, env_config,
+                  seed, total, run)
+        with open(run.metrics) as f:
+            rows = [r for r in csv.DictReader(f) if int(r["env_steps"]) > warmup]
+    previous = [warmup] + [int(r["env_steps"]) for r in rows[:-1]]
+    seconds = sum((int(r["env_steps"]) - p) / float(r["steps_per_second"])
+                  for r, p in zip(rows, previous, strict=True))
+    return steps / seconds
 
 
 def peak_memory_of_full_run(game: str, steps: int) -> dict:
@@ -186,7 +189,7 @@ def main() -> None:
     parser.add_argument("--game", default="breakout")
     parser.add_argument("--warmup", type=int, default=5_000,
                         help="random steps that fill the replay before timing starts")
-    parser.add_argument("--steps", type=int, default=3_000, help="timed training steps")
+    parser.add_argument("--steps", type=int, default=5_000, help="timed training steps")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--memory", action="store_true",

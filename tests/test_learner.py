@@ -126,3 +126,15 @@ def test_nan_loss_raises_divergence():
     learner = make_learner()
     with pytest.raises(DivergenceError, match="nan"):
         learner.apply(torch.tensor(math.nan, requires_grad=True))
+
+
+def test_target_network_computes_with_its_own_weights():
+    """The target is a deep copy: its forward pass must use its weights, not the online ones."""
+    learner = make_learner(target_update_every=10**6)
+    s, a, r, s2, d = batch()
+    for _ in range(5):
+        learner.apply(learner.td_loss(s, a, r, s2, d)[0].mean())
+    with torch.no_grad():
+        assert not torch.allclose(learner.online(s), learner.target(s))
+        learner.sync_target()
+        torch.testing.assert_close(learner.online(s), learner.target(s))
