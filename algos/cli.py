@@ -13,8 +13,18 @@ import textwrap
 from pathlib import Path
 
 from .config import ConfigError, apply_overrides, describe_fields
+from .datasets import DatasetError, load_dataset, make_dataset
 from .dqn import DQNAgent, DQNConfig
 from .envs import ACTION_NAMES, GAMES, EnvConfig, EnvError, MinAtarEnv, validate_env_config
+from .experts import (
+    REFERENCE_DQN_SCORES,
+    DQNExpert,
+    ExpertError,
+    expert_env_config,
+    load_expert,
+    stop_at_return,
+    write_expert_json,
+)
 from .learner import DivergenceError, configure_torch
 from .loop import SEED_ENV, ResumeError, check_run_folder, child_seed, config_dict, train_run
 from .runs import RunDir
@@ -67,6 +77,67 @@ def build_parser() -> argparse.ArgumentParser:
                             "the keys are listed below")
     train.add_argument("--threads", type=_positive_int, default=1,
                        help="torch CPU threads (default 1: run many seeds side by side)")
+
+    expert = commands.add_parser(
+        "expert", help="train a suboptimal DQN expert (policy.pt + expert.json)",
+        description=textwrap.fill(
+            "Train a Double DQN + PER expert with the shared loop into OUT/train/ (resumable) and "
+            "keep it at a chosen strength: the --steps budget and, unless --stop-fraction 0, an "
+            "early stop at the first evaluation whose mean return reaches that fraction of the "
+            "reference score (MinAtar's DQN at 5M frames by default), so that it sits between "
+            "random and a full DQN. Then write OUT/policy.pt and, last, OUT/expert.json with "
+            "the expert's and a random policy's return over --eval-episodes episodes.", width=96),
+        epilog=("example:\n  python -m algos expert --game breakout --seed 0 --steps 1000000 "
+                "--out results/experts/breakout\n\nconfig keys (--set): as for "
+                "'python -m algos train dqn --help'; reference scores: "
+                + ", ".join(f"{g} {s:g}" for g, s in REFERENCE_DQN_SCORES.items())),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_env_arguments(expert)
+    expert.add_argument("--seed", type=int, required=True, help="the one seed of the expert")
+    expert.add_argument("--steps", type=_positive_int, required=True,
+                        help="training budget in environment steps")
+    expert.add_argument("--out", type=Path, required=True, help="expert folder to write")
+    expert.add_argument("--stop-fraction", type=float, default=0.5, metavar="F",
+                        help="stop at the first evaluation reaching F x the reference score "
+                             "(default 0.5; 0 trains the whole budget)")
+    expert.add_argument("--reference-score", type=float, metavar="R",
+                        help="score F is a fraction of (default: MinAtar's 5M-frame DQN; "
+                             "required for seaquest if F > 0)")
+    expert.add_argument("--eval-episodes", type=_positive_int, default=100, metavar="M",
+                        help="episodes for the expert's and the random policy's score "
+                             "(default 100)")
+    expert.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="override a DQN config field (repeatable)")
+    expert.add_argument("--threads", type=_positive_int, default=1, help="torch CPU threads")
+
+    dataset = commands.add_parser(
+        "dataset", help="roll out an expert into a state-only dataset (true actions apart)",
+        description=textwrap.fill(
+            "Roll out the expert in --expert (epsilon-greedy) and write OUT (states, next "
+            "states, dones, episode and step indices, bit-packed, no actions), OUT's .json "
+            "description with checksums, and the true actions in a separate .actions.npy that "
+            "only scoring code reads. The same expert and seed give one rollout stream, and a "
+            "dataset of size N is its first N transitions, so smaller datasets are prefixes of "
+            "larger ones.", width=96),
+        epilog=("example:\n  python -m algos dataset --expert results/experts/breakout "
+                "--size 100000 --seed 0 --out results/datasets/breakout/n100000.npz"),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    dataset.add_argument("--expert", type=Path, required=True, metavar="DIR",
+                         help="expert folder (with expert.json)")
+    dataset.add_argument("--size", type=_positive_int, required=True,
+                         help="transitions to collect (1K to 100K in the experiments)")
+    dataset.add_argument("--seed", type=int, required=True, help="seed of the rollout stream")
+    dataset.add_argument("--out", type=Path, required=True, metavar="PATH",
+                         help="dataset file to write, e.g. results/datasets/breakout/n1000.npz")
+    dataset.add_argument("--epsilon", type=float, default=0.01,
+                         help="probability of a random action in the rollout (default 0.01)")
+
+    check = commands.add_parser(
+        "check-dataset", help="validate a dataset file and print what it holds",
+        description="Load a dataset as learning code does (arrays, dtypes, shapes, checksum, "
+                    "game) and print its description; exit status 2 with one line if it is bad.")
+    check.add_argument("path", type=Path, metavar="PATH", help="dataset file (.npz)")
+    check.add_argument("--game", metavar="GAME", help="also require the dataset to be of GAME")
     return parser
 
 
@@ -122,14 +193,89 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train}
+def cmd_expert(args: argparse.Namespace) -> int:
+    env_config = _env_config(args)
+    config = apply_overrides(DQNConfig(), args.overrides)
+    if not 0.0 <= args.stop_fraction <= 1.0:
+        raise UsageError(f"--stop-fraction must lie in [0, 1], got {args.stop_fraction}")
+    reference = args.reference_score
+    if reference is None:
+        reference = REFERENCE_DQN_SCORES.get(env_config.game)
+    if args.stop_fraction > 0 and reference is None:
+        raise UsageError(f"no reference score for {env_config.game}: give --reference-score, "
+                         "or --stop-fraction 0 to train the whole budget")
+    target = args.stop_fraction * reference if args.stop_fraction > 0 else None
+    out = Path(args.out)
+    run = RunDir(out / "train")
+    run_config = config_dict("dqn", config, env_config, args.seed, args.steps)
+    run_config["expert"] = {"stop_fraction": args.stop_fraction, "reference_score": reference,
+                            "target_return": target}
+    check_run_folder(run, run_config)
+    if (out / "expert.json").exists():
+        print(f"{out}: expert already finished (expert.json present); nothing to do")
+        return 0
+    configure_torch(args.threads)
+    env = MinAtarEnv(env_config, child_seed(args.seed, SEED_ENV))
+    agent = DQNAgent(config, env.state_shape, env.n_actions, args.seed, args.steps)
+    summary = train_run(agent, run_config, config, env_config, args.seed, args.steps, run,
+                        threads=args.threads, description=f"expert {env_config.game}",
+                        stop_when=stop_at_return(target) if target is not None else None)
+    expert = DQNExpert(agent.learner.online, env.state_shape)
+    expert.save(out / "policy.pt", env.state_shape, env.n_actions)
+    info = write_expert_json(
+        out, kind="dqn", policy=expert, env_config=env_config, seed=args.seed,
+        eval_episodes=args.eval_episodes, eval_epsilon=config.eval_epsilon,
+        max_steps=config.eval_max_episode_steps, policy_file="policy.pt", train_run="train",
+        steps_trained=summary["steps_trained"], stopped_early=summary["stopped_early"],
+        **run_config["expert"])
+    print(f"{out}: expert after {summary['steps_trained']} steps returns "
+          f"{info['eval']['return_mean']:.2f} ± {info['eval']['return_std']:.2f} "
+          f"(random {info['random']['return_mean']:.2f}) over {args.eval_episodes} episodes")
+    return 0
+
+
+def cmd_dataset(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    if not 0.0 <= args.epsilon <= 1.0:
+        raise UsageError(f"--epsilon must lie in [0, 1], got {args.epsilon}")
+    if args.out.suffix != ".npz":
+        raise UsageError(f"--out must name a .npz file, got {args.out}")
+    policy, info = load_expert(args.expert)
+    env_config = expert_env_config(info)
+    configure_torch(1)
+    with tqdm(total=args.size, desc=f"dataset {env_config.game}", unit="step",
+              disable=None) as progress:
+        described = make_dataset(policy, env_config, size=args.size, seed=args.seed,
+                                 epsilon=args.epsilon, out=args.out, expert_dir=args.expert,
+                                 expert_info=info, progress=progress)
+    mean = described["expert_return_mean"]
+    print(f"{args.out}: {args.size} transitions, {described['episodes']} episodes "
+          f"(expert return {'n/a' if mean is None else f'{mean:.2f}'}), "
+          f"{described['transitions_per_second']:.0f} transitions/s")
+    return 0
+
+
+def cmd_check_dataset(args: argparse.Namespace) -> int:
+    data = load_dataset(args.path, game=args.game)
+    info = data.info
+    mean = info["expert_return_mean"]
+    print(f"{args.path}: ok; {info['game']}, {len(data)} transitions, {info['episodes']} "
+          f"episodes ({info['complete_episodes']} complete), expert return "
+          f"{'n/a' if mean is None else f'{mean:.2f}'}, action set {info['env']['action_names']}, "
+          f"expert {info['expert']['path']}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "expert": cmd_expert, "dataset": cmd_dataset,
+            "check-dataset": cmd_check_dataset}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, EnvError, UsageError, ResumeError) as err:
+    except (ConfigError, EnvError, UsageError, ResumeError, ExpertError, DatasetError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except DivergenceError as err:

@@ -138,6 +138,14 @@ class MinAtarEnv:
         reward, terminal = self._game.act(action)
         return self.observe(), float(reward), bool(terminal)
 
+    @property
+    def executed_action(self) -> int:
+        """MinAtar id of the action the last ``step`` really applied (sticky actions included).
+
+        It can lie outside the action set: MinAtar starts from noop and keeps the last action
+        across resets, so a sticky draw can repeat either."""
+        return self._last_action
+
     def state_dict(self) -> dict:
         """The game's full state (positions, timers, its RandomState) for checkpoints."""
         return {"game": copy.deepcopy(self._game.__dict__), "last_action": self._last_action}

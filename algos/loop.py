@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -106,7 +107,7 @@ class LoopConfig:
 
 
 class Agent(Protocol):
-    """What an algorithm gives the loop."""
+    """What an algorithm gives the loop (``greedy_action`` makes it a ``Policy`` too)."""
 
     n_actions: int
     updates: int
@@ -140,19 +141,28 @@ def epsilon_at(config: LoopConfig, step: int) -> float:
     return config.epsilon_start + progress * (config.epsilon_end - config.epsilon_start)
 
 
-def evaluate(agent: Agent, env_config: EnvConfig, seed: int, index: int, config: LoopConfig
-             ) -> np.ndarray:
-    """Returns of ``eval_episodes`` episodes on environments seeded from ``(seed, index)``."""
-    rng = np.random.default_rng(child_seed(seed, SEED_EVAL, index))
-    returns = np.zeros(config.eval_episodes)
-    for episode in range(config.eval_episodes):
-        env = MinAtarEnv(env_config, child_seed(seed, SEED_EVAL, index, episode))
+class Policy(Protocol):
+    def greedy_action(self, obs: np.ndarray) -> int:
+        """Best action (an index into the environment's action set) for one observation."""
+
+
+def evaluate(policy: Policy, env_config: EnvConfig, *, episodes: int, epsilon: float,
+             max_steps: int, seed: int, stream: tuple[int, ...]) -> np.ndarray:
+    """Returns of ``episodes`` epsilon-greedy episodes, each on a fresh environment.
+
+    The environments and the exploration draws are seeded from ``(seed, *stream)``, so an
+    evaluation is reproducible on its own and independent of anything else drawn in the run.
+    """
+    rng = np.random.default_rng(child_seed(seed, *stream))
+    returns = np.zeros(episodes)
+    for episode in range(episodes):
+        env = MinAtarEnv(env_config, child_seed(seed, *stream, episode))
         obs = env.reset()
-        for _ in range(config.eval_max_episode_steps):
-            if rng.random() < config.eval_epsilon:
+        for _ in range(max_steps):
+            if rng.random() < epsilon:
                 action = int(rng.integers(env.n_actions))
             else:
-                action = agent.greedy_action(obs)
+                action = policy.greedy_action(obs)
             obs, reward, done = env.step(action)
             returns[episode] += reward
             if done:
@@ -187,6 +197,7 @@ class _Trainer:
         self.train_returns: list[float] = []  # episodes finished since the last evaluation
         self.losses: list[float] = []  # since the last evaluation
         self.metrics: list[dict] = []
+        self.stopped = False  # set when ``stop_when`` ended training before ``total_steps``
         self.diagnostics: list[dict] = []
         self.wall_seconds = 0.0  # accumulated over every session of this run
         self._session_start = time.perf_counter()
@@ -201,7 +212,7 @@ class _Trainer:
             "rng": _rng_states(),
             "loop": {k: getattr(self, k) for k in ("step", "episodes", "obs", "episode_return",
                                                       "train_returns", "losses", "metrics",
-                                                      "diagnostics")},
+                                                      "diagnostics", "stopped")},
             "wall_seconds": self.elapsed(),
         }
         atomic_write(self.run.checkpoint, lambda f: torch.save(_arrays_as_tensors(state), f))
@@ -230,7 +241,10 @@ class _Trainer:
         # Speed is of training alone: from the end of the last evaluation to the start of this one.
         wall = self.elapsed()
         interval = wall - self._last_eval_wall
-        returns = evaluate(self.agent, self.env_config, self.seed, len(self.metrics), self.config)
+        config = self.config
+        returns = evaluate(self.agent, self.env_config, episodes=config.eval_episodes,
+                           epsilon=config.eval_epsilon, max_steps=config.eval_max_episode_steps,
+                           seed=self.seed, stream=(SEED_EVAL, len(self.metrics)))
         row = {
             "env_steps": self.step,
             "frames": self.step,  # MinAtar has no frame skip: one step is one frame
@@ -261,13 +275,13 @@ class _Trainer:
         atomic_write_csv(self.run.diagnostics, columns, self.diagnostics)
 
     # --- the loop ----------------------------------------------------------------------------
-    def run_steps(self, progress: tqdm) -> None:
+    def run_steps(self, progress: tqdm, stop_when: Callable[[dict], bool] | None) -> None:
         config, agent, env, explore = self.config, self.agent, self.env, self.explore
         n_actions = env.n_actions
         state = pack_states(self.obs)
         if not self.metrics:
             self.log_evaluation()
-        while self.step < self.total_steps:
+        while self.step < self.total_steps and not self.stopped:
             step = self.step
             if explore.random() < epsilon_at(config, step):
                 action = int(explore.integers(n_actions))
@@ -292,7 +306,9 @@ class _Trainer:
             if self.step % config.eval_every == 0 or self.step == self.total_steps:
                 row = self.log_evaluation()
                 progress.set_postfix(eval_return=f"{row['eval_return_mean']:.2f}", refresh=False)
-            if self.step % config.checkpoint_every == 0 or self.step == self.total_steps:
+                self.stopped = stop_when is not None and stop_when(row)
+            if (self.step % config.checkpoint_every == 0 or self.step == self.total_steps
+                    or self.stopped):
                 self.save()
         progress.update(self.step - progress.n)
 
@@ -344,11 +360,14 @@ def check_run_folder(run: RunDir, run_config: dict) -> None:
 
 def train_run(agent: Agent, run_config: dict, config: LoopConfig, env_config: EnvConfig,
               seed: int, total_steps: int, run: RunDir, threads: int = 1,
-              description: str = "train") -> dict:
+              description: str = "train", stop_when: Callable[[dict], bool] | None = None
+              ) -> dict:
     """Train ``agent`` in ``run``'s folder, resuming from its checkpoint if it has one.
 
     ``run_config`` is the resolved configuration written to ``config.json``; an existing folder
-    must hold the same one (else ``ResumeError``). Returns the contents of ``summary.json``.
+    must hold the same one (else ``ResumeError``). ``stop_when(row)``, if given, is asked after
+    every evaluation (``row`` as in ``metrics.csv``) and ends training early when it returns
+    true. Returns the contents of ``summary.json``.
     """
     check_run_folder(run, run_config)
     if not run.config.exists():
@@ -369,19 +388,21 @@ def train_run(agent: Agent, run_config: dict, config: LoopConfig, env_config: En
 
     with tqdm(total=total_steps, initial=resumed_from, desc=description, unit="step",
               disable=None, dynamic_ncols=True, smoothing=0.05) as progress:
-        trainer.run_steps(progress)
+        trainer.run_steps(progress, stop_when)
 
     wall = trainer.elapsed()
     final = trainer.metrics[-1]
     summary = {
         **{k: run_config[k] for k in ("algo", "game", "seed", "steps")},
+        "steps_trained": trainer.step,
+        "stopped_early": trainer.stopped,
         "episodes": trainer.episodes,
         "updates": final["updates"],
         "final_eval_return_mean": final["eval_return_mean"],
         "final_eval_return_std": final["eval_return_std"],
         "best_eval_return_mean": max(r["eval_return_mean"] for r in trainer.metrics),
         "wall_seconds": wall,
-        "steps_per_second": total_steps / wall if wall > 0 else None,
+        "steps_per_second": trainer.step / wall if wall > 0 else None,
         "finished": now(),
     }
     info.update(finished=summary["finished"], wall_seconds=wall,

@@ -10,7 +10,14 @@ from conftest import cli, metrics_without_wall_clock, train_args
 
 def test_help_explains_every_option_and_config_key():
     top = cli("--help", check=True).stdout
-    assert "train" in top
+    for command in ("train", "expert", "dataset", "check-dataset"):
+        assert command in top
+    expert = cli("expert", "--help", check=True).stdout
+    for option in ("--stop-fraction", "--reference-score", "--eval-episodes", "--steps"):
+        assert option in expert
+    dataset = cli("dataset", "--help", check=True).stdout
+    for option in ("--expert", "--size", "--seed", "--out", "--epsilon"):
+        assert option in dataset
     text = cli("train", "--help", check=True).stdout
     for option in ("--game", "--seed", "--steps", "--out", "--set", "--threads", "--action-set",
                    "--sticky-prob", "--no-ramping"):
@@ -72,6 +79,13 @@ def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args, message)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], lines
     assert not out.exists()
+
+
+def test_expert_without_a_reference_score_is_refused(tmp_path):
+    result = cli("expert", "--game", "seaquest", "--seed", "0", "--steps", "100",
+                 "--out", str(tmp_path / "e"))
+    assert result.returncode == 2 and "no reference score for seaquest" in result.stderr
+    assert not (tmp_path / "e").exists()
 
 
 def test_unknown_algorithm_is_rejected(tmp_path):

@@ -7,17 +7,9 @@ import pytest
 from scipy import stats
 
 from algos.envs import EnvConfig
-from algos.loop import LoopConfig, evaluate
+from algos.experts import UniformRandomPolicy
+from algos.loop import evaluate
 from conftest import cli
-
-
-class UniformRandomAgent:
-    def __init__(self, n_actions: int, seed: int):
-        self.rng = np.random.default_rng(seed)
-        self.n_actions = n_actions
-
-    def greedy_action(self, obs: np.ndarray) -> int:
-        return int(self.rng.integers(self.n_actions))
 
 
 @pytest.mark.slow
@@ -39,9 +31,8 @@ def test_dqn_clearly_beats_random_on_space_invaders(tmp_path):
     assert int(rows[-1]["env_steps"]) == 50_000
     final = np.array([float(r["eval_return_mean"]) for r in rows[-3:]])
 
-    config = LoopConfig(eval_episodes=200, eval_epsilon=0.0)
-    random_returns = evaluate(UniformRandomAgent(6, seed=1), EnvConfig("space_invaders"), seed=1,
-                              index=0, config=config)
+    random_returns = evaluate(UniformRandomPolicy(6, seed=1), EnvConfig("space_invaders"),
+                              episodes=200, epsilon=0.0, max_steps=10_000, seed=1, stream=(0,))
     # Per-episode returns of the trained agent are not in metrics.csv; test the means with their
     # reported standard deviations (Welch's t-test from summary statistics).
     stds = np.array([float(r["eval_return_std"]) for r in rows[-3:]])

@@ -1,0 +1,241 @@
+"""State-only expert datasets, with the true actions kept apart for scoring only.
+
+``python -m algos dataset --expert DIR --size N --seed S --out results/datasets/G/nN.npz`` rolls
+the expert out (epsilon-greedy, epsilon small) and writes three files:
+
+* ``nN.npz``: the state-only transitions every imitation method reads: ``states`` and
+  ``next_states`` (bit-packed, ``envs.pack_states``), ``dones``, ``episodes`` (episode index) and
+  ``steps`` (step index within the episode).
+* ``nN.json`` (the dataset's description): size, episodes, the expert's return in the collected
+  episodes, action set, expert folder and its scores, seed, epsilon, versions, and SHA-256
+  checksums of both array files.
+* ``nN.actions.npy``: the MinAtar id of the action each transition really executed (sticky
+  actions included). Only scoring code opens it (``load_true_actions``): inference accuracy of
+  DIIQN, inverse-dynamics accuracy of BCO. ``load_dataset``, the loader learning code uses, never
+  reads it and returns no actions.
+
+The rollout stream is fixed by the expert and the seed, and ``nN`` holds its first ``N``
+transitions, so a smaller dataset is an exact prefix of a larger one with the same seed (nested
+data for the dataset-size experiments). The last episode may be cut at ``N``; ``nN.json`` says
+how many episodes are complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .envs import EnvConfig, MinAtarEnv, pack_states, packed_size, state_shape
+from .loop import Policy, child_seed
+from .runs import atomic_write, atomic_write_json, now, provenance, read_json
+
+SEED_DATASET = 200
+
+ARRAYS: dict[str, str] = {
+    "states": "uint8", "next_states": "uint8", "dones": "bool", "episodes": "int32",
+    "steps": "int32",
+}
+"""The arrays of a dataset file and their dtypes (states are bit-packed rows)."""
+
+
+class DatasetError(ValueError):
+    """A missing, corrupt or mismatched dataset: the message names the file and the problem."""
+
+
+def info_path(path: Path) -> Path:
+    """``nN.npz`` -> ``nN.json``."""
+    return Path(path).with_suffix(".json")
+
+
+def actions_path(path: Path) -> Path:
+    """``nN.npz`` -> ``nN.actions.npy``."""
+    return Path(path).with_suffix(".actions.npy")
+
+
+def checksum(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 over the arrays' names, dtypes, shapes and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def roll_out(policy: Policy, env_config: EnvConfig, size: int, seed: int, epsilon: float,
+             progress=None) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
+    """The first ``size`` transitions of the expert's rollout stream for ``seed``.
+
+    Returns the state-only arrays, the executed MinAtar action ids, and statistics.
+    """
+    env = MinAtarEnv(env_config, child_seed(seed, SEED_DATASET, 0))
+    rng = np.random.default_rng(child_seed(seed, SEED_DATASET, 1))
+    nbytes = packed_size(env.state_shape)
+    arrays = {"states": np.zeros((size, nbytes), np.uint8),
+              "next_states": np.zeros((size, nbytes), np.uint8),
+              "dones": np.zeros(size, bool), "episodes": np.zeros(size, np.int32),
+              "steps": np.zeros(size, np.int32)}
+    actions = np.zeros(size, np.int8)
+    returns, episode_return, episode, step = [], 0.0, 0, 0
+    obs = env.reset()
+    state = pack_states(obs)
+    for t in range(size):
+        if rng.random() < epsilon:
+            action = int(rng.integers(env.n_actions))
+        else:
+            action = policy.greedy_action(obs)
+        obs, reward, done = env.step(action)
+        next_state = pack_states(obs)
+        arrays["states"][t], arrays["next_states"][t] = state, next_state
+        arrays["dones"][t], arrays["episodes"][t], arrays["steps"][t] = done, episode, step
+        actions[t] = env.executed_action
+        episode_return += reward
+        step += 1
+        if done:
+            returns.append(episode_return)
+            episode_return, episode, step = 0.0, episode + 1, 0
+            obs = env.reset()
+            next_state = pack_states(obs)
+        state = next_state
+        if progress is not None and (t + 1) % 1000 == 0:
+            progress.update(1000)
+    stats = {
+        "episodes": int(arrays["episodes"][-1]) + 1,
+        "complete_episodes": len(returns),
+        "last_episode_complete": bool(arrays["dones"][-1]),
+        "expert_return_mean": float(np.mean(returns)) if returns else None,
+        "expert_return_std": float(np.std(returns)) if returns else None,
+    }
+    return arrays, actions, stats
+
+
+def make_dataset(policy: Policy, env_config: EnvConfig, *, size: int, seed: int, epsilon: float,
+                 out: Path, expert_dir: Path, expert_info: dict, progress=None) -> dict:
+    """Roll out, then write ``nN.npz``, ``nN.actions.npy`` and, last, ``nN.json``."""
+    start = time.perf_counter()
+    arrays, actions, stats = roll_out(policy, env_config, size, seed, epsilon, progress)
+    seconds = time.perf_counter() - start
+    out = Path(out)
+    atomic_write(out, lambda f: np.savez(f, **arrays))
+    atomic_write(actions_path(out), lambda f: np.save(f, actions))
+    env = MinAtarEnv(env_config, seed=0)
+    info = {
+        "format": 1,
+        "game": env_config.game,
+        "size": size,
+        **stats,
+        "seed": seed,
+        "epsilon": epsilon,
+        "env": env.describe(),
+        "state_shape": list(env.state_shape),
+        "arrays": {name: {"dtype": str(a.dtype), "shape": list(a.shape)}
+                   for name, a in arrays.items()},
+        "sha256": checksum(arrays),
+        "actions_file": actions_path(out).name,
+        "actions_sha256": checksum({"actions": actions}),
+        "expert": {"path": str(expert_dir), "kind": expert_info.get("kind"),
+                   "return_mean": expert_info.get("eval", {}).get("return_mean"),
+                   "random_return_mean": expert_info.get("random", {}).get("return_mean"),
+                   "steps_trained": expert_info.get("steps_trained")},
+        "rollout_seconds": seconds,
+        "transitions_per_second": size / seconds,
+        "created": now(),
+        "provenance": provenance(),
+    }
+    atomic_write_json(info_path(out), info)
+    return info
+
+
+@dataclass(frozen=True)
+class StateOnlyDataset:
+    """What learning code may know of the expert: its transitions without actions."""
+
+    path: Path
+    info: dict = field(repr=False)
+    states: np.ndarray = field(repr=False)  # uint8 (N, nbytes), bit-packed
+    next_states: np.ndarray = field(repr=False)
+    dones: np.ndarray = field(repr=False)  # bool (N,)
+    episodes: np.ndarray = field(repr=False)  # int32 (N,)
+    steps: np.ndarray = field(repr=False)  # int32 (N,), index within the episode
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    @property
+    def game(self) -> str:
+        return self.info["game"]
+
+    @property
+    def state_shape(self) -> tuple[int, int, int]:
+        return tuple(self.info["state_shape"])
+
+
+def _read_info(path: Path) -> dict:
+    meta = info_path(path)
+    if not meta.is_file():
+        raise DatasetError(f"{meta}: missing (every dataset file has its description beside it)")
+    try:
+        return read_json(meta)
+    except ValueError as err:
+        raise DatasetError(f"{meta}: not valid JSON ({err})") from None
+
+
+def load_dataset(path: Path, game: str | None = None) -> StateOnlyDataset:
+    """Load and validate a state-only dataset; it never opens the true-actions file.
+
+    Checks that the file exists and reads, that every array is present with the documented
+    dtype and the shape its description states, that the checksum matches, and that the states
+    fit the game (``game``, if given, must be the dataset's). Each failure is one
+    ``DatasetError`` naming the file and the problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such dataset file")
+    info = _read_info(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in ARRAYS if name in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise DatasetError(f"{path}: unreadable or truncated ({err})") from None
+    missing = sorted(set(ARRAYS) - set(arrays))
+    if missing:
+        raise DatasetError(f"{path}: missing arrays {', '.join(missing)}")
+    if game is not None and info.get("game") != game:
+        raise DatasetError(f"{path}: a dataset of {info.get('game')!r}, not of {game!r}")
+    expected_bytes = packed_size(state_shape(info["game"]))
+    for name, dtype in ARRAYS.items():
+        array = arrays[name]
+        if str(array.dtype) != dtype:
+            raise DatasetError(f"{path}: array {name} has dtype {array.dtype}, expected {dtype}")
+        if list(array.shape) != info["arrays"][name]["shape"] or len(array) != info["size"]:
+            raise DatasetError(f"{path}: array {name} has shape {array.shape}, its description "
+                               f"says {info['arrays'][name]['shape']}")
+    for name in ("states", "next_states"):
+        if arrays[name].shape[1] != expected_bytes:
+            raise DatasetError(f"{path}: {name} rows have {arrays[name].shape[1]} bytes, but "
+                               f"{info['game']} states pack into {expected_bytes}")
+    if checksum(arrays) != info.get("sha256"):
+        raise DatasetError(f"{path}: checksum mismatch (the file changed after it was written)")
+    return StateOnlyDataset(path=path, info=info, **arrays)
+
+
+def load_true_actions(path: Path) -> np.ndarray:
+    """The executed MinAtar action ids of a dataset, for scoring code only (never learning)."""
+    path = Path(path)
+    info = _read_info(path)
+    file = actions_path(path)
+    if not file.is_file():
+        raise DatasetError(f"{file}: the true-actions file is missing")
+    try:
+        actions = np.load(file, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise DatasetError(f"{file}: unreadable or truncated ({err})") from None
+    if checksum({"actions": actions}) != info.get("actions_sha256"):
+        raise DatasetError(f"{file}: checksum mismatch (the file changed after it was written)")
+    return actions
+

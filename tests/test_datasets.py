@@ -1,0 +1,211 @@
+"""Experts and state-only datasets: contents, nesting, the hidden actions, and bad files."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from algos.datasets import (
+    ARRAYS,
+    SEED_DATASET,
+    DatasetError,
+    StateOnlyDataset,
+    load_dataset,
+    load_true_actions,
+    roll_out,
+)
+from algos.envs import EnvConfig, MinAtarEnv, unpack_states
+from algos.experts import UniformRandomPolicy, load_expert
+from algos.loop import child_seed
+from conftest import cli
+
+STEPS = 1500
+
+
+@pytest.fixture(scope="module")
+def expert_dir(tmp_path_factory):
+    """A tiny trained expert (budget only: --stop-fraction 0), made by the real command."""
+    out = tmp_path_factory.mktemp("experts") / "breakout"
+    cli("expert", "--game", "breakout", "--seed", "0", "--steps", str(STEPS), "--out", str(out),
+        "--stop-fraction", "0", "--eval-episodes", "20", "--set", "replay_start=300",
+        "--set", "eval_every=500", "--set", "eval_episodes=2", check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def datasets(expert_dir, tmp_path_factory):
+    """Datasets of 1K and 4K transitions from the same expert and seed."""
+    folder = tmp_path_factory.mktemp("datasets")
+    paths = {}
+    for size in (1000, 4000):
+        paths[size] = folder / f"n{size}.npz"
+        cli("dataset", "--expert", str(expert_dir), "--size", str(size), "--seed", "3",
+            "--out", str(paths[size]), check=True)
+    return paths
+
+
+def test_expert_json_records_expert_and_random_scores(expert_dir):
+    info = json.loads((expert_dir / "expert.json").read_text())
+    assert info["kind"] == "dqn" and info["steps_trained"] == STEPS
+    assert info["stopped_early"] is False and info["target_return"] is None
+    assert info["eval"]["episodes"] == info["random"]["episodes"] == 20
+    assert info["random"]["return_mean"] > 0  # random Breakout play scores about 0.6
+    assert info["env"]["action_ids"] == [0, 1, 2, 3, 4, 5]
+    assert info["env"]["minatar_version"] and info["provenance"]["torch"]
+    assert (expert_dir / "policy.pt").is_file() and (expert_dir / "train/summary.json").is_file()
+    policy, _ = load_expert(expert_dir)
+    obs = MinAtarEnv(EnvConfig("breakout"), 0).reset()
+    assert 0 <= policy.greedy_action(obs) < 6
+
+
+def test_expert_stops_early_at_the_target(tmp_path):
+    """A target any policy reaches (1e-9 x 10) stops training at the first evaluation after 0."""
+    out = tmp_path / "expert"
+    cli("expert", "--game", "breakout", "--seed", "1", "--steps", "5000", "--out", str(out),
+        "--stop-fraction", "1e-9", "--eval-episodes", "5", "--set", "replay_start=100",
+        "--set", "eval_every=200", "--set", "eval_episodes=30", check=True)
+    info = json.loads((out / "expert.json").read_text())
+    assert info["stopped_early"] is True and info["steps_trained"] < 5000
+    assert info["target_return"] == pytest.approx(1e-8)
+    again = cli("expert", "--game", "breakout", "--seed", "1", "--steps", "5000", "--out",
+                str(out), "--stop-fraction", "1e-9", "--eval-episodes", "5", "--set",
+                "replay_start=100", "--set", "eval_every=200", "--set", "eval_episodes=30",
+                check=True)
+    assert "already finished" in again.stdout
+
+
+def test_dataset_has_the_documented_arrays_and_consistent_transitions(datasets):
+    data = load_dataset(datasets[4000], game="breakout")
+    assert len(data) == 4000 and data.state_shape == (4, 10, 10)
+    for name, dtype in ARRAYS.items():
+        assert getattr(data, name).dtype == np.dtype(dtype)
+    states = unpack_states(data.states, data.state_shape)
+    next_states = unpack_states(data.next_states, data.state_shape)
+    # Within an episode, s' of step t is s of step t+1; steps count up from 0.
+    same_episode = (data.episodes[1:] == data.episodes[:-1]) & ~data.dones[:-1]
+    assert same_episode.sum() > 3000
+    np.testing.assert_array_equal(next_states[:-1][same_episode], states[1:][same_episode])
+    np.testing.assert_array_equal(data.steps[1:][same_episode], data.steps[:-1][same_episode] + 1)
+    # An episode starts at step 0 after every terminal transition.
+    assert np.all(data.steps[1:][data.dones[:-1]] == 0)
+    assert data.info["complete_episodes"] == int(data.dones.sum()) >= 5
+    assert data.info["expert"]["return_mean"] is not None
+
+
+def test_packed_states_are_what_the_environment_produced(expert_dir):
+    """Replaying the recorded true actions in a fresh, identically seeded environment gives back
+    the recorded states, so packing lost nothing and the actions are the executed ones."""
+    policy, _ = load_expert(expert_dir)
+    arrays, actions, _ = roll_out(policy, EnvConfig("breakout"), 300, seed=5, epsilon=0.2)
+    # Sticky probability 0 still draws from the game's RandomState every step (and never
+    # repeats), so the replay consumes random numbers exactly as the rollout did.
+    env = MinAtarEnv(EnvConfig("breakout", sticky_action_prob=0.0),
+                     child_seed(5, SEED_DATASET, 0))
+    obs = env.reset()
+    for t in range(300):
+        np.testing.assert_array_equal(unpack_states(arrays["states"][t], (4, 10, 10)), obs)
+        obs, _, done = env.step(int(actions[t]))  # full action set: index == MinAtar id
+        np.testing.assert_array_equal(unpack_states(arrays["next_states"][t], (4, 10, 10)), obs)
+        if done:
+            obs = env.reset()
+    assert arrays["dones"].sum() >= 1
+
+
+def test_smaller_dataset_is_a_prefix_of_the_larger(datasets):
+    small, large = load_dataset(datasets[1000]), load_dataset(datasets[4000])
+    for name in ARRAYS:
+        np.testing.assert_array_equal(getattr(small, name), getattr(large, name)[:1000])
+    np.testing.assert_array_equal(load_true_actions(datasets[1000]),
+                                  load_true_actions(datasets[4000])[:1000])
+
+
+def test_learning_loader_returns_no_actions_and_never_opens_them(datasets, tmp_path):
+    copy = tmp_path / "n1000.npz"
+    for source in (datasets[1000], datasets[1000].with_suffix(".json")):
+        shutil.copy(source, tmp_path / source.name)
+    data = load_dataset(copy)  # works without the actions file beside it
+    fields = set(StateOnlyDataset.__dataclass_fields__)
+    assert not any("action" in name for name in fields | set(vars(data)))
+    with pytest.raises(DatasetError, match="true-actions file is missing"):
+        load_true_actions(copy)
+    actions = load_true_actions(datasets[1000])
+    assert actions.shape == (1000,) and set(np.unique(actions)) <= set(range(6))
+
+
+def test_random_rollouts_have_varied_true_actions():
+    _, actions, stats = roll_out(UniformRandomPolicy(6, 0), EnvConfig("asterix"), 2000, 0, 0)
+    assert set(np.unique(actions)) == set(range(6))
+    assert stats["episodes"] >= 2
+
+
+def _rewrite(path, **changes):
+    with np.load(path) as data:
+        arrays = {name: data[name] for name in data.files}
+    arrays.update(changes)
+    np.savez(path, **arrays)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("truncate", "unreadable or truncated"),
+        ("checksum", "checksum mismatch"),
+        ("dtype", "array dones has dtype int64, expected bool"),
+        ("missing", "missing arrays steps"),
+        ("no_json", "missing"),
+        ("no_file", "no such dataset file"),
+    ],
+)
+def test_damaged_datasets_are_one_clear_error(datasets, tmp_path, damage, message):
+    path = tmp_path / "n1000.npz"
+    shutil.copy(datasets[1000], path)
+    shutil.copy(datasets[1000].with_suffix(".json"), path.with_suffix(".json"))
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "checksum":
+        with np.load(path) as data:
+            states = data["states"].copy()
+        states[0, 0] ^= 1
+        _rewrite(path, states=states)
+    elif damage == "dtype":
+        with np.load(path) as data:
+            _rewrite(path, dones=data["dones"].astype(np.int64))
+    elif damage == "missing":
+        with np.load(path) as data:
+            arrays = {name: data[name] for name in data.files if name != "steps"}
+        np.savez(path, **arrays)
+    elif damage == "no_json":
+        path.with_suffix(".json").unlink()
+    elif damage == "no_file":
+        path.unlink()
+    with pytest.raises(DatasetError, match=message) as info:
+        load_dataset(path)
+    assert path.stem in str(info.value) and "\n" not in str(info.value)  # names the file
+
+
+def test_wrong_game_is_refused(datasets):
+    with pytest.raises(DatasetError, match="a dataset of 'breakout', not of 'asterix'"):
+        load_dataset(datasets[1000], game="asterix")
+
+
+def test_check_dataset_command(datasets, tmp_path):
+    ok = cli("check-dataset", str(datasets[1000]), "--game", "breakout", check=True)
+    assert "ok; breakout, 1000 transitions" in ok.stdout
+    wrong = cli("check-dataset", str(datasets[1000]), "--game", "freeway")
+    assert wrong.returncode == 2 and "not of 'freeway'" in wrong.stderr
+    broken = tmp_path / "n1000.npz"
+    broken.write_bytes(datasets[1000].read_bytes()[:5000])
+    shutil.copy(datasets[1000].with_suffix(".json"), broken.with_suffix(".json"))
+    bad = cli("check-dataset", str(broken))
+    assert bad.returncode == 2 and "unreadable or truncated" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_cli_reports_a_bad_expert_folder_in_one_line(tmp_path):
+    result = cli("dataset", "--expert", str(tmp_path / "nowhere"), "--size", "10", "--seed", "0",
+                 "--out", str(tmp_path / "d" / "n10.npz"))
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error:") and "no expert.json" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "d").exists()
