@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .envs import EnvConfig, MinAtarEnv, pack_states, packed_size, state_shape
-from .loop import Policy, child_seed
+from .loop import Policy, child_seed, epsilon_greedy
 from .runs import atomic_write, atomic_write_json, now, provenance, read_json
 
 SEED_DATASET = 200
@@ -85,11 +85,7 @@ def roll_out(policy: Policy, env_config: EnvConfig, size: int, seed: int, epsilo
     obs = env.reset()
     state = pack_states(obs)
     for t in range(size):
-        if rng.random() < epsilon:
-            action = int(rng.integers(env.n_actions))
-        else:
-            action = policy.greedy_action(obs)
-        obs, reward, done = env.step(action)
+        obs, reward, done = env.step(epsilon_greedy(policy, obs, epsilon, rng, env.n_actions))
         next_state = pack_states(obs)
         arrays["states"][t], arrays["next_states"][t] = state, next_state
         arrays["dones"][t], arrays["episodes"][t], arrays["steps"][t] = done, episode, step

@@ -146,6 +146,15 @@ class Policy(Protocol):
         """Best action (an index into the environment's action set) for one observation."""
 
 
+def epsilon_greedy(policy: Policy, obs: np.ndarray, epsilon: float, rng: np.random.Generator,
+                   n_actions: int) -> int:
+    """A uniformly random action with probability ``epsilon``, else the policy's greedy one (the
+    network is not run for random actions)."""
+    if rng.random() < epsilon:
+        return int(rng.integers(n_actions))
+    return policy.greedy_action(obs)
+
+
 def evaluate(policy: Policy, env_config: EnvConfig, *, episodes: int, epsilon: float,
              max_steps: int, seed: int, stream: tuple[int, ...]) -> np.ndarray:
     """Returns of ``episodes`` epsilon-greedy episodes, each on a fresh environment.
@@ -159,11 +168,7 @@ def evaluate(policy: Policy, env_config: EnvConfig, *, episodes: int, epsilon: f
         env = MinAtarEnv(env_config, child_seed(seed, *stream, episode))
         obs = env.reset()
         for _ in range(max_steps):
-            if rng.random() < epsilon:
-                action = int(rng.integers(env.n_actions))
-            else:
-                action = policy.greedy_action(obs)
-            obs, reward, done = env.step(action)
+            obs, reward, done = env.step(epsilon_greedy(policy, obs, epsilon, rng, env.n_actions))
             returns[episode] += reward
             if done:
                 break
@@ -283,10 +288,7 @@ class _Trainer:
             self.log_evaluation()
         while self.step < self.total_steps and not self.stopped:
             step = self.step
-            if explore.random() < epsilon_at(config, step):
-                action = int(explore.integers(n_actions))
-            else:
-                action = agent.greedy_action(self.obs)
+            action = epsilon_greedy(agent, self.obs, epsilon_at(config, step), explore, n_actions)
             obs, reward, done = env.step(action)
             next_state = pack_states(obs)
             agent.observe(state, action, reward, next_state, done, step)

@@ -13,7 +13,6 @@ memory. The expert is an untrained network of the real architecture (the same co
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -24,6 +23,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from common import emit  # noqa: E402
 
 from algos.datasets import roll_out  # noqa: E402
 from algos.envs import GAMES, EnvConfig, MinAtarEnv, pack_states  # noqa: E402
@@ -84,11 +85,7 @@ def main() -> None:
             "megabytes_in_memory": round((sum(a.nbytes for a in arrays.values())
                                           + actions.nbytes) / 2**20, 2),
         }
-    text = json.dumps({"benchmark": "dataset_speed", "threads": 1, "games": results}, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    emit({"benchmark": "dataset_speed", "threads": 1, "games": results}, args.out)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import contextlib
 import csv
 import io
 import json
-import platform
 import random
 import subprocess
 import sys
@@ -36,6 +35,8 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from common import emit  # noqa: E402
 
 from algos.dqn import DQNAgent, DQNConfig  # noqa: E402
 from algos.envs import EnvConfig, MinAtarEnv  # noqa: E402
@@ -220,17 +221,10 @@ def main() -> None:
         "ratio_dqn_uniform_vs_reference": round(best["ours_dqn_uniform"] / best["reference_dqn"],
                                                 3),
         "target_ratio": 1.3,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "processor": platform.processor() or platform.machine(),
     }
     if args.memory:
         result["memory"] = peak_memory_of_full_run(args.game, 110_000)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":
