@@ -172,6 +172,17 @@ def _env_config(args: argparse.Namespace) -> EnvConfig:
     return config
 
 
+def _train(args: argparse.Namespace, agent_cls, config, env_config: EnvConfig, run: RunDir,
+           run_config: dict, description: str, stop_when=None):
+    """Build the agent for ``args`` (seed, steps, threads) and train it in ``run``."""
+    configure_torch(args.threads)
+    env = MinAtarEnv(env_config, child_seed(args.seed, SEED_ENV))
+    agent = agent_cls(config, env.state_shape, env.n_actions, args.seed, args.steps)
+    summary = train_run(agent, run_config, config, env_config, args.seed, args.steps, run,
+                        threads=args.threads, description=description, stop_when=stop_when)
+    return agent, env, summary
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     config_cls, agent_cls = ALGORITHMS[args.algo]
     env_config = _env_config(args)
@@ -182,12 +193,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if run.finished():
         print(f"{run.root}: run already finished (summary.json present); nothing to do")
         return 0
-    configure_torch(args.threads)
-    env = MinAtarEnv(env_config, child_seed(args.seed, SEED_ENV))
-    agent = agent_cls(config, env.state_shape, env.n_actions, args.seed, args.steps)
-    description = f"{args.algo} {env_config.game} seed{args.seed}"
-    summary = train_run(agent, run_config, config, env_config, args.seed, args.steps, run,
-                        threads=args.threads, description=description)
+    _, _, summary = _train(args, agent_cls, config, env_config, run, run_config,
+                           description=f"{args.algo} {env_config.game} seed{args.seed}")
     print(f"{run.root}: done; final evaluation return {summary['final_eval_return_mean']:.2f} "
           f"({summary['steps_per_second']:.0f} steps/s)")
     return 0
@@ -214,12 +221,10 @@ def cmd_expert(args: argparse.Namespace) -> int:
     if (out / "expert.json").exists():
         print(f"{out}: expert already finished (expert.json present); nothing to do")
         return 0
-    configure_torch(args.threads)
-    env = MinAtarEnv(env_config, child_seed(args.seed, SEED_ENV))
-    agent = DQNAgent(config, env.state_shape, env.n_actions, args.seed, args.steps)
-    summary = train_run(agent, run_config, config, env_config, args.seed, args.steps, run,
-                        threads=args.threads, description=f"expert {env_config.game}",
-                        stop_when=stop_at_return(target) if target is not None else None)
+    agent, env, summary = _train(
+        args, DQNAgent, config, env_config, run, run_config,
+        description=f"expert {env_config.game}",
+        stop_when=stop_at_return(target) if target is not None else None)
     expert = DQNExpert(agent.learner.online, env.state_shape)
     expert.save(out / "policy.pt", env.state_shape, env.n_actions)
     info = write_expert_json(

@@ -129,10 +129,10 @@ class DQNAgent:
         return value
 
     def diagnostics(self) -> dict[str, float]:
-        n = max(1, self._samples)
-        out = {"replay_size": len(self.replay), "td_abs_mean": self._td_sum / n if self._samples
-               else float("nan"), "is_weight_mean": self._weight_sum / n if self._samples
-               else float("nan")}
+        n = self._samples
+        out = {"replay_size": len(self.replay),
+               "td_abs_mean": self._td_sum / n if n else float("nan"),
+               "is_weight_mean": self._weight_sum / n if n else float("nan")}
         self._td_sum, self._weight_sum, self._samples = 0.0, 0.0, 0
         return out
 
