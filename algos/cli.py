@@ -13,7 +13,8 @@ import textwrap
 from pathlib import Path
 
 from .config import ConfigError, apply_overrides, describe_fields
-from .datasets import DatasetError, load_dataset, make_dataset
+from .datasets import DatasetError, inference_scorer, load_dataset, make_dataset
+from .diiqn import DIIQNAgent, DIIQNConfig
 from .dqn import DQNAgent, DQNConfig
 from .envs import ACTION_NAMES, GAMES, EnvConfig, EnvError, MinAtarEnv, validate_env_config
 from .experts import (
@@ -31,8 +32,10 @@ from .runs import RunDir
 
 ALGORITHMS = {
     "dqn": (DQNConfig, DQNAgent),
+    "diiqn": (DIIQNConfig, DIIQNAgent),
 }
-"""Algorithm name -> (config dataclass, agent class)."""
+"""Algorithm name -> (config dataclass, agent class). An agent class with ``needs_dataset``
+learns from an expert's state-only dataset (``--dataset``)."""
 
 
 class UsageError(Exception):
@@ -40,10 +43,19 @@ class UsageError(Exception):
 
 
 def _train_epilog() -> str:
-    blocks = [f"config keys of {name} (--set key=value):\n{describe_fields(cfg)}"
-              for name, (cfg, _) in ALGORITHMS.items()]
-    example = ("example:\n  python -m algos train dqn --game breakout --seed 0 --steps 100000 "
-               "--out results/runs/breakout/dqn/default/seed0")
+    blocks = []
+    for name, (cfg, _) in ALGORITHMS.items():
+        # Fields inherited from a base algorithm are listed under that algorithm only.
+        base = next((other for other, (c, _) in ALGORITHMS.items()
+                     if other != name and c is not cfg and issubclass(cfg, c)), None)
+        shown = describe_fields(cfg, skip=ALGORITHMS[base][0] if base else None)
+        extra = f" (besides those of {base})" if base else ""
+        blocks.append(f"config keys of {name}{extra} (--set key=value):\n{shown}")
+    example = ("examples:\n  python -m algos train dqn --game breakout --seed 0 --steps 100000 "
+               "--out results/runs/breakout/dqn/default/seed0\n"
+               "  python -m algos train diiqn --game breakout --seed 0 --steps 100000 "
+               "--dataset results/datasets/breakout/n100000.npz "
+               "--out results/runs/breakout/diiqn/default/seed0")
     return "\n\n".join([example, *blocks])
 
 
@@ -71,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=_positive_int, required=True,
                        help="environment steps to train for (MinAtar: one step is one frame)")
     train.add_argument("--out", type=Path, required=True, help="run folder to write (or resume)")
+    train.add_argument("--dataset", type=Path, metavar="PATH",
+                       help="the expert's state-only dataset (.npz from 'python -m algos "
+                            "dataset'); required by diiqn, unused by dqn")
     train.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE",
                        help="override a field of the algorithm's config (repeatable); "
@@ -131,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="dataset file to write, e.g. results/datasets/breakout/n1000.npz")
     dataset.add_argument("--epsilon", type=float, default=0.01,
                          help="probability of a random action in the rollout (default 0.01)")
+    dataset.add_argument("--no-effects", action="store_true",
+                         help="skip the hidden .effects.npy (which actions would have had the "
+                              "executed one's effect; scoring only): about 7x faster rollouts, "
+                              "but inference is then scored against exact action ids only")
 
     check = commands.add_parser(
         "check-dataset", help="validate a dataset file and print what it holds",
@@ -173,11 +192,18 @@ def _env_config(args: argparse.Namespace) -> EnvConfig:
 
 
 def _train(args: argparse.Namespace, agent_cls, config, env_config: EnvConfig, run: RunDir,
-           run_config: dict, description: str, stop_when=None):
+           run_config: dict, description: str, stop_when=None, **agent_inputs):
     """Build the agent for ``args`` (seed, steps, threads) and train it in ``run``."""
     configure_torch(args.threads)
     env = MinAtarEnv(env_config, child_seed(args.seed, SEED_ENV))
-    agent = agent_cls(config, env.state_shape, env.n_actions, args.seed, args.steps)
+    if "dataset" in agent_inputs:
+        # Scoring only: the true actions stay inside the scorer, never reach the learner.
+        try:
+            agent_inputs["scorer"] = inference_scorer(agent_inputs["dataset"].path, env.actions)
+        except DatasetError as err:
+            print(f"warning: no inference accuracy in diagnostics.csv ({err})", file=sys.stderr)
+    agent = agent_cls(config, env.state_shape, env.n_actions, args.seed, args.steps,
+                      **agent_inputs)
     summary = train_run(agent, run_config, config, env_config, args.seed, args.steps, run,
                         threads=args.threads, description=description, stop_when=stop_when)
     return agent, env, summary
@@ -189,12 +215,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = apply_overrides(config_cls(), args.overrides)
     run = RunDir(args.out)
     run_config = config_dict(args.algo, config, env_config, args.seed, args.steps)
+    agent_inputs = {}
+    if getattr(agent_cls, "needs_dataset", False):
+        if args.dataset is None:
+            raise UsageError(f"{args.algo} learns from an expert dataset: give --dataset PATH")
+        dataset = load_dataset(args.dataset, game=env_config.game)
+        run_config["dataset"] = {"path": str(args.dataset), "size": len(dataset),
+                                 "sha256": dataset.info["sha256"],
+                                 "expert": dataset.info["expert"]}
+        agent_inputs["dataset"] = dataset
     check_run_folder(run, run_config)
     if run.finished():
         print(f"{run.root}: run already finished (summary.json present); nothing to do")
         return 0
     _, _, summary = _train(args, agent_cls, config, env_config, run, run_config,
-                           description=f"{args.algo} {env_config.game} seed{args.seed}")
+                           description=f"{args.algo} {env_config.game} seed{args.seed}",
+                           **agent_inputs)
     print(f"{run.root}: done; final evaluation return {summary['final_eval_return_mean']:.2f} "
           f"({summary['steps_per_second']:.0f} steps/s)")
     return 0
@@ -253,7 +289,8 @@ def cmd_dataset(args: argparse.Namespace) -> int:
               disable=None) as progress:
         described = make_dataset(policy, env_config, size=args.size, seed=args.seed,
                                  epsilon=args.epsilon, out=args.out, expert_dir=args.expert,
-                                 expert_info=info, progress=progress)
+                                 expert_info=info, progress=progress,
+                                 record_effects=not args.no_effects)
     mean = described["expert_return_mean"]
     print(f"{args.out}: {args.size} transitions, {described['episodes']} episodes "
           f"(expert return {'n/a' if mean is None else f'{mean:.2f}'}), "

@@ -36,12 +36,17 @@ def field_docs(cls: type) -> dict[str, str]:
     return docs
 
 
-def describe_fields(cls: type, indent: str = "  ", width: int = 96) -> str:
-    """One block per field: ``name (type, default): doc``, for ``--help``."""
+def describe_fields(cls: type, indent: str = "  ", width: int = 96,
+                    skip: type | None = None) -> str:
+    """One block per field: ``name (type, default): doc``, for ``--help``; fields of the dataclass
+    ``skip`` (a base of ``cls``) are left out."""
     hints = typing.get_type_hints(cls)
     docs = field_docs(cls)
+    skipped = {f.name for f in dataclasses.fields(skip)} if skip is not None else set()
     lines = []
     for f in dataclasses.fields(cls):
+        if f.name in skipped:
+            continue
         type_name = getattr(hints[f.name], "__name__", str(hints[f.name]))
         text = f"{f.name} ({type_name}, default {f.default!r}): {docs.get(f.name, '')}"
         lines.append(textwrap.fill(text, width=width, initial_indent=indent,

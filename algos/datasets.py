@@ -13,6 +13,10 @@ the expert out (epsilon-greedy, epsilon small) and writes three files:
   actions included). Only scoring code opens it (``load_true_actions``): inference accuracy of
   DIIQN, inverse-dynamics accuracy of BCO. ``load_dataset``, the loader learning code uses, never
   reads it and returns no actions.
+* ``nN.effects.npy``: for each transition, a bitmask of the MinAtar actions that would have had
+  the same effect as the executed one (same next state, reward and end, under the same random
+  draws; ``MinAtarEnv.equivalent_actions``). Scoring only, like the actions: an inferred noop for
+  an expert's fire is no mistake where firing changes nothing.
 
 The rollout stream is fixed by the expert and the seed, and ``nN`` holds its first ``N``
 transitions, so a smaller dataset is an exact prefix of a larger one with the same seed (nested
@@ -25,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +62,11 @@ def actions_path(path: Path) -> Path:
     return Path(path).with_suffix(".actions.npy")
 
 
+def effects_path(path: Path) -> Path:
+    """``nN.npz`` -> ``nN.effects.npy``."""
+    return Path(path).with_suffix(".effects.npy")
+
+
 def checksum(arrays: dict[str, np.ndarray]) -> str:
     """SHA-256 over the arrays' names, dtypes, shapes and bytes, in name order."""
     digest = hashlib.sha256()
@@ -68,10 +78,14 @@ def checksum(arrays: dict[str, np.ndarray]) -> str:
 
 
 def roll_out(policy: Policy, env_config: EnvConfig, size: int, seed: int, epsilon: float,
-             progress=None) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
+             progress=None, record_effects: bool = True
+             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
     """The first ``size`` transitions of the expert's rollout stream for ``seed``.
 
-    Returns the state-only arrays, the executed MinAtar action ids, and statistics.
+    Returns the state-only arrays, the hidden arrays (``actions``: executed MinAtar ids;
+    ``effects``: bitmasks of the actions with the same effect, zeros unless
+    ``record_effects``: trying every action costs about 6x the rollout's environment time), and
+    statistics.
     """
     env = MinAtarEnv(env_config, child_seed(seed, SEED_DATASET, 0))
     rng = np.random.default_rng(child_seed(seed, SEED_DATASET, 1))
@@ -81,11 +95,15 @@ def roll_out(policy: Policy, env_config: EnvConfig, size: int, seed: int, epsilo
               "dones": np.zeros(size, bool), "episodes": np.zeros(size, np.int32),
               "steps": np.zeros(size, np.int32)}
     actions = np.zeros(size, np.int8)
+    effects = np.zeros(size, np.uint8)
     returns, episode_return, episode, step = [], 0.0, 0, 0
     obs = env.reset()
     state = pack_states(obs)
     for t in range(size):
+        same_effect = env.equivalent_actions() if record_effects else None
         obs, reward, done = env.step(epsilon_greedy(policy, obs, epsilon, rng, env.n_actions))
+        if same_effect is not None:
+            effects[t] = same_effect(env.executed_action)
         next_state = pack_states(obs)
         arrays["states"][t], arrays["next_states"][t] = state, next_state
         arrays["dones"][t], arrays["episodes"][t], arrays["steps"][t] = done, episode, step
@@ -107,18 +125,23 @@ def roll_out(policy: Policy, env_config: EnvConfig, size: int, seed: int, epsilo
         "expert_return_mean": float(np.mean(returns)) if returns else None,
         "expert_return_std": float(np.std(returns)) if returns else None,
     }
-    return arrays, actions, stats
+    return arrays, {"actions": actions, "effects": effects}, stats
 
 
 def make_dataset(policy: Policy, env_config: EnvConfig, *, size: int, seed: int, epsilon: float,
-                 out: Path, expert_dir: Path, expert_info: dict, progress=None) -> dict:
-    """Roll out, then write ``nN.npz``, ``nN.actions.npy`` and, last, ``nN.json``."""
+                 out: Path, expert_dir: Path, expert_info: dict, progress=None,
+                 record_effects: bool = True) -> dict:
+    """Roll out, then write ``nN.npz``, the hidden ``nN.actions.npy`` and ``nN.effects.npy``,
+    and, last, ``nN.json``."""
     start = time.perf_counter()
-    arrays, actions, stats = roll_out(policy, env_config, size, seed, epsilon, progress)
+    arrays, hidden, stats = roll_out(policy, env_config, size, seed, epsilon, progress,
+                                     record_effects)
     seconds = time.perf_counter() - start
     out = Path(out)
     atomic_write(out, lambda f: np.savez(f, **arrays))
-    atomic_write(actions_path(out), lambda f: np.save(f, actions))
+    atomic_write(actions_path(out), lambda f: np.save(f, hidden["actions"]))
+    if record_effects:
+        atomic_write(effects_path(out), lambda f: np.save(f, hidden["effects"]))
     env = MinAtarEnv(env_config, seed=0)
     info = {
         "format": 1,
@@ -133,7 +156,9 @@ def make_dataset(policy: Policy, env_config: EnvConfig, *, size: int, seed: int,
                    for name, a in arrays.items()},
         "sha256": checksum(arrays),
         "actions_file": actions_path(out).name,
-        "actions_sha256": checksum({"actions": actions}),
+        "actions_sha256": checksum({"actions": hidden["actions"]}),
+        "effects_file": effects_path(out).name if record_effects else None,
+        "effects_sha256": checksum({"effects": hidden["effects"]}),
         "expert": {"path": str(expert_dir), "kind": expert_info.get("kind"),
                    "return_mean": expert_info.get("eval", {}).get("return_mean"),
                    "random_return_mean": expert_info.get("random", {}).get("return_mean"),
@@ -220,18 +245,56 @@ def load_dataset(path: Path, game: str | None = None) -> StateOnlyDataset:
     return StateOnlyDataset(path=path, info=info, **arrays)
 
 
-def load_true_actions(path: Path) -> np.ndarray:
-    """The executed MinAtar action ids of a dataset, for scoring code only (never learning)."""
-    path = Path(path)
+def _load_hidden(path: Path, file: Path, key: str, what: str) -> np.ndarray:
     info = _read_info(path)
-    file = actions_path(path)
     if not file.is_file():
-        raise DatasetError(f"{file}: the true-actions file is missing")
+        raise DatasetError(f"{file}: the {what} file is missing")
     try:
-        actions = np.load(file, allow_pickle=False)
+        array = np.load(file, allow_pickle=False)
     except (OSError, ValueError, EOFError) as err:
         raise DatasetError(f"{file}: unreadable or truncated ({err})") from None
-    if checksum({"actions": actions}) != info.get("actions_sha256"):
+    if checksum({key: array}) != info.get(f"{key}_sha256"):
         raise DatasetError(f"{file}: checksum mismatch (the file changed after it was written)")
-    return actions
+    return array
 
+
+def load_true_actions(path: Path) -> np.ndarray:
+    """The executed MinAtar action ids of a dataset, for scoring code only (never learning)."""
+    return _load_hidden(Path(path), actions_path(path), "actions", "true-actions")
+
+
+def load_action_effects(path: Path) -> np.ndarray:
+    """Per transition, the bitmask (``1 << id``) of MinAtar actions with the executed action's
+    effect; for scoring code only."""
+    return _load_hidden(Path(path), effects_path(path), "effects", "action-effects")
+
+
+def inference_scorer(path: Path, action_ids: tuple[int, ...]
+                     ) -> Callable[[np.ndarray], dict[str, float]]:
+    """A scoring function for inferred expert actions, holding the hidden true actions itself.
+
+    ``action_ids`` maps the agent's action indices to MinAtar ids. The returned function takes
+    the inferred actions (agent indices, -1 where none) and returns, over the inferred
+    transitions: ``inference_accuracy`` (the inferred action is the one really executed),
+    ``inference_effect_accuracy`` (it has the same effect as the executed one: in Breakout noop,
+    up, down and fire are indistinguishable, so only this one is a fair score there) and
+    ``inferred_count``.
+    """
+    true_actions = load_true_actions(path).astype(np.int64)
+    effects = (load_action_effects(path).astype(np.int64) if _read_info(path).get("effects_file")
+               else None)
+    ids = np.asarray(action_ids, dtype=np.int64)
+
+    def score(inferred: np.ndarray) -> dict[str, float]:
+        covered = np.flatnonzero(inferred >= 0)
+        if not len(covered):
+            return {"inference_accuracy": float("nan"),
+                    "inference_effect_accuracy": float("nan"), "inferred_count": 0}
+        chosen = ids[inferred[covered]]
+        same_effect = ((effects[covered] >> chosen) & 1 if effects is not None
+                       else np.full(len(covered), np.nan))
+        return {"inference_accuracy": float(np.mean(chosen == true_actions[covered])),
+                "inference_effect_accuracy": float(np.mean(same_effect)),
+                "inferred_count": len(covered)}
+
+    return score

@@ -18,7 +18,7 @@ from .envs import packed_size
 from .learner import QLearner, StateDecoder
 from .loop import SEED_REPLAY, SEED_TORCH, LoopConfig, child_seed
 from .nets import QNetwork
-from .replay import PrioritizedReplay, UniformReplay
+from .replay import Batch, PrioritizedReplay, UniformReplay
 
 
 @dataclass
@@ -114,19 +114,26 @@ class DQNAgent:
 
     def update(self, step: int) -> float:
         batch = self.replay.sample(self.config.batch_size, beta=self.beta(step))
-        states = self.decode(batch.states, batch.next_states)
-        n = len(batch.indices)
-        loss, td = self.learner.td_loss(
-            states[:n], torch.from_numpy(batch.actions), torch.from_numpy(batch.rewards),
-            states[n:], torch.from_numpy(batch.dones))
-        weights = torch.from_numpy(batch.weights)
-        value = self.learner.apply((loss * weights).mean())
-        td_abs = td.abs().numpy()
+        loss, td_abs = self.batch_loss(batch)
+        value = self.learner.apply(loss)
         self.replay.update_priorities(batch.indices, td_abs)
         self._td_sum += float(td_abs.sum())
         self._weight_sum += float(batch.weights.sum())
-        self._samples += n
+        self._samples += len(batch.indices)
         return value
+
+    def batch_loss(self, batch: Batch) -> tuple[torch.Tensor, np.ndarray]:
+        """The scalar loss of one sampled batch and the |TD| of its transitions (new priorities).
+
+        DQN: the TD loss weighted by the importance-sampling weights. Methods that add a loss
+        term (DIIQN's expert loss) override this and keep everything else of ``update``.
+        """
+        states = self.decode(batch.states, batch.next_states)
+        n = len(batch.indices)
+        loss, td, _ = self.learner.td_loss(
+            states[:n], torch.from_numpy(batch.actions), torch.from_numpy(batch.rewards),
+            states[n:], torch.from_numpy(batch.dones))
+        return (loss * torch.from_numpy(batch.weights)).mean(), td.abs().numpy()
 
     def diagnostics(self) -> dict[str, float]:
         n = self._samples

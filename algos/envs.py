@@ -19,7 +19,9 @@ from __future__ import annotations
 import copy
 import importlib.metadata
 import importlib.util
+import pickle
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
@@ -145,6 +147,36 @@ class MinAtarEnv:
         It can lie outside the action set: MinAtar starts from noop and keeps the last action
         across resets, so a sticky draw can repeat either."""
         return self._last_action
+
+    def equivalent_actions(self) -> Callable[[int], int]:
+        """Before a ``step``: which MinAtar actions would have the same effect from here.
+
+        Returns a function of the executed action id (known after the step) giving a bitmask of
+        the MinAtar ids (``1 << id``) that, executed in its place under the same random draws,
+        yield the same observation, reward and terminal flag: in Breakout noop, up, down and fire
+        all leave the paddle where it is. Scoring code uses it so that inferring noop for an
+        expert's fire is not counted as a mistake when the two are indistinguishable. The
+        environment's state is restored afterwards, so the real step is unaffected.
+        """
+        game = self._game
+        random_state = self._random.get_state()
+        # The game's other fields are numbers, small lists and arrays: a pickle of them copies
+        # several times faster than deepcopy, and the RandomState is restored in place.
+        fields = pickle.dumps({k: v for k, v in game.__dict__.items() if k != "random"},
+                              protocol=pickle.HIGHEST_PROTOCOL)
+        outcomes = []
+        for action in range(len(ACTION_NAMES)):
+            self._random.rand()  # the sticky-action draw, consumed exactly as ``step`` does
+            reward, terminal = game.act(action)
+            outcomes.append((game.state().tobytes(), reward, terminal))
+            game.__dict__.update(pickle.loads(fields))
+            self._random.set_state(random_state)
+
+        def mask(executed: int) -> int:
+            return sum(1 << a for a, outcome in enumerate(outcomes)
+                       if outcome == outcomes[executed])
+
+        return mask
 
     def state_dict(self) -> dict:
         """The game's full state (positions, timers, its RandomState) for checkpoints."""

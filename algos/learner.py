@@ -9,6 +9,7 @@ steps the optimizer and syncs the target network every ``target_update_every`` u
 from __future__ import annotations
 
 import copy
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -37,6 +38,17 @@ def q_targets(q_next_online: torch.Tensor | None, q_next_target: torch.Tensor,
         best = q_next_online.argmax(dim=1, keepdim=True)
         next_values = q_next_target.gather(1, best).squeeze(1)
     return rewards + gamma * (1.0 - dones) * next_values
+
+
+class TDLoss(NamedTuple):
+    """What ``QLearner.td_loss`` returns for a batch."""
+
+    loss: torch.Tensor
+    """Per-sample Huber TD loss, with gradient."""
+    td: torch.Tensor
+    """Per-sample TD errors ``target - Q(s, a)``, detached."""
+    q: torch.Tensor
+    """The online network's Q-values of every action at ``s`` (``(B, |A|)``), detached."""
 
 
 class CenteredRMSprop:
@@ -175,9 +187,8 @@ class QLearner:
         self.updates = 0
 
     def td_loss(self, states: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
-                next_states: torch.Tensor, dones: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-sample Huber TD loss (with grad) and the TD errors (detached)."""
+                next_states: torch.Tensor, dones: torch.Tensor) -> TDLoss:
+        """Per-sample Huber TD loss (with grad), TD errors and Q-values at ``states``."""
         q = self.online(states)
         with torch.no_grad():
             # No-grad passes over s', kept apart from the pass over s so that the backward pass
@@ -189,7 +200,7 @@ class QLearner:
             target = q_targets(q_next_online, q_next_target, rewards, dones, self.gamma)
         q_taken = q.gather(1, actions.unsqueeze(1)).squeeze(1)
         loss = F.huber_loss(q_taken, target, reduction="none", delta=self.huber_delta)
-        return loss, (target - q_taken).detach()
+        return TDLoss(loss, (target - q_taken).detach(), q.detach())
 
     def apply(self, loss: torch.Tensor) -> float:
         """One optimizer step on a scalar loss; returns its value. Raises on NaN/inf."""

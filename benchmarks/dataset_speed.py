@@ -4,8 +4,10 @@ A rollout step is one environment step plus one forward pass of the expert's net
 speed is bounded by ``1 / (1/env_rate + 1/forward_rate)``. For each game this prints, as JSON:
 the environment's steps/s (random actions, states packed), the expert network's forward passes/s
 (one state), the rollout's transitions/s (``algos.datasets.roll_out``, epsilon 0.01), the ratio of
-the rollout to that bound, and the bytes of a dataset of ``--size`` transitions on disk and in
-memory. The expert is an untrained network of the real architecture (the same cost per step).
+the rollout to that bound (all without the hidden action effects), the rollout's speed with them
+(``record_effects``: six extra environment steps per transition), and the bytes of a dataset of
+``--size`` transitions on disk and in memory. The expert is an untrained network of the real
+architecture (the same cost per step).
 
     python benchmarks/dataset_speed.py --size 100000
 """
@@ -68,8 +70,13 @@ def main() -> None:
         env_steps = env_rate(game, 20_000)
         forwards = forward_rate(expert, env.reset(), 5_000)
         start = time.perf_counter()
-        arrays, actions, _ = roll_out(expert, EnvConfig(game), args.size, seed=0, epsilon=0.01)
+        arrays, hidden, _ = roll_out(expert, EnvConfig(game), args.size, seed=0, epsilon=0.01,
+                                     record_effects=False)
         rollout = args.size / (time.perf_counter() - start)
+        effects_size = min(args.size, 20_000)  # 6 extra actions a step: a shorter stretch
+        start = time.perf_counter()
+        roll_out(expert, EnvConfig(game), effects_size, seed=0, epsilon=0.01)
+        with_effects = effects_size / (time.perf_counter() - start)
         bound = 1 / (1 / env_steps + 1 / forwards)
         with tempfile.TemporaryDirectory() as tmp:
             np.savez(Path(tmp) / "d.npz", **arrays)
@@ -80,10 +87,11 @@ def main() -> None:
             "rollout_transitions_per_second": round(rollout),
             "bound_transitions_per_second": round(bound),
             "rollout_vs_bound": round(rollout / bound, 3),
+            "rollout_with_effects_transitions_per_second": round(with_effects),
             "size": args.size,
             "megabytes_on_disk": round(on_disk / 2**20, 2),
             "megabytes_in_memory": round((sum(a.nbytes for a in arrays.values())
-                                          + actions.nbytes) / 2**20, 2),
+                                          + sum(a.nbytes for a in hidden.values())) / 2**20, 2),
         }
     emit({"benchmark": "dataset_speed", "threads": 1, "games": results}, args.out)
 

@@ -24,9 +24,31 @@ def cli(*args: str, check: bool = False, timeout: float = 600) -> subprocess.Com
 
 
 def train_args(out: Path, steps: int = 2000, seed: int = 0, game: str = "breakout",
-               extra: tuple[str, ...] = ()) -> list[str]:
-    return ["train", "dqn", "--game", game, "--seed", str(seed), "--steps", str(steps),
-            "--out", str(out), *FAST, *extra]
+               extra: tuple[str, ...] = (), algo: str = "dqn",
+               dataset: Path | None = None) -> list[str]:
+    data = ["--dataset", str(dataset)] if dataset is not None else []
+    return ["train", algo, "--game", game, "--seed", str(seed), "--steps", str(steps),
+            "--out", str(out), *data, *FAST, *extra]
+
+
+def random_expert_dataset(out: Path, game: str = "breakout", size: int = 3000, seed: int = 0,
+                          action_set: str = "full", sticky_prob: float = 0.1) -> Path:
+    """A state-only dataset of a uniformly random 'expert' (no training needed), with its hidden
+    true actions, written by the real dataset code."""
+    from algos.datasets import make_dataset
+    from algos.envs import EnvConfig, MinAtarEnv
+    from algos.experts import UniformRandomPolicy
+
+    env_config = EnvConfig(game, action_set=action_set, sticky_action_prob=sticky_prob)
+    n_actions = MinAtarEnv(env_config, 0).n_actions
+    make_dataset(UniformRandomPolicy(n_actions, seed), env_config, size=size, seed=seed,
+                 epsilon=0.0, out=out, expert_dir=Path("random"), expert_info={"kind": "random"})
+    return out
+
+
+@pytest.fixture(scope="session")
+def breakout_dataset(tmp_path_factory) -> Path:
+    return random_expert_dataset(tmp_path_factory.mktemp("data") / "n3000.npz")
 
 
 def metrics_without_wall_clock(run: Path) -> list[dict]:

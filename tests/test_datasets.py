@@ -11,6 +11,7 @@ from algos.datasets import (
     SEED_DATASET,
     DatasetError,
     StateOnlyDataset,
+    load_action_effects,
     load_dataset,
     load_true_actions,
     roll_out,
@@ -97,7 +98,8 @@ def test_packed_states_are_what_the_environment_produced(expert_dir):
     """Replaying the recorded true actions in a fresh, identically seeded environment gives back
     the recorded states, so packing lost nothing and the actions are the executed ones."""
     policy, _ = load_expert(expert_dir)
-    arrays, actions, _ = roll_out(policy, EnvConfig("breakout"), 300, seed=5, epsilon=0.2)
+    arrays, hidden, _ = roll_out(policy, EnvConfig("breakout"), 300, seed=5, epsilon=0.2)
+    actions = hidden["actions"]
     # Sticky probability 0 still draws from the game's RandomState every step (and never
     # repeats), so the replay consumes random numbers exactly as the rollout did.
     env = MinAtarEnv(EnvConfig("breakout", sticky_action_prob=0.0),
@@ -129,14 +131,34 @@ def test_learning_loader_returns_no_actions_and_never_opens_them(datasets, tmp_p
     assert not any("action" in name for name in fields | set(vars(data)))
     with pytest.raises(DatasetError, match="true-actions file is missing"):
         load_true_actions(copy)
+    with pytest.raises(DatasetError, match="action-effects file is missing"):
+        load_action_effects(copy)
     actions = load_true_actions(datasets[1000])
     assert actions.shape == (1000,) and set(np.unique(actions)) <= set(range(6))
 
 
 def test_random_rollouts_have_varied_true_actions():
-    _, actions, stats = roll_out(UniformRandomPolicy(6, 0), EnvConfig("asterix"), 2000, 0, 0)
-    assert set(np.unique(actions)) == set(range(6))
+    _, hidden, stats = roll_out(UniformRandomPolicy(6, 0), EnvConfig("asterix"), 2000, 0, 0)
+    assert set(np.unique(hidden["actions"])) == set(range(6))
     assert stats["episodes"] >= 2
+
+
+def test_action_effects_mark_the_indistinguishable_actions():
+    """Every mask holds the executed action. In Breakout only left and right move the paddle:
+    noop, up, down and fire have one effect (bits 0, 2, 4, 5) wherever the paddle is free, and
+    left (or right) joins them at a wall. In Asterix all five moves differ, so fire (which does
+    nothing there) shares noop's effect and nothing else does while the player is free."""
+    _, hidden, _ = roll_out(UniformRandomPolicy(6, 0), EnvConfig("breakout"), 1000, 0, 0)
+    actions, effects = hidden["actions"].astype(int), hidden["effects"].astype(int)
+    assert ((effects >> actions) & 1).all()
+    still = 0b110101
+    is_still = np.isin(actions, [0, 2, 4, 5])
+    assert ((effects[is_still] & still) == still).all()
+    assert np.mean(effects[~is_still] & still == 0) > 0.7  # a move is a move, except at walls
+    _, hidden, _ = roll_out(UniformRandomPolicy(6, 1), EnvConfig("asterix"), 1000, 0, 0)
+    actions, effects = hidden["actions"].astype(int), hidden["effects"].astype(int)
+    assert ((effects >> actions) & 1).all()
+    assert np.mean(effects[actions == 5] & 1) > 0.9  # fire == noop in Asterix
 
 
 def _rewrite(path, **changes):

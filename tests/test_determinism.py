@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import ROOT, cli, metrics_without_wall_clock, train_args
 
 STEPS = 5000
@@ -27,10 +29,11 @@ def test_same_seed_gives_identical_metrics_and_another_seed_does_not(tmp_path):
     assert (runs[0] / "diagnostics.csv").read_text() == (runs[1] / "diagnostics.csv").read_text()
 
 
-def _kill_after_a_checkpoint(out, rng: random.Random, first_step: int) -> None:
+def _kill_after_a_checkpoint(out, rng: random.Random, first_step: int, **kwargs) -> None:
     """Start training, wait until it has written a checkpoint past ``first_step``, wait a random
     moment more, SIGKILL it. Raises if the run finished before it could be killed."""
-    proc = subprocess.Popen([sys.executable, "-m", "algos", *train_args(out, STEPS, seed=3)],
+    proc = subprocess.Popen([sys.executable, "-m", "algos",
+                             *train_args(out, STEPS, seed=3, **kwargs)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoint = out / "checkpoint" / "state.pt"
     start = time.monotonic()
@@ -45,17 +48,34 @@ def _kill_after_a_checkpoint(out, rng: random.Random, first_step: int) -> None:
     assert not (out / "summary.json").exists(), "the run finished before it was killed"
 
 
-def test_sigkill_and_resume_gives_the_same_metrics_as_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("algo", ["dqn", "diiqn"])
+def test_sigkill_and_resume_gives_the_same_metrics_as_an_uninterrupted_run(
+        tmp_path, algo, breakout_dataset):
+    """DIIQN adds state of its own to the checkpoint (inferred actions and their errors, each
+    replay slot's expert match, its sampling RNG): it must resume exactly too."""
+    kwargs = {"algo": algo, "dataset": breakout_dataset if algo == "diiqn" else None}
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     uninterrupted = subprocess.Popen([sys.executable, "-m", "algos",
-                                      *train_args(whole, STEPS, seed=3)],
+                                      *train_args(whole, STEPS, seed=3, **kwargs)],
                                      cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rng = random.Random(os.getpid())
-    _kill_after_a_checkpoint(killed, rng, first_step=1000)
-    _kill_after_a_checkpoint(killed, rng, first_step=3000)  # killed twice: resumed runs resume
-    result = cli(*train_args(killed, STEPS, seed=3), check=True)
+    _kill_after_a_checkpoint(killed, rng, first_step=1000, **kwargs)
+    # Killed twice: resumed runs resume.
+    _kill_after_a_checkpoint(killed, rng, first_step=3000, **kwargs)
+    result = cli(*train_args(killed, STEPS, seed=3, **kwargs), check=True)
     assert "done" in result.stdout
     assert uninterrupted.wait(timeout=600) == 0
     assert metrics_without_wall_clock(killed) == metrics_without_wall_clock(whole)
+    if algo == "diiqn":  # diagnostics too, except how the index answered (its cache restarts)
+        speed = ("index_cache_share", "index_search_share")
+        assert _csv_without(killed / "diagnostics.csv", speed) == \
+            _csv_without(whole / "diagnostics.csv", speed)
     sessions = __import__("json").loads((killed / "run.json").read_text())["sessions"]
     assert len(sessions) == 3 and sessions[1]["from_step"] > 0
+
+
+def _csv_without(path, columns) -> list[dict]:
+    import csv
+
+    with open(path) as f:
+        return [{k: v for k, v in row.items() if k not in columns} for row in csv.DictReader(f)]

@@ -106,7 +106,7 @@ def test_td_loss_regresses_towards_the_target():
     s, a, r, s2, d = batch()
     first = learner.td_loss(s, a, r, s2, d)[1].abs().mean().item()
     for _ in range(200):
-        loss, _ = learner.td_loss(s, a, r, s2, d)
+        loss = learner.td_loss(s, a, r, s2, d).loss
         learner.apply(loss.mean())
     last = learner.td_loss(s, a, r, s2, d)[1].abs().mean().item()
     assert last < 0.3 * first

@@ -1,0 +1,365 @@
+"""DIIQN: Deep Implicit Imitation Q-Network (arXiv 2511.03616), on the shared DDQN+PER learner.
+
+The agent learns online like DQN and, beside its own replay, reads an expert's *state-only*
+transitions ``(s_e, s'_e)``. Three parts are its own (``docs/algorithms.md`` says, for each, what
+the paper says, what we do and why):
+
+1. **Action inference.** Every agent transition ``(s_a, a_a, r, s'_a)`` whose start state matches
+   an expert state (similarity >= τ) is compared with the expert transitions that start there,
+   by ``D = 1 - (sim(s_a, s_e) + sim(s'_a, s'_e)) / 2``. Each expert transition keeps its best
+   match so far: inferred action ``a_e``, error ``err = D`` and the matched transition's reward.
+   Only the expert transitions next to the new agent state are touched (``knn.ExpertStateIndex``).
+2. **KNN expert sampling.** When an agent transition enters the replay, its nearest expert state
+   and their similarity are stored beside it, once (the expert's states never change). A sampled
+   agent transition whose match has similarity >= τ is paired with one expert transition drawn
+   uniformly from those starting at the matched state; with an inferred action it forms the
+   augmented sample ``<s_a, a_a, s'_a, r, s_e, a_e, s'_e>``.
+3. **Confidence.** ``Φ = min(ΔQ · δ, ζ)`` per augmented sample, no gradient, with
+   ``ΔQ = σ(β [Q(s_e, a_e) - Q(s_e, a_a)])`` (online network), ``δ = log(1 + min(c, c_max)) /
+   log(1 + c_max)`` and ``ζ = 1 - err / err_max``. The loss is ``Φ L_e + (1 - Φ) L_a`` per sample
+   (times the PER weight), ``L_a`` the agent's Double-DQN TD loss and ``L_e`` the same TD loss on
+   ``(s_e, a_e, r_e, s'_e)``; samples without a usable match keep ``L_a`` alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .config import ConfigError
+from .datasets import StateOnlyDataset
+from .dqn import DQNAgent, DQNConfig
+from .knn import SIMILARITIES, ExpertStateIndex, similarity
+from .learner import StateDecoder
+from .loop import child_seed
+from .replay import Batch
+
+SEED_DIIQN = 10  # child-seed key of DIIQN's own draws (which expert transition of a group)
+
+CONFIDENCE_MODES = ("dynamic", "fixed")
+VISIT_COUNTS = ("updates", "state")
+INFERENCE_ON = ("transition", "next_state")
+EXPERT_REWARDS = ("inferred", "agent")
+
+
+@dataclass
+class DIIQNConfig(DQNConfig):
+    """DIIQN on Double DQN + PER. Every field can be set with ``--set key=value``."""
+
+    tau: float = 0.97
+    """Similarity threshold τ: an agent state is matched with its nearest expert state only if
+    their similarity is at least τ (paper: 97 %). Also gates action inference."""
+    metric: str = "jaccard"
+    """State similarity: jaccard (shared / union of set bits; default), hamming (1 - Hamming /
+    all bits, the paper notes' normalisation) or exact (identical or nothing)."""
+    inference_on: str = "transition"
+    """Action-inference error D over the whole transition (s and s': default) or next_state
+    alone (s' only; s is already matched at >= τ)."""
+    knn_candidates: int = 8
+    """Hamming neighbours fetched from the binary index and re-ranked by ``metric``."""
+    confidence: str = "dynamic"
+    """dynamic: Φ = min(ΔQ·δ, ζ) per sample; fixed: Φ = ``fixed_phi`` for every usable sample
+    (1 trusts only the expert, 0 is plain DQN)."""
+    fixed_phi: float = 0.5
+    """Φ of every usable sample when ``confidence=fixed``."""
+    confidence_beta: float = 1.0
+    """β of ΔQ = σ(β [Q(s_e, a_e) - Q(s_e, a_a)]) (unknown in the paper; Q-values here are of
+    order 1-10)."""
+    c_max: int = 150_000
+    """Saturation of the training-frequency weight δ = log(1+min(c, c_max)) / log(1+c_max)
+    (paper: 100K-225K; 150K default)."""
+    visit_count: str = "updates"
+    """What c counts: updates (learning updates so far, on the scale of c_max; default) or state
+    (updates that used the matched expert state)."""
+    err_max: float = 0.0
+    """Scale of ζ = 1 - err / err_max; 0 uses the running maximum of recorded errors."""
+    use_delta_q: bool = True
+    """Ablation: false replaces ΔQ by 1."""
+    use_delta: bool = True
+    """Ablation: false replaces δ by 1."""
+    use_zeta: bool = True
+    """Ablation: false replaces ζ by 1."""
+    expert_reward: str = "inferred"
+    """Reward in L_e: inferred (that of the agent transition that inferred a_e, i.e. of the same
+    state change; default) or agent (that of the sampled agent transition)."""
+
+    def validate(self) -> None:
+        super().validate()
+        choices = {"metric": SIMILARITIES, "inference_on": INFERENCE_ON,
+                   "confidence": CONFIDENCE_MODES, "visit_count": VISIT_COUNTS,
+                   "expert_reward": EXPERT_REWARDS}
+        for name, valid in choices.items():
+            if getattr(self, name) not in valid:
+                raise ConfigError(f"{name} must be one of {', '.join(valid)}, "
+                                  f"got {getattr(self, name)!r}")
+        for name in ("tau", "fixed_phi"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        if self.c_max < 1 or self.knn_candidates < 1:
+            raise ConfigError("c_max and knn_candidates must be at least 1")
+        if self.err_max < 0:
+            raise ConfigError(f"err_max must be >= 0 (0: running maximum), got {self.err_max}")
+
+
+# --- the confidence Φ and the combined loss: pure functions ----------------------------------
+
+def delta_q_term(q_expert_action: torch.Tensor, q_agent_action: torch.Tensor,
+                 beta: float) -> torch.Tensor:
+    """ΔQ = σ(β [Q(s_e, a_e) - Q(s_e, a_a)]): high when the network rates the expert's action
+    above the agent's."""
+    return torch.sigmoid(beta * (q_expert_action - q_agent_action))
+
+
+def delta_term(counts: np.ndarray | float, c_max: int) -> np.ndarray:
+    """δ = log(1 + min(c, c_max)) / log(1 + c_max): how trained the Q-estimates are, in [0, 1]."""
+    return np.log1p(np.minimum(counts, c_max)) / np.log1p(c_max)
+
+
+def zeta_term(errors: np.ndarray, err_max: float) -> np.ndarray:
+    """ζ = 1 - err / err_max: how reliable the inferred action is, in [0, 1] (1 if err_max is 0,
+    i.e. every recorded match was perfect)."""
+    if err_max <= 0:
+        return np.ones_like(errors, dtype=np.float64)
+    return np.clip(1.0 - errors / err_max, 0.0, 1.0)
+
+
+def confidence(delta_q: np.ndarray, delta: np.ndarray, zeta: np.ndarray) -> np.ndarray:
+    """Φ = min(ΔQ · δ, ζ)."""
+    return np.minimum(delta_q * delta, zeta)
+
+
+def combined_loss(agent_loss: torch.Tensor, expert_loss: torch.Tensor, phi: torch.Tensor,
+                  weights: torch.Tensor) -> torch.Tensor:
+    """``mean_i w_i [Φ_i L_e,i + (1 - Φ_i) L_a,i]``; with Φ = 0 exactly DQN's PER-weighted loss.
+
+    ``expert_loss`` and ``phi`` are zero where a sample has no usable expert match.
+    """
+    return (weights * ((1.0 - phi) * agent_loss + phi * expert_loss)).mean()
+
+
+# --- action inference ------------------------------------------------------------------------
+
+class ActionInference:
+    """Best match so far for every expert transition: inferred action, its error and reward."""
+
+    def __init__(self, next_states: np.ndarray, index: ExpertStateIndex, n_bits: int,
+                 metric: str, inference_on: str):
+        self.next_states = next_states  # packed s'_e of every expert transition
+        self.index, self.n_bits = index, n_bits
+        self.metric, self.inference_on = metric, inference_on
+        n = len(next_states)
+        self.actions = np.full(n, -1, dtype=np.int16)  # agent action index; -1 = not inferred
+        self.errors = np.full(n, np.inf, dtype=np.float64)
+        self.rewards = np.zeros(n, dtype=np.float32)
+        self.max_error = 0.0  # running maximum of recorded errors
+        self.updates = 0  # expert transitions whose estimate changed
+
+    def observe(self, group: int, state_similarity: float, action: int, reward: float,
+                next_state: np.ndarray) -> None:
+        """Compare an agent transition ``(s_a, action, reward, next_state)``, whose start state
+        matched expert group ``group`` with similarity ``state_similarity``, with that group's
+        transitions; keep the better matches."""
+        members = self.index.group_members(group)
+        next_similarity = similarity(self.metric, next_state, self.next_states[members],
+                                     self.n_bits)
+        if self.inference_on == "transition":
+            errors = 1.0 - 0.5 * (state_similarity + next_similarity)
+        else:
+            errors = 1.0 - next_similarity
+        better = errors < self.errors[members]  # strict: ties keep the earlier match
+        if better.any():
+            chosen = members[better]
+            self.actions[chosen] = action
+            self.errors[chosen] = errors[better]
+            self.rewards[chosen] = reward
+            self.max_error = max(self.max_error, float(errors[better].max()))
+            self.updates += int(better.sum())
+
+    def state_dict(self) -> dict:
+        return {"actions": self.actions, "errors": self.errors, "rewards": self.rewards,
+                "max_error": self.max_error, "updates": self.updates}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.actions[:] = state["actions"]
+        self.errors[:] = state["errors"]
+        self.rewards[:] = state["rewards"]
+        self.max_error = float(state["max_error"])
+        self.updates = int(state["updates"])
+
+
+InferenceScorer = Callable[[np.ndarray], dict]
+"""Scores inferred actions (agent action indices, -1 = none) against the hidden true actions;
+built by ``datasets.inference_scorer``, so the agent never holds the true actions."""
+
+
+# --- the agent -------------------------------------------------------------------------------
+
+class DIIQNAgent(DQNAgent):
+    """DDQN + PER plus action inference, KNN expert sampling and the confidence-weighted loss."""
+
+    needs_dataset = True
+
+    def __init__(self, config: DIIQNConfig, state_shape: tuple[int, int, int], n_actions: int,
+                 seed: int, total_steps: int, *, dataset: StateOnlyDataset,
+                 scorer: InferenceScorer | None = None):
+        super().__init__(config, state_shape, n_actions, seed, total_steps)
+        if tuple(dataset.state_shape) != tuple(state_shape):
+            raise ValueError(f"dataset states have shape {dataset.state_shape}, the environment's "
+                             f"{state_shape}")
+        self.dataset, self.scorer = dataset, scorer
+        n_bits = int(np.prod(state_shape))
+        self.index = ExpertStateIndex(dataset.states, n_bits, metric=config.metric,
+                                      candidates=config.knn_candidates)
+        self.inference = ActionInference(dataset.next_states, self.index, n_bits, config.metric,
+                                         config.inference_on)
+        self.expert_dones = dataset.dones.astype(np.float32)
+        # The nearest expert state of each replay slot's start state, found once on insertion.
+        self.match_group = np.full(config.replay_capacity, -1, dtype=np.int32)
+        self.match_similarity = np.zeros(config.replay_capacity, dtype=np.float32)
+        self.state_counts = np.zeros(len(self.index), dtype=np.int64)  # visit_count=state
+        self.rng = np.random.default_rng(child_seed(seed, SEED_DIIQN))
+        # Agent rows and expert rows of s and s' in one decode.
+        self.decode = StateDecoder(state_shape, max_rows=4 * config.batch_size)
+        self._stats = self._zero_stats()
+
+    @staticmethod
+    def _zero_stats() -> dict[str, float]:
+        keys = ("sampled", "accepted", "usable", "phi", "delta_q", "delta", "zeta", "count",
+                "expert_loss", "total_loss", "similarity")
+        return dict.fromkeys(keys, 0.0)
+
+    def observe(self, state, action, reward, next_state, done, step) -> None:
+        slot = self.replay.add(state, action, reward, next_state, done)
+        match = self.index.nearest(state)
+        self.match_group[slot] = match.group
+        self.match_similarity[slot] = match.similarity
+        if match.group >= 0 and match.similarity >= self.config.tau:
+            self.inference.observe(match.group, match.similarity, action, reward, next_state)
+
+    def expert_pairs(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+        """For a sampled batch: the rows with a usable expert match, and the expert transition
+        paired with each (drawn uniformly among those that start at the matched state)."""
+        groups = self.match_group[batch.indices]
+        similarities = self.match_similarity[batch.indices]
+        accepted = (groups >= 0) & (similarities >= self.config.tau)
+        rows = np.flatnonzero(accepted)
+        g = groups[rows]
+        picks = self.index.starts[g] + (self.rng.random(len(rows)) * self.index.sizes[g]).astype(
+            np.int64)
+        members = self.index.members[picks]
+        inferred = self.inference.actions[members] >= 0
+        stats = self._stats
+        stats["sampled"] += len(batch.indices)
+        stats["accepted"] += len(rows)
+        stats["usable"] += int(inferred.sum())
+        stats["similarity"] += float(similarities[rows].sum())
+        return rows[inferred], members[inferred]
+
+    def batch_loss(self, batch: Batch) -> tuple[torch.Tensor, np.ndarray]:
+        config = self.config
+        rows, experts = self.expert_pairs(batch)
+        n, m = len(batch.indices), len(rows)
+        data, inference = self.dataset, self.inference
+        states = self.decode(batch.states, data.states[experts], batch.next_states,
+                             data.next_states[experts])
+        expert_actions = inference.actions[experts].astype(np.int64)
+        expert_rewards = (inference.rewards[experts] if config.expert_reward == "inferred"
+                          else batch.rewards[rows])
+        # One pass over agent and expert rows together: [s_a; s_e] and [s'_a; s'_e].
+        loss, td, q = self.learner.td_loss(
+            states[: n + m],
+            torch.from_numpy(np.concatenate([batch.actions, expert_actions])),
+            torch.from_numpy(np.concatenate([batch.rewards, expert_rewards])),
+            states[n + m:],
+            torch.from_numpy(np.concatenate([batch.dones, self.expert_dones[experts]])))
+        phi = np.zeros(n, dtype=np.float32)
+        if m:
+            phi[rows] = self.confidence(q[n:].numpy(), expert_actions, batch.actions[rows],
+                                        experts)
+        expert_loss = torch.zeros(n).index_put((torch.from_numpy(rows),), loss[n:])
+        weights = torch.from_numpy(batch.weights)
+        phi_t = torch.from_numpy(phi)
+        total = combined_loss(loss[:n], expert_loss, phi_t, weights)
+        with torch.no_grad():
+            self._stats["expert_loss"] += float((weights * phi_t * expert_loss).sum())
+            self._stats["total_loss"] += float(total) * n
+        return total, td[:n].abs().numpy()
+
+    def confidence(self, q_expert: np.ndarray, expert_actions: np.ndarray,
+                   agent_actions: np.ndarray, experts: np.ndarray) -> np.ndarray:
+        """Φ of each usable sample; also accumulates its terms for ``diagnostics``."""
+        config, stats = self.config, self._stats
+        m = len(experts)
+        groups = self.index.group_of[experts]
+        if config.visit_count == "updates":
+            counts = np.full(m, self.learner.updates, dtype=np.float64)
+        else:
+            counts = self.state_counts[groups].astype(np.float64)
+            np.add.at(self.state_counts, groups, 1)
+        stats["count"] += float(counts.sum())
+        if config.confidence == "fixed":
+            stats["phi"] += config.fixed_phi * m
+            return np.full(m, config.fixed_phi, dtype=np.float32)
+        ones = np.ones(m)
+        rows = np.arange(m)
+        delta_q = (delta_q_term(torch.from_numpy(q_expert[rows, expert_actions]),
+                                torch.from_numpy(q_expert[rows, agent_actions]),
+                                config.confidence_beta).numpy().astype(np.float64)
+                   if config.use_delta_q else ones)
+        delta = delta_term(counts, config.c_max) if config.use_delta else ones
+        err_max = config.err_max or self.inference.max_error
+        zeta = (zeta_term(self.inference.errors[experts], err_max) if config.use_zeta else ones)
+        phi = confidence(delta_q, delta, zeta)
+        for name, values in (("delta_q", delta_q), ("delta", delta), ("zeta", zeta),
+                             ("phi", phi)):
+            stats[name] += float(values.sum())
+        return phi.astype(np.float32)
+
+    def diagnostics(self) -> dict[str, float]:
+        out = super().diagnostics()
+        s = self._stats
+        usable = s["usable"]
+
+        def per(name: str, n: float) -> float:
+            return s[name] / n if n else float("nan")
+
+        inferred = self.inference.actions >= 0
+        out.update({
+            "inferred_coverage": float(inferred.mean()),
+            "inference_error_mean": float(self.inference.errors[inferred].mean())
+            if inferred.any() else float("nan"),
+            "err_max": self.inference.max_error,
+            "knn_acceptance": per("accepted", s["sampled"]),
+            "match_similarity_mean": per("similarity", s["accepted"]),
+            "usable_share": per("usable", s["sampled"]),
+            "phi_mean": per("phi", usable),
+            "delta_q_mean": per("delta_q", usable),
+            "delta_mean": per("delta", usable),
+            "zeta_mean": per("zeta", usable),
+            "c_mean": per("count", usable),
+            "expert_loss_share": per("expert_loss", s["total_loss"]),
+        })
+        if self.scorer is not None:
+            out.update(self.scorer(self.inference.actions))
+        out.update(self.index.stats())
+        self._stats = self._zero_stats()
+        return out
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "inference": self.inference.state_dict(),
+                "match_group": self.match_group, "match_similarity": self.match_similarity,
+                "state_counts": self.state_counts, "rng": self.rng.bit_generator.state,
+                "stats": dict(self._stats), "index_counters": self.index.counters_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.inference.load_state_dict(state["inference"])
+        self.match_group[:] = state["match_group"]
+        self.match_similarity[:] = state["match_similarity"]
+        self.state_counts[:] = state["state_counts"]
+        self.rng.bit_generator.state = state["rng"]
+        self._stats = dict(state["stats"])
+        self.index.load_counters_state(state["index_counters"])
