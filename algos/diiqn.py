@@ -143,40 +143,62 @@ def combined_loss(agent_loss: torch.Tensor, expert_loss: torch.Tensor, phi: torc
 # --- action inference ------------------------------------------------------------------------
 
 class ActionInference:
-    """Best match so far for every expert transition: inferred action, its error and reward."""
+    """Best match so far for every distinct expert transition: inferred action, error, reward.
 
-    def __init__(self, next_states: np.ndarray, index: ExpertStateIndex, n_bits: int,
-                 metric: str, inference_on: str):
-        self.next_states = next_states  # packed s'_e of every expert transition
+    Expert transitions with the same ``(s_e, s'_e)`` are indistinguishable to inference (every
+    agent transition is equally far from all of them), so the estimate is kept once per distinct
+    transition: ``transition_of[j]`` names expert transition ``j``'s. A popular start state
+    (Breakout's first frame opens every episode) then costs one comparison per distinct next
+    state, not one per occurrence.
+    """
+
+    def __init__(self, states: np.ndarray, next_states: np.ndarray, index: ExpertStateIndex,
+                 n_bits: int, metric: str, inference_on: str):
         self.index, self.n_bits = index, n_bits
         self.metric, self.inference_on = metric, inference_on
-        n = len(next_states)
+        pairs, first, inverse = np.unique(np.concatenate([states, next_states], axis=1), axis=0,
+                                          return_index=True, return_inverse=True)
+        del pairs
+        # Distinct transitions ordered by (group, first appearance): CSR rows per group.
+        group = index.group_of[first]
+        order = np.lexsort((first, group))
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        self.transition_of = rank[inverse.reshape(-1)].astype(np.int64)  # expert j -> distinct
+        self.next_states = np.ascontiguousarray(next_states[first[order]])  # per distinct
+        self.starts = np.concatenate([[0], np.cumsum(np.bincount(
+            group, minlength=len(index)))]).astype(np.int64)
+        n = len(order)
         self.actions = np.full(n, -1, dtype=np.int16)  # agent action index; -1 = not inferred
         self.errors = np.full(n, np.inf, dtype=np.float64)
         self.rewards = np.zeros(n, dtype=np.float32)
         self.max_error = 0.0  # running maximum of recorded errors
-        self.updates = 0  # expert transitions whose estimate changed
+        self.updates = 0  # distinct transitions whose estimate changed
 
     def observe(self, group: int, state_similarity: float, action: int, reward: float,
                 next_state: np.ndarray) -> None:
         """Compare an agent transition ``(s_a, action, reward, next_state)``, whose start state
-        matched expert group ``group`` with similarity ``state_similarity``, with that group's
-        transitions; keep the better matches."""
-        members = self.index.group_members(group)
-        next_similarity = similarity(self.metric, next_state, self.next_states[members],
+        matched expert group ``group`` with similarity ``state_similarity``, with the distinct
+        expert transitions that start there; keep the better matches."""
+        lo, hi = self.starts[group], self.starts[group + 1]
+        next_similarity = similarity(self.metric, next_state, self.next_states[lo:hi],
                                      self.n_bits)
         if self.inference_on == "transition":
             errors = 1.0 - 0.5 * (state_similarity + next_similarity)
         else:
             errors = 1.0 - next_similarity
-        better = errors < self.errors[members]  # strict: ties keep the earlier match
+        better = errors < self.errors[lo:hi]  # strict: ties keep the earlier match
         if better.any():
-            chosen = members[better]
+            chosen = lo + np.flatnonzero(better)
             self.actions[chosen] = action
             self.errors[chosen] = errors[better]
             self.rewards[chosen] = reward
             self.max_error = max(self.max_error, float(errors[better].max()))
-            self.updates += int(better.sum())
+            self.updates += len(chosen)
+
+    def per_transition(self) -> np.ndarray:
+        """The inferred action of every expert transition (-1 where none), in dataset order."""
+        return self.actions[self.transition_of]
 
     def state_dict(self) -> dict:
         return {"actions": self.actions, "errors": self.errors, "rewards": self.rewards,
@@ -213,8 +235,8 @@ class DIIQNAgent(DQNAgent):
         n_bits = int(np.prod(state_shape))
         self.index = ExpertStateIndex(dataset.states, n_bits, metric=config.metric,
                                       candidates=config.knn_candidates)
-        self.inference = ActionInference(dataset.next_states, self.index, n_bits, config.metric,
-                                         config.inference_on)
+        self.inference = ActionInference(dataset.states, dataset.next_states, self.index,
+                                         n_bits, config.metric, config.inference_on)
         self.expert_dones = dataset.dones.astype(np.float32)
         # The nearest expert state of each replay slot's start state, found once on insertion.
         self.match_group = np.full(config.replay_capacity, -1, dtype=np.int32)
@@ -250,7 +272,7 @@ class DIIQNAgent(DQNAgent):
         picks = self.index.starts[g] + (self.rng.random(len(rows)) * self.index.sizes[g]).astype(
             np.int64)
         members = self.index.members[picks]
-        inferred = self.inference.actions[members] >= 0
+        inferred = self.inference.actions[self.inference.transition_of[members]] >= 0
         stats = self._stats
         stats["sampled"] += len(batch.indices)
         stats["accepted"] += len(rows)
@@ -263,22 +285,31 @@ class DIIQNAgent(DQNAgent):
         rows, experts = self.expert_pairs(batch)
         n, m = len(batch.indices), len(rows)
         data, inference = self.dataset, self.inference
-        states = self.decode(batch.states, data.states[experts], batch.next_states,
+        distinct = inference.transition_of[experts]
+        # An expert state identical to its agent state (similarity 1) reuses the agent row's
+        # forward pass; only near matches add rows to it. Next states always get their own.
+        exact = self.match_similarity[batch.indices[rows]] == 1.0
+        near = np.flatnonzero(~exact)
+        state_rows = np.concatenate([np.arange(n), rows])
+        state_rows[n + near] = n + np.arange(len(near))
+        states = self.decode(batch.states, data.states[experts[near]], batch.next_states,
                              data.next_states[experts])
-        expert_actions = inference.actions[experts].astype(np.int64)
-        expert_rewards = (inference.rewards[experts] if config.expert_reward == "inferred"
+        k = n + len(near)
+        expert_actions = inference.actions[distinct].astype(np.int64)
+        expert_rewards = (inference.rewards[distinct] if config.expert_reward == "inferred"
                           else batch.rewards[rows])
         # One pass over agent and expert rows together: [s_a; s_e] and [s'_a; s'_e].
         loss, td, q = self.learner.td_loss(
-            states[: n + m],
+            states[:k],
             torch.from_numpy(np.concatenate([batch.actions, expert_actions])),
             torch.from_numpy(np.concatenate([batch.rewards, expert_rewards])),
-            states[n + m:],
-            torch.from_numpy(np.concatenate([batch.dones, self.expert_dones[experts]])))
+            states[k:],
+            torch.from_numpy(np.concatenate([batch.dones, self.expert_dones[experts]])),
+            state_rows=torch.from_numpy(state_rows))
         phi = np.zeros(n, dtype=np.float32)
         if m:
             phi[rows] = self.confidence(q[n:].numpy(), expert_actions, batch.actions[rows],
-                                        experts)
+                                        experts, distinct)
         expert_loss = torch.zeros(n).index_put((torch.from_numpy(rows),), loss[n:])
         weights = torch.from_numpy(batch.weights)
         phi_t = torch.from_numpy(phi)
@@ -289,7 +320,8 @@ class DIIQNAgent(DQNAgent):
         return total, td[:n].abs().numpy()
 
     def confidence(self, q_expert: np.ndarray, expert_actions: np.ndarray,
-                   agent_actions: np.ndarray, experts: np.ndarray) -> np.ndarray:
+                   agent_actions: np.ndarray, experts: np.ndarray,
+                   distinct: np.ndarray) -> np.ndarray:
         """Φ of each usable sample; also accumulates its terms for ``diagnostics``."""
         config, stats = self.config, self._stats
         m = len(experts)
@@ -311,7 +343,7 @@ class DIIQNAgent(DQNAgent):
                    if config.use_delta_q else ones)
         delta = delta_term(counts, config.c_max) if config.use_delta else ones
         err_max = config.err_max or self.inference.max_error
-        zeta = (zeta_term(self.inference.errors[experts], err_max) if config.use_zeta else ones)
+        zeta = (zeta_term(self.inference.errors[distinct], err_max) if config.use_zeta else ones)
         phi = confidence(delta_q, delta, zeta)
         for name, values in (("delta_q", delta_q), ("delta", delta), ("zeta", zeta),
                              ("phi", phi)):
@@ -326,11 +358,12 @@ class DIIQNAgent(DQNAgent):
         def per(name: str, n: float) -> float:
             return s[name] / n if n else float("nan")
 
-        inferred = self.inference.actions >= 0
+        inferred_actions = self.inference.per_transition()
+        inferred = inferred_actions >= 0
+        errors = self.inference.errors[self.inference.transition_of[inferred]]
         out.update({
             "inferred_coverage": float(inferred.mean()),
-            "inference_error_mean": float(self.inference.errors[inferred].mean())
-            if inferred.any() else float("nan"),
+            "inference_error_mean": float(errors.mean()) if len(errors) else float("nan"),
             "err_max": self.inference.max_error,
             "knn_acceptance": per("accepted", s["sampled"]),
             "match_similarity_mean": per("similarity", s["accepted"]),
@@ -343,7 +376,7 @@ class DIIQNAgent(DQNAgent):
             "expert_loss_share": per("expert_loss", s["total_loss"]),
         })
         if self.scorer is not None:
-            out.update(self.scorer(self.inference.actions))
+            out.update(self.scorer(inferred_actions))
         out.update(self.index.stats())
         self._stats = self._zero_stats()
         return out

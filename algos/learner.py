@@ -187,9 +187,16 @@ class QLearner:
         self.updates = 0
 
     def td_loss(self, states: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
-                next_states: torch.Tensor, dones: torch.Tensor) -> TDLoss:
-        """Per-sample Huber TD loss (with grad), TD errors and Q-values at ``states``."""
+                next_states: torch.Tensor, dones: torch.Tensor,
+                state_rows: torch.Tensor | None = None) -> TDLoss:
+        """Per-sample Huber TD loss (with grad), TD errors and Q-values at the samples' states.
+
+        ``state_rows``, if given, maps each sample to its row of ``states``, so samples that
+        start at the same state share one forward pass (DIIQN's exact expert matches).
+        """
         q = self.online(states)
+        if state_rows is not None:
+            q = q[state_rows]
         with torch.no_grad():
             # No-grad passes over s', kept apart from the pass over s so that the backward pass
             # does not compute (zero) gradients for their rows; the online and the target

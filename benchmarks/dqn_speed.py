@@ -148,22 +148,25 @@ class QNetworkReference(torch.nn.Module):
         return self.output(x)
 
 
-def ours(game: str, warmup: int, steps: int, seed: int, **overrides) -> float:
+def ours(game: str, warmup: int, steps: int, seed: int, agent_cls=DQNAgent,
+         config_cls=DQNConfig, agent_inputs: dict | None = None, **overrides) -> float:
     """Steps/s of the suite's real training loop (``algos.loop.train_run``, DDQN + PER by
     default) over the ``steps`` after a ``warmup`` of random steps, read from its own
-    ``metrics.csv`` (whose speed column excludes evaluation time; one evaluation episode)."""
+    ``metrics.csv`` (whose speed column excludes evaluation time; one evaluation episode).
+    ``agent_cls``, ``config_cls`` and ``agent_inputs`` (e.g. DIIQN's dataset) pick another
+    algorithm."""
     import tempfile
 
-    config = DQNConfig(replay_start=warmup, eval_every=warmup, eval_episodes=1,
-                       checkpoint_every=10**9, **overrides)
+    config = config_cls(replay_start=warmup, eval_every=warmup, eval_episodes=1,
+                        checkpoint_every=10**9, **overrides)
     env_config = EnvConfig(game)
     total = warmup + steps
     env = MinAtarEnv(env_config, child_seed(seed, SEED_ENV))
-    agent = DQNAgent(config, env.state_shape, env.n_actions, seed, total)
+    agent = agent_cls(config, env.state_shape, env.n_actions, seed, total, **(agent_inputs or {}))
     with tempfile.TemporaryDirectory() as out, contextlib.redirect_stderr(io.StringIO()):
         run = RunDir(Path(out))
-        train_run(agent, config_dict("dqn", config, env_config, seed, total), config, env_config,
-                  seed, total, run)
+        train_run(agent, config_dict("bench", config, env_config, seed, total), config,
+                  env_config, seed, total, run)
         with open(run.metrics) as f:
             rows = [r for r in csv.DictReader(f) if int(r["env_steps"]) > warmup]
     previous = [warmup] + [int(r["env_steps"]) for r in rows[:-1]]

@@ -1,0 +1,139 @@
+"""DIIQN's cost over DQN, and the speed of its nearest-neighbour queries, measured in one run.
+
+1. **Training.** Steps/s of DIIQN and of our DQN (Double DQN + PER), both through the suite's
+   real training loop (``dqn_speed.ours``), one thread, one update per step, the same game, seed
+   and 5000-step random warm-up; runs alternate and the best of the repeats is compared. DIIQN
+   reads a 100K-transition dataset (``--dataset``, else one rolled out here by a uniformly random
+   expert, whose states the early agent matches often: the expensive case, most batches carrying
+   expert rows). Target: DIIQN's time per step <= 1.5x DQN's.
+2. **Queries** against the 100K dataset's index (``algos.knn.ExpertStateIndex``), one core:
+   ``search``: novel states only (no exact twin, never cached), i.e. faiss's exact binary k-NN
+   alone, the worst case; ``stream``: the states of a fresh random-play stream as the agent
+   meets them (exact hits, cache hits and searches mixed); ``observe``: a whole DIIQN
+   ``observe`` per transition (replay insert, query, action-inference update). Target: >= 3,000
+   queries/s.
+
+    python benchmarks/diiqn_speed.py --game breakout --out benchmarks/out/diiqn_speed.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from common import emit  # noqa: E402
+from dqn_speed import ours  # noqa: E402
+
+from algos.datasets import load_dataset, make_dataset  # noqa: E402
+from algos.diiqn import DIIQNAgent, DIIQNConfig  # noqa: E402
+from algos.envs import EnvConfig, MinAtarEnv, pack_states  # noqa: E402
+from algos.experts import UniformRandomPolicy  # noqa: E402
+from algos.knn import ExpertStateIndex  # noqa: E402
+from algos.learner import configure_torch  # noqa: E402
+
+
+def random_stream(game: str, n: int, seed: int) -> list[tuple]:
+    """``n`` transitions ``(s, a, r, s', done)`` of uniformly random play, states packed."""
+    env = MinAtarEnv(EnvConfig(game), seed)
+    rng = np.random.default_rng(seed)
+    obs, out = env.reset(), []
+    for _ in range(n):
+        action = int(rng.integers(env.n_actions))
+        next_obs, reward, done = env.step(action)
+        out.append((pack_states(obs), action, reward, pack_states(next_obs), done))
+        obs = env.reset() if done else next_obs
+    return out
+
+
+def query_rates(game: str, dataset, n: int) -> dict:
+    n_bits = int(np.prod(dataset.state_shape))
+    start = time.perf_counter()
+    index = ExpertStateIndex(dataset.states, n_bits)
+    build = time.perf_counter() - start
+    stream = random_stream(game, n, seed=123)
+    # Worst case: states with no exact twin, each searched once.
+    novel = [s for s, *_ in stream if s.tobytes() not in index._exact]
+    novel = list({s.tobytes(): s for s in novel}.values())[: max(1, n // 4)]
+    start = time.perf_counter()
+    for state in novel:
+        index._search(state)
+    search = len(novel) / (time.perf_counter() - start)
+    index = ExpertStateIndex(dataset.states, n_bits)  # a fresh, empty cache
+    start = time.perf_counter()
+    for state, *_ in stream:
+        index.nearest(state)
+    mixed = len(stream) / (time.perf_counter() - start)
+    shares = index.stats()
+    env = MinAtarEnv(EnvConfig(game), 0)
+    agent = DIIQNAgent(DIIQNConfig(replay_capacity=n), env.state_shape, env.n_actions, 0, n,
+                       dataset=dataset)
+    start = time.perf_counter()
+    for step, (s, a, r, s2, done) in enumerate(stream):
+        agent.observe(s, a, r, s2, done, step)
+    observe = len(stream) / (time.perf_counter() - start)
+    return {
+        "distinct_expert_states": len(index),
+        "index_build_seconds": round(build, 2),
+        "search_queries_per_second": round(search),
+        "stream_queries_per_second": round(mixed),
+        "stream_exact_share": round(shares["index_exact_share"], 3),
+        "stream_cache_share": round(shares["index_cache_share"], 3),
+        "stream_search_share": round(shares["index_search_share"], 3),
+        "observe_per_second": round(observe),
+        "target_queries_per_second": 3000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--game", default="breakout")
+    parser.add_argument("--dataset", type=Path, help="a 100K dataset of --game (default: one "
+                        "rolled out here by a uniformly random expert)")
+    parser.add_argument("--warmup", type=int, default=5_000)
+    parser.add_argument("--steps", type=int, default=5_000, help="timed training steps")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--queries", type=int, default=20_000)
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
+    args = parser.parse_args()
+    configure_torch(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.dataset
+        if path is None:
+            path = Path(tmp) / "n100000.npz"
+            env_config = EnvConfig(args.game)
+            make_dataset(UniformRandomPolicy(MinAtarEnv(env_config, 0).n_actions, 0), env_config,
+                         size=100_000, seed=0, epsilon=0.0, out=path, expert_dir=Path("random"),
+                         expert_info={"kind": "random"}, record_effects=False)
+        dataset = load_dataset(path, game=args.game)
+        runs = {"dqn": [], "diiqn": []}
+        for repeat in range(args.repeats):  # interleaved, so drifts in load hit both alike
+            runs["dqn"].append(ours(args.game, args.warmup, args.steps, repeat))
+            runs["diiqn"].append(ours(args.game, args.warmup, args.steps, repeat,
+                                      agent_cls=DIIQNAgent, config_cls=DIIQNConfig,
+                                      agent_inputs={"dataset": dataset}))
+        queries = query_rates(args.game, dataset, args.queries)
+    best = {name: max(values) for name, values in runs.items()}
+    emit({
+        "benchmark": "diiqn_speed",
+        "game": args.game,
+        "dataset": str(args.dataset) if args.dataset else "100K transitions of a random expert",
+        "threads": 1,
+        "timed_steps": args.steps,
+        "steps_per_second": {k: [round(v, 1) for v in vs] for k, vs in runs.items()},
+        "best_steps_per_second": {k: round(v, 1) for k, v in best.items()},
+        "time_per_step_ratio_diiqn_vs_dqn": round(best["dqn"] / best["diiqn"], 3),
+        "target_time_ratio": 1.5,
+        "queries": queries,
+    }, args.out)
+
+
+if __name__ == "__main__":
+    main()
