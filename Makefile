@@ -27,6 +27,10 @@ test: lint
 bench: install
 	mkdir -p benchmarks/out
 	$(PY) benchmarks/dqn_speed.py --memory --out benchmarks/out/dqn_speed.json
+	$(PY) benchmarks/dataset_speed.py --out benchmarks/out/dataset_speed.json
+	$(PY) benchmarks/diiqn_speed.py --game breakout --out benchmarks/out/diiqn_speed_breakout.json
+	$(PY) benchmarks/diiqn_speed.py --game space_invaders \
+		--out benchmarks/out/diiqn_speed_space_invaders.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -10,9 +10,8 @@ nearest to this one, and how similar is it? ``ExpertStateIndex`` answers it in t
    every metric, and at a high threshold τ most accepted matches are exact (Breakout: 86 % of
    random states have an exact twin among 5,000).
 2. **Binary k-NN.** Otherwise faiss's ``IndexBinaryFlat`` (exact Hamming k-NN with hardware
-   popcount, ~10x numpy's ``bitwise_count`` over the same arrays) returns ``candidates`` Hamming
-   neighbours, re-ranked by the chosen similarity. A float ``cdist`` over the unpacked states
-   would be another ~10x slower.
+   popcount, 7-8x numpy's ``bitwise_count`` over the same arrays) returns ``candidates``
+   Hamming neighbours, re-ranked by the chosen similarity.
 3. **A cache** of answered queries keyed by the agent state's bytes: agents revisit states, and
    the answer for a state never changes because the expert's states never do.
 
