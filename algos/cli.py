@@ -16,9 +16,17 @@ from .config import ConfigError, apply_overrides, describe_fields
 from .datasets import DatasetError, inference_scorer, load_dataset, make_dataset
 from .diiqn import DIIQNAgent, DIIQNConfig
 from .dqn import DQNAgent, DQNConfig
-from .envs import ACTION_NAMES, GAMES, EnvConfig, EnvError, MinAtarEnv, validate_env_config
+from .envs import (
+    ACTION_NAMES,
+    EnvConfig,
+    EnvError,
+    environment_names,
+    make_env,
+    validate_env_config,
+)
 from .experts import (
     REFERENCE_DQN_SCORES,
+    SCRIPTED_EXPERTS,
     DQNExpert,
     ExpertError,
     expert_env_config,
@@ -27,7 +35,16 @@ from .experts import (
     write_expert_json,
 )
 from .learner import DivergenceError, configure_torch
-from .loop import SEED_ENV, ResumeError, check_run_folder, child_seed, config_dict, train_run
+from .loop import (
+    SEED_ENV,
+    LoopConfig,
+    ResumeError,
+    check_run_folder,
+    child_seed,
+    config_dict,
+    train_run,
+)
+from .mazes import MAZE_ACTION_NAMES
 from .runs import RunDir
 
 ALGORITHMS = {
@@ -109,8 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_env_arguments(expert)
     expert.add_argument("--seed", type=int, required=True, help="the one seed of the expert")
-    expert.add_argument("--steps", type=_positive_int, required=True,
-                        help="training budget in environment steps")
+    expert.add_argument("--steps", type=_positive_int,
+                        help="training budget in environment steps (required unless --scripted)")
+    expert.add_argument("--scripted", metavar="NAME", choices=sorted(SCRIPTED_EXPERTS),
+                        help="write a scripted expert instead of training one: "
+                             f"{', '.join(sorted(SCRIPTED_EXPERTS))} (the mazes' shortest-path "
+                             "planner, moving with --action-set)")
     expert.add_argument("--out", type=Path, required=True, help="expert folder to write")
     expert.add_argument("--stop-fraction", type=float, default=0.5, metavar="F",
                         help="stop at the first evaluation reaching F x the reference score "
@@ -162,11 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_env_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--game", required=True, metavar="GAME",
-                        help=f"environment: {', '.join(GAMES)}")
+                        help=f"environment: {', '.join(environment_names())}")
     parser.add_argument("--action-set", default="full", metavar="SPEC",
-                        help="actions the agent may take: full (all 6, default), minimal (the "
-                             "game's minimal set) or a comma list of "
-                             f"{', '.join(ACTION_NAMES)}")
+                        help="actions the agent may take. MinAtar: full (all 6, default), "
+                             "minimal (the game's minimal set) or a comma list of "
+                             f"{', '.join(ACTION_NAMES)}. Mazes: full (8 moves), cardinal, "
+                             "diagonal or a comma list of "
+                             f"{', '.join(MAZE_ACTION_NAMES)}")
     parser.add_argument("--sticky-prob", type=float, default=0.1, metavar="P",
                         help="probability of repeating the previous action (default 0.1)")
     parser.add_argument("--no-ramping", action="store_true",
@@ -195,7 +218,7 @@ def _train(args: argparse.Namespace, agent_cls, config, env_config: EnvConfig, r
            run_config: dict, description: str, stop_when=None, **agent_inputs):
     """Build the agent for ``args`` (seed, steps, threads) and train it in ``run``."""
     configure_torch(args.threads)
-    env = MinAtarEnv(env_config, child_seed(args.seed, SEED_ENV))
+    env = make_env(env_config, child_seed(args.seed, SEED_ENV))
     if "dataset" in agent_inputs:
         # Scoring only: the true actions stay inside the scorer, never reach the learner.
         try:
@@ -238,6 +261,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_expert(args: argparse.Namespace) -> int:
     env_config = _env_config(args)
+    if args.scripted:
+        return _scripted_expert(args, env_config)
+    if args.steps is None:
+        raise UsageError("give --steps (the training budget), or --scripted NAME")
     config = apply_overrides(DQNConfig(), args.overrides)
     if not 0.0 <= args.stop_fraction <= 1.0:
         raise UsageError(f"--stop-fraction must lie in [0, 1], got {args.stop_fraction}")
@@ -272,6 +299,27 @@ def cmd_expert(args: argparse.Namespace) -> int:
     print(f"{out}: expert after {summary['steps_trained']} steps returns "
           f"{info['eval']['return_mean']:.2f} ± {info['eval']['return_std']:.2f} "
           f"(random {info['random']['return_mean']:.2f}) over {args.eval_episodes} episodes")
+    return 0
+
+
+def _scripted_expert(args: argparse.Namespace, env_config: EnvConfig) -> int:
+    out = Path(args.out)
+    if (out / "expert.json").exists():
+        print(f"{out}: expert already finished (expert.json present); nothing to do")
+        return 0
+    try:
+        policy = SCRIPTED_EXPERTS[args.scripted](env_config)
+    except (ValueError, AttributeError) as err:
+        raise UsageError(f"the {args.scripted} expert cannot play {env_config.game}: {err}") \
+            from None
+    loop = LoopConfig()
+    info = write_expert_json(out, kind="scripted", name=args.scripted, policy=policy,
+                             env_config=env_config, seed=args.seed,
+                             eval_episodes=args.eval_episodes, eval_epsilon=loop.eval_epsilon,
+                             max_steps=loop.eval_max_episode_steps, steps_trained=0)
+    print(f"{out}: scripted expert {args.scripted} returns {info['eval']['return_mean']:.2f} ± "
+          f"{info['eval']['return_std']:.2f} (random {info['random']['return_mean']:.2f}) over "
+          f"{args.eval_episodes} episodes")
     return 0
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .envs import EnvConfig, MinAtarEnv, pack_states, packed_size, state_shape
+from .envs import EnvConfig, make_env, pack_states, packed_size, state_shape
 from .loop import Policy, child_seed, epsilon_greedy
 from .runs import atomic_write, atomic_write_json, now, provenance, read_json
 
@@ -87,7 +87,7 @@ def roll_out(policy: Policy, env_config: EnvConfig, size: int, seed: int, epsilo
     ``record_effects``: trying every action costs about 6x the rollout's environment time), and
     statistics.
     """
-    env = MinAtarEnv(env_config, child_seed(seed, SEED_DATASET, 0))
+    env = make_env(env_config, child_seed(seed, SEED_DATASET, 0))
     rng = np.random.default_rng(child_seed(seed, SEED_DATASET, 1))
     nbytes = packed_size(env.state_shape)
     arrays = {"states": np.zeros((size, nbytes), np.uint8),
@@ -142,7 +142,7 @@ def make_dataset(policy: Policy, env_config: EnvConfig, *, size: int, seed: int,
     atomic_write(actions_path(out), lambda f: np.save(f, hidden["actions"]))
     if record_effects:
         atomic_write(effects_path(out), lambda f: np.save(f, hidden["effects"]))
-    env = MinAtarEnv(env_config, seed=0)
+    env = make_env(env_config, seed=0)
     info = {
         "format": 1,
         "game": env_config.game,

@@ -54,10 +54,23 @@ class EnvError(ValueError):
     """A bad environment setting (unknown game, bad action set, probability out of range)."""
 
 
+def environment_names() -> tuple[str, ...]:
+    """Every name ``--game`` accepts: the MinAtar games, then the shipped mazes."""
+    from .mazes import maze_names
+
+    return GAMES + maze_names()
+
+
+def is_maze(game: str) -> bool:
+    from .mazes import maze_names
+
+    return game in maze_names()
+
+
 def _game_module(game: str) -> ModuleType:
     """``minatar/environments/<game>.py``, loaded without running ``minatar/__init__.py``."""
     if game not in GAMES:
-        raise EnvError(f"unknown game {game!r}; valid games: {', '.join(GAMES)}")
+        raise EnvError(f"unknown game {game!r}; valid games: {', '.join(environment_names())}")
     name = f"algos._minatar_games.{game}"
     if name not in sys.modules:
         package = importlib.util.find_spec("minatar")  # locates the package, does not import it
@@ -72,7 +85,12 @@ def _game_module(game: str) -> ModuleType:
 
 
 def resolve_action_set(game: str, spec: str) -> tuple[int, ...]:
-    """Turn an action-set spec (``full``, ``minimal`` or a list) into MinAtar action ids."""
+    """Turn an action-set spec (``full``, ``minimal`` or a list) into the environment's action
+    ids (MinAtar's, or a maze's: see ``mazes``)."""
+    if is_maze(game):
+        from .mazes import resolve_maze_actions
+
+        return resolve_maze_actions(spec)
     module = _game_module(game)
     if spec == "full":
         return tuple(range(len(ACTION_NAMES)))
@@ -199,9 +217,23 @@ class MinAtarEnv:
 
 
 def state_shape(game: str) -> tuple[int, int, int]:
-    """Channel-first state shape ``(C, 10, 10)`` of a game."""
+    """Channel-first state shape ``(C, H, W)`` of an environment (``(C, 10, 10)`` in MinAtar)."""
+    if is_maze(game):
+        from .mazes import maze_state_shape
+
+        return maze_state_shape(game)
     h, w, c = _game_module(game).Env(ramping=True).state_shape()
     return (c, h, w)
+
+
+def make_env(config: EnvConfig, seed: int):
+    """The environment ``config`` names: a ``MinAtarEnv`` or a maze with the same interface."""
+    if is_maze(config.game):
+        from .mazes import GridMazeEnv
+
+        validate_env_config(config)
+        return GridMazeEnv(config, seed)
+    return MinAtarEnv(config, seed)
 
 
 def packed_size(shape: tuple[int, ...]) -> int:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .envs import EnvConfig, MinAtarEnv
+from .envs import EnvConfig, make_env
 from .learner import StateDecoder
 from .loop import Policy, child_seed, evaluate
 from .nets import QNetwork
@@ -42,8 +42,15 @@ published curve predates the oxygen fix of minatar 1.0.11."""
 
 SEED_EXPERT_EVAL, SEED_RANDOM_EVAL = 100, 101  # evaluation streams, apart from the loop's
 
-SCRIPTED_EXPERTS: dict[str, Callable[[EnvConfig], Policy]] = {}
-"""Scripted expert name -> factory taking the environment config (filled by the maze module)."""
+def _maze_planner(env_config: EnvConfig) -> Policy:
+    from .mazes import ShortestPathExpert
+
+    return ShortestPathExpert(env_config)
+
+
+SCRIPTED_EXPERTS: dict[str, Callable[[EnvConfig], Policy]] = {"planner": _maze_planner}
+"""Scripted expert name -> factory taking the environment config. ``planner``: the mazes'
+shortest-path expert (``mazes.ShortestPathExpert``), with the expert's own action set."""
 
 
 class ExpertError(ValueError):
@@ -94,7 +101,7 @@ class DQNExpert:
 def score_policy(policy: Policy, env_config: EnvConfig, *, episodes: int, epsilon: float,
                  max_steps: int, seed: int) -> dict:
     """Mean and standard deviation of the return of ``policy`` and of a random policy."""
-    n_actions = MinAtarEnv(env_config, seed=0).n_actions
+    n_actions = make_env(env_config, seed=0).n_actions
     common = {"episodes": episodes, "max_steps": max_steps, "seed": seed}
     expert = evaluate(policy, env_config, epsilon=epsilon, stream=(SEED_EXPERT_EVAL,), **common)
     random = evaluate(UniformRandomPolicy(n_actions, child_seed(seed, SEED_RANDOM_EVAL)),
@@ -111,7 +118,7 @@ def write_expert_json(directory: Path, *, kind: str, policy: Policy, env_config:
                       seed: int, eval_episodes: int, eval_epsilon: float, max_steps: int,
                       **details) -> dict:
     """Score ``policy`` and write ``expert.json`` (last, atomically). Returns its contents."""
-    env = MinAtarEnv(env_config, seed=0)
+    env = make_env(env_config, seed=0)
     info = {
         "kind": kind,
         "game": env_config.game,

@@ -34,7 +34,7 @@ import torch
 from tqdm import tqdm
 
 from .config import ConfigError
-from .envs import EnvConfig, MinAtarEnv, pack_states
+from .envs import EnvConfig, make_env, pack_states
 from .runs import (
     RunDir,
     atomic_write,
@@ -165,7 +165,7 @@ def evaluate(policy: Policy, env_config: EnvConfig, *, episodes: int, epsilon: f
     rng = np.random.default_rng(child_seed(seed, *stream))
     returns = np.zeros(episodes)
     for episode in range(episodes):
-        env = MinAtarEnv(env_config, child_seed(seed, *stream, episode))
+        env = make_env(env_config, child_seed(seed, *stream, episode))
         obs = env.reset()
         for _ in range(max_steps):
             obs, reward, done = env.step(epsilon_greedy(policy, obs, epsilon, rng, env.n_actions))
@@ -193,7 +193,7 @@ class _Trainer:
                  total_steps: int, run: RunDir):
         self.agent, self.config, self.env_config = agent, config, env_config
         self.seed, self.total_steps, self.run = seed, total_steps, run
-        self.env = MinAtarEnv(env_config, child_seed(seed, SEED_ENV))
+        self.env = make_env(env_config, child_seed(seed, SEED_ENV))
         self.explore = np.random.default_rng(child_seed(seed, SEED_EXPLORE))
         self.step = 0
         self.episodes = 0

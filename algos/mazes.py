@@ -1,0 +1,188 @@
+"""Grid mazes: the heterogeneous-action setting of the paper, with the MinAtar environment's API.
+
+A maze is a text layout in ``algos/layouts/<name>.txt`` (``#`` wall, ``.`` free, ``S`` start,
+``G`` goal; lines starting with ``# `` are comments); its name is an environment name for
+``--game``. The agent moves one cell per step in one of eight directions; a move into a wall
+leaves it in place. Reaching the goal gives reward 1 and ends the episode; so does the step limit
+(reward 0). Observations are boolean ``(3, H, W)`` grids (walls, agent, goal), so bit-packing,
+the Q-network and the binary nearest-neighbour index work unchanged.
+
+Action sets (``--action-set``): ``full`` (all eight), ``cardinal`` (up, right, down, left),
+``diagonal`` (the four diagonals; disjoint from ``cardinal``) or a comma list of names. The
+expert and the agent may use different sets: that is the heterogeneous-action experiment.
+Sticky actions work as in MinAtar (the previous action is repeated with ``sticky_action_prob``).
+
+``ShortestPathExpert`` is the scripted expert: it follows a breadth-first-search distance map
+to the goal with its own action set (registered as ``planner`` in
+``experts.SCRIPTED_EXPERTS``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from .envs import EnvConfig, EnvError
+
+LAYOUTS = Path(__file__).parent / "layouts"
+
+MAZE_ACTION_NAMES: tuple[str, ...] = ("up", "right", "down", "left", "up_right", "down_right",
+                                      "down_left", "up_left")
+"""The eight moves; an action id is an index into this tuple."""
+
+MOVES = np.array([(-1, 0), (0, 1), (1, 0), (0, -1), (-1, 1), (1, 1), (1, -1), (-1, -1)])
+"""(row, column) displacement of each action id."""
+
+NAMED_SETS = {"full": tuple(range(8)), "cardinal": (0, 1, 2, 3), "diagonal": (4, 5, 6, 7)}
+
+MAX_EPISODE_STEPS = 100
+"""Step limit of an episode (the shortest paths of the shipped layouts take 13-17 steps)."""
+
+
+def maze_names() -> tuple[str, ...]:
+    """Environment names of the shipped layouts."""
+    return tuple(sorted(p.stem for p in LAYOUTS.glob("*.txt")))
+
+
+@cache
+def load_layout(name: str) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
+    """Walls (bool ``(H, W)``), start and goal cells of layout ``name``."""
+    path = LAYOUTS / f"{name}.txt"
+    if not path.is_file():
+        raise EnvError(f"unknown maze {name!r}; shipped mazes: {', '.join(maze_names())}")
+    rows = [line.rstrip("\n") for line in path.read_text().splitlines()
+            if line.strip() and not line.startswith("# ")]
+    if len({len(r) for r in rows}) != 1:
+        raise EnvError(f"{path}: rows of different lengths")
+    grid = np.array([list(r) for r in rows])
+    if not set(np.unique(grid)) <= set("#.SG") or (grid == "S").sum() != 1 or \
+            (grid == "G").sum() != 1:
+        raise EnvError(f"{path}: a layout holds only # . S G, with one S and one G")
+    start = tuple(int(v) for v in np.argwhere(grid == "S")[0])
+    goal = tuple(int(v) for v in np.argwhere(grid == "G")[0])
+    return grid == "#", start, goal
+
+
+def resolve_maze_actions(spec: str) -> tuple[int, ...]:
+    if spec in NAMED_SETS:
+        return NAMED_SETS[spec]
+    ids = []
+    for token in (t.strip() for t in spec.split(",")):
+        if token not in MAZE_ACTION_NAMES:
+            raise EnvError(f"bad action set {spec!r}: {token!r} is not a maze action; use "
+                           f"{', '.join(NAMED_SETS)} or a list of {', '.join(MAZE_ACTION_NAMES)}")
+        ids.append(MAZE_ACTION_NAMES.index(token))
+    if len(set(ids)) != len(ids):
+        raise EnvError(f"bad action set {spec!r}: actions must be distinct")
+    return tuple(ids)
+
+
+def maze_state_shape(name: str) -> tuple[int, int, int]:
+    walls, _, _ = load_layout(name)
+    return (3, *walls.shape)
+
+
+class GridMazeEnv:
+    """A grid maze with the interface of ``envs.MinAtarEnv``."""
+
+    def __init__(self, config: EnvConfig, seed: int):
+        self.config = config
+        self.walls, self.start, self.goal = load_layout(config.game)
+        self.actions = resolve_maze_actions(config.action_set)
+        self.n_actions = len(self.actions)
+        self.state_shape = (3, *self.walls.shape)
+        self._random = np.random.RandomState(seed)
+        self._last_action = self.actions[0]
+        self.position = self.start
+        self.steps = 0
+
+    def reset(self) -> np.ndarray:
+        self.position, self.steps = self.start, 0
+        return self.observe()
+
+    def observe(self) -> np.ndarray:
+        obs = np.zeros(self.state_shape, dtype=bool)
+        obs[0] = self.walls
+        obs[1][self.position] = True
+        obs[2][self.goal] = True
+        return obs
+
+    def _move(self, position: tuple[int, int], action: int) -> tuple[int, int]:
+        row, col = position[0] + MOVES[action][0], position[1] + MOVES[action][1]
+        if 0 <= row < self.walls.shape[0] and 0 <= col < self.walls.shape[1] and \
+                not self.walls[row, col]:
+            return (int(row), int(col))
+        return position
+
+    def step(self, action_index: int) -> tuple[np.ndarray, float, bool]:
+        action = self.actions[action_index]
+        if self._random.rand() < self.config.sticky_action_prob:
+            action = self._last_action
+        self._last_action = action
+        self.position = self._move(self.position, action)
+        self.steps += 1
+        reached = self.position == self.goal
+        return self.observe(), float(reached), reached or self.steps >= MAX_EPISODE_STEPS
+
+    @property
+    def executed_action(self) -> int:
+        """Maze action id the last ``step`` really applied (sticky actions included)."""
+        return self._last_action
+
+    def equivalent_actions(self):
+        """As ``MinAtarEnv.equivalent_actions``: moves into walls all equal staying put."""
+        outcomes = [self._move(self.position, a) for a in range(len(MAZE_ACTION_NAMES))]
+
+        def mask(executed: int) -> int:
+            return sum(1 << a for a, cell in enumerate(outcomes) if cell == outcomes[executed])
+
+        return mask
+
+    def state_dict(self) -> dict:
+        return {"position": self.position, "steps": self.steps,
+                "last_action": self._last_action, "random": self._random.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.position = tuple(int(v) for v in state["position"])
+        self.steps = int(state["steps"])
+        self._last_action = int(state["last_action"])
+        self._random.set_state(state["random"])
+
+    def describe(self) -> dict:
+        return {**asdict(self.config), "kind": "grid_maze",
+                "action_ids": list(self.actions),
+                "action_names": [MAZE_ACTION_NAMES[a] for a in self.actions],
+                "state_shape": list(self.state_shape),
+                "layout": (LAYOUTS / f"{self.config.game}.txt").name,
+                "max_episode_steps": MAX_EPISODE_STEPS}
+
+
+class ShortestPathExpert:
+    """Moves along a shortest path to the goal using its own action set (breadth-first search
+    over the maze with those moves). Ties go to the lowest action index."""
+
+    def __init__(self, config: EnvConfig):
+        env = GridMazeEnv(config, seed=0)
+        self.actions = env.actions
+        self.distance = np.full(env.walls.shape, np.iinfo(np.int32).max, dtype=np.int64)
+        self.distance[env.goal] = 0
+        queue = deque([env.goal])
+        while queue:  # BFS from the goal along reversed moves
+            cell = queue.popleft()
+            for action in self.actions:
+                previous = (cell[0] - MOVES[action][0], cell[1] - MOVES[action][1])
+                if (0 <= previous[0] < env.walls.shape[0] and 0 <= previous[1] < env.walls.shape[1]
+                        and not env.walls[previous] and env._move(previous, action) == cell
+                        and self.distance[previous] > self.distance[cell] + 1):
+                    self.distance[previous] = self.distance[cell] + 1
+                    queue.append(previous)
+        self._env = env
+
+    def greedy_action(self, obs: np.ndarray) -> int:
+        position = tuple(int(v) for v in np.argwhere(obs[1])[0])
+        nexts = [self.distance[self._env._move(position, a)] for a in self.actions]
+        return int(np.argmin(nexts))
