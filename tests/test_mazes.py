@@ -14,13 +14,13 @@ def maze(action_set: str = "full", sticky: float = 0.0, seed: int = 0) -> GridMa
 
 def test_the_shipped_maze_is_an_environment_name_with_its_own_action_sets():
     assert "grid_maze" in environment_names()
-    assert state_shape("grid_maze") == (3, 10, 10)
+    assert state_shape("grid_maze") == (2, 10, 10)
     assert maze("cardinal").actions == (0, 1, 2, 3)
     assert maze("diagonal").actions == (4, 5, 6, 7)
     assert maze("up,left").actions == (0, 3)
     with pytest.raises(EnvError, match="not a maze action"):
         maze("noop")
-    with pytest.raises(EnvError, match="unknown game 'no_such_maze'.*grid_maze"):
+    with pytest.raises(EnvError, match=r"unknown game 'no_such_maze'.*grid_maze"):
         make_env(EnvConfig("no_such_maze"), 0)
 
 
@@ -28,8 +28,8 @@ def test_moves_walls_goal_and_step_limit():
     env = maze("full")
     obs = env.reset()
     walls, start, goal = load_layout("grid_maze")
-    assert obs.shape == (3, 10, 10) and obs[1].sum() == 1 and obs[1][start] and obs[2][goal]
-    assert (obs[0] == walls).all()
+    assert obs.shape == (2, 10, 10) and obs[0].sum() == 1 and obs[0][start] and obs[1][goal]
+    assert obs[1].sum() == 1 and not walls[start] and not walls[goal]
     up = MAZE_ACTION_NAMES.index("up")
     obs, reward, done = env.step(up)  # the start is under a wall: stay put
     assert env.position == start and reward == 0.0 and not done
