@@ -12,6 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from .bco import BCOAgent, BCOConfig
 from .config import ConfigError, apply_overrides, describe_fields
 from .datasets import DatasetError, inference_scorer, load_dataset, make_dataset
 from .diiqn import DIIQNAgent, DIIQNConfig
@@ -50,6 +51,7 @@ from .runs import RunDir
 ALGORITHMS = {
     "dqn": (DQNConfig, DQNAgent),
     "diiqn": (DIIQNConfig, DIIQNAgent),
+    "bco": (BCOConfig, BCOAgent),
 }
 """Algorithm name -> (config dataclass, agent class). An agent class with ``needs_dataset``
 learns from an expert's state-only dataset (``--dataset``)."""
@@ -102,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, required=True, help="run folder to write (or resume)")
     train.add_argument("--dataset", type=Path, metavar="PATH",
                        help="the expert's state-only dataset (.npz from 'python -m algos "
-                            "dataset'); required by diiqn, unused by dqn")
+                            "dataset'); required by diiqn and bco, unused by dqn")
     train.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE",
                        help="override a field of the algorithm's config (repeatable); "

@@ -269,8 +269,12 @@ def load_action_effects(path: Path) -> np.ndarray:
     return _load_hidden(Path(path), effects_path(path), "effects", "action-effects")
 
 
-def inference_scorer(path: Path, action_ids: tuple[int, ...]
-                     ) -> Callable[[np.ndarray], dict[str, float]]:
+InferenceScorer = Callable[[np.ndarray], dict]
+"""Scores inferred actions (agent action indices, -1 = none) against a dataset's hidden true
+actions; built by ``inference_scorer``, so the learner never holds the true actions."""
+
+
+def inference_scorer(path: Path, action_ids: tuple[int, ...]) -> InferenceScorer:
     """A scoring function for inferred expert actions, holding the hidden true actions itself.
 
     ``action_ids`` maps the agent's action indices to MinAtar ids. The returned function takes

@@ -23,14 +23,13 @@ the paper says, what we do and why):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .config import ConfigError
-from .datasets import StateOnlyDataset
+from .datasets import InferenceScorer, StateOnlyDataset
 from .dqn import DQNAgent, DQNConfig
 from .knn import SIMILARITIES, ExpertStateIndex, similarity
 from .learner import StateDecoder
@@ -210,11 +209,6 @@ class ActionInference:
         self.rewards[:] = state["rewards"]
         self.max_error = float(state["max_error"])
         self.updates = int(state["updates"])
-
-
-InferenceScorer = Callable[[np.ndarray], dict]
-"""Scores inferred actions (agent action indices, -1 = none) against the hidden true actions;
-built by ``datasets.inference_scorer``, so the agent never holds the true actions."""
 
 
 # --- the agent -------------------------------------------------------------------------------

@@ -1,0 +1,183 @@
+"""BCO: Behavioral Cloning from Observation (Torabi, Warnell & Stone 2018), online, on the loop.
+
+The expert's dataset has states only. BCO learns an inverse-dynamics model (IDM)
+``p(a | s, s')`` from the agent's own transitions, labels each expert pair ``(s_e, s'_e)`` with
+the IDM's most likely action, and behaviour-clones a policy on those labels.
+
+The paper runs it in phases: ``|I_pre|`` steps of random interaction, fit the IDM, label, clone;
+BCO(α) then alternates ``α |I_pre|`` more steps with the cloned policy, refitting both. Here the
+phases run continuously inside the shared loop: the first ``replay_start`` steps act uniformly at
+random (``I_pre``), and every later step (a) acts with the cloned policy (epsilon-greedy by the
+loop's schedule), (b) takes one IDM step on a batch of the agent's transitions and (c) one
+cloning step on a batch of expert pairs labelled by the current IDM (no stored labels to go
+stale). ``refit_idm=false`` freezes the IDM's data at the random pre-demonstration phase
+(BCO(0)). Both networks are MinAtar's Q-network architecture used as a classifier (the IDM reads
+``s`` and ``s'`` stacked along the channels), trained with cross-entropy and centered RMSprop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .config import ConfigError
+from .datasets import InferenceScorer, StateOnlyDataset
+from .envs import packed_size
+from .learner import CenteredRMSprop, DivergenceError, StateDecoder
+from .loop import SEED_REPLAY, SEED_TORCH, LoopConfig, child_seed
+from .nets import QNetwork
+from .replay import UniformReplay
+
+SEED_BCO = 11  # child-seed key of BCO's expert-batch draws
+SCORED_PAIRS = 4096  # expert pairs whose IDM labels are scored against the hidden actions
+
+
+@dataclass
+class BCOConfig(LoopConfig):
+    """BCO (online BCO(α)). Every field can be set with ``--set key=value``."""
+
+    batch_size: int = 32
+    """Agent transitions per IDM step, and expert pairs per cloning step."""
+    replay_capacity: int = 100_000
+    """Agent transitions kept for the inverse-dynamics model."""
+    lr: float = 5e-4
+    """Learning rate of centered RMSprop, both networks."""
+    rms_alpha: float = 0.95
+    """RMSprop's smoothing constant (as the Q-learners)."""
+    rms_eps: float = 0.01
+    """RMSprop's epsilon (as the Q-learners)."""
+    refit_idm: bool = True
+    """Keep feeding the IDM the agent's transitions after the random phase (BCO(α)); false
+    fits it on the ``replay_start`` random pre-demonstration steps only (BCO(0))."""
+
+    def validate(self) -> None:
+        super().validate()
+        if self.batch_size < 1 or self.replay_capacity < self.batch_size:
+            raise ConfigError("batch_size must be at least 1 and at most replay_capacity")
+        if self.lr <= 0:
+            raise ConfigError(f"lr must be positive, got {self.lr}")
+
+
+class BCOAgent:
+    """Inverse-dynamics model + behaviour-cloned policy, acting greedily on the policy."""
+
+    needs_dataset = True
+
+    def __init__(self, config: BCOConfig, state_shape: tuple[int, int, int], n_actions: int,
+                 seed: int, total_steps: int, *, dataset: StateOnlyDataset,
+                 scorer: InferenceScorer | None = None):
+        if tuple(dataset.state_shape) != tuple(state_shape):
+            raise ValueError(f"dataset states have shape {dataset.state_shape}, the environment's "
+                             f"{state_shape}")
+        self.config, self.n_actions, self.dataset, self.scorer = config, n_actions, dataset, scorer
+        torch.manual_seed(child_seed(seed, SEED_TORCH))
+        channels, grid = state_shape[0], state_shape[1]
+        self.policy = QNetwork(channels, n_actions, grid=grid)
+        self.idm = QNetwork(2 * channels, n_actions, grid=grid)
+        self.policy_opt = CenteredRMSprop(self.policy.parameters(), lr=config.lr,
+                                          alpha=config.rms_alpha, eps=config.rms_eps)
+        self.idm_opt = CenteredRMSprop(self.idm.parameters(), lr=config.lr,
+                                       alpha=config.rms_alpha, eps=config.rms_eps)
+        self.replay = UniformReplay(config.replay_capacity, packed_size(state_shape),
+                                    child_seed(seed, SEED_REPLAY))
+        self.rng = np.random.default_rng(child_seed(seed, SEED_BCO))
+        self.decode = StateDecoder(state_shape, max_rows=2 * config.batch_size)
+        self.scored = np.sort(self.rng.choice(len(dataset), min(SCORED_PAIRS, len(dataset)),
+                                              replace=False))
+        self.updates = 0
+        self._stats = self._zero_stats()
+
+    @staticmethod
+    def _zero_stats() -> dict[str, float]:
+        return dict.fromkeys(("samples", "idm_correct", "idm_loss", "bc_loss", "bc_agree"), 0.0)
+
+    def greedy_action(self, obs: np.ndarray) -> int:
+        with torch.inference_mode():
+            return int(self.policy(self.decode.observation(obs)).argmax(dim=1)[0])
+
+    def observe(self, state, action, reward, next_state, done, step) -> None:
+        if self.config.refit_idm or step < self.config.replay_start:
+            self.replay.add(state, action, reward, next_state, done)
+
+    def idm_logits(self, states: np.ndarray, next_states: np.ndarray) -> torch.Tensor:
+        """IDM logits for packed pairs: ``s`` and ``s'`` stacked along the channel axis."""
+        decoded = self.decode(states, next_states)
+        n = len(states)
+        return self.idm(torch.cat([decoded[:n], decoded[n:]], dim=1))
+
+    def update(self, step: int) -> float:
+        config, stats = self.config, self._stats
+        batch = self.replay.sample(config.batch_size)
+        actions = torch.from_numpy(batch.actions)
+        idm_logits = self.idm_logits(batch.states, batch.next_states)
+        idm_loss = F.cross_entropy(idm_logits, actions)
+        self._step(self.idm_opt, idm_loss)
+        # Label a batch of expert pairs with the updated IDM, then clone.
+        expert = self.rng.integers(0, len(self.dataset), size=config.batch_size)
+        with torch.no_grad():
+            labels = self.idm_logits(self.dataset.states[expert],
+                                     self.dataset.next_states[expert]).argmax(dim=1)
+        policy_logits = self.policy(self.decode(self.dataset.states[expert]))
+        bc_loss = F.cross_entropy(policy_logits, labels)
+        self._step(self.policy_opt, bc_loss)
+        self.updates += 1
+        with torch.no_grad():
+            stats["samples"] += config.batch_size
+            stats["idm_correct"] += float((idm_logits.argmax(dim=1) == actions).sum())
+            stats["bc_agree"] += float((policy_logits.argmax(dim=1) == labels).sum())
+            stats["idm_loss"] += idm_loss.item() * config.batch_size
+            stats["bc_loss"] += bc_loss.item() * config.batch_size
+        return idm_loss.item() + bc_loss.item()
+
+    def _step(self, optimizer: CenteredRMSprop, loss: torch.Tensor) -> None:
+        if not torch.isfinite(loss):
+            raise DivergenceError(f"the loss became {float(loss)} at update {self.updates + 1}")
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    def expert_labels(self, indices: np.ndarray) -> np.ndarray:
+        """The IDM's action for expert pairs ``indices`` (agent action indices)."""
+        labels = []
+        with torch.inference_mode():
+            for start in range(0, len(indices), self.config.batch_size):
+                chunk = indices[start: start + self.config.batch_size]
+                labels.append(self.idm_logits(self.dataset.states[chunk],
+                                              self.dataset.next_states[chunk]).argmax(dim=1))
+        return torch.cat(labels).numpy()
+
+    def diagnostics(self) -> dict[str, float]:
+        s = self._stats
+        n = s["samples"]
+        out = {"replay_size": len(self.replay),
+               "idm_train_accuracy": s["idm_correct"] / n if n else float("nan"),
+               "idm_loss": s["idm_loss"] / n if n else float("nan"),
+               "bc_loss": s["bc_loss"] / n if n else float("nan"),
+               "bc_agreement": s["bc_agree"] / n if n else float("nan")}
+        if self.scorer is not None and self.updates:
+            labelled = np.full(len(self.dataset), -1, dtype=np.int64)
+            labelled[self.scored] = self.expert_labels(self.scored)
+            scores = self.scorer(labelled)
+            out["idm_expert_accuracy"] = scores["inference_accuracy"]
+            out["idm_expert_effect_accuracy"] = scores["inference_effect_accuracy"]
+        self._stats = self._zero_stats()
+        return out
+
+    def state_dict(self) -> dict:
+        return {"policy": self.policy.state_dict(), "idm": self.idm.state_dict(),
+                "policy_opt": self.policy_opt.state_dict(), "idm_opt": self.idm_opt.state_dict(),
+                "replay": self.replay.state_dict(), "rng": self.rng.bit_generator.state,
+                "updates": self.updates, "stats": dict(self._stats)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.idm.load_state_dict(state["idm"])
+        self.policy_opt.load_state_dict(state["policy_opt"])
+        self.idm_opt.load_state_dict(state["idm_opt"])
+        self.replay.load_state_dict(state["replay"])
+        self.rng.bit_generator.state = state["rng"]
+        self.updates = int(state["updates"])
+        self._stats = dict(state["stats"])
