@@ -35,6 +35,7 @@ from .experts import (
     stop_at_return,
     write_expert_json,
 )
+from .gaifo import GAIfOAgent, GAIfOConfig
 from .learner import DivergenceError, configure_torch
 from .loop import (
     SEED_ENV,
@@ -46,12 +47,15 @@ from .loop import (
     train_run,
 )
 from .mazes import MAZE_ACTION_NAMES
+from .oril import ORILAgent, ORILConfig
 from .runs import RunDir
 
 ALGORITHMS = {
     "dqn": (DQNConfig, DQNAgent),
     "diiqn": (DIIQNConfig, DIIQNAgent),
     "bco": (BCOConfig, BCOAgent),
+    "gaifo": (GAIfOConfig, GAIfOAgent),
+    "oril": (ORILConfig, ORILAgent),
 }
 """Algorithm name -> (config dataclass, agent class). An agent class with ``needs_dataset``
 learns from an expert's state-only dataset (``--dataset``)."""
@@ -64,11 +68,15 @@ class UsageError(Exception):
 def _train_epilog() -> str:
     blocks = []
     for name, (cfg, _) in ALGORITHMS.items():
-        # Fields inherited from a base algorithm are listed under that algorithm only.
+        # Fields inherited from another algorithm (or the shared loop) are listed once, there.
         base = next((other for other, (c, _) in ALGORITHMS.items()
                      if other != name and c is not cfg and issubclass(cfg, c)), None)
-        shown = describe_fields(cfg, skip=ALGORITHMS[base][0] if base else None)
-        extra = f" (besides those of {base})" if base else ""
+        if base is not None:
+            shown, extra = describe_fields(cfg, skip=ALGORITHMS[base][0]), f" (besides {base}'s)"
+        elif cfg is not DQNConfig:
+            shown, extra = describe_fields(cfg, skip=LoopConfig), " (besides the loop's, see dqn)"
+        else:
+            shown, extra = describe_fields(cfg), ""
         blocks.append(f"config keys of {name}{extra} (--set key=value):\n{shown}")
     example = ("examples:\n  python -m algos train dqn --game breakout --seed 0 --steps 100000 "
                "--out results/runs/breakout/dqn/default/seed0\n"
@@ -104,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, required=True, help="run folder to write (or resume)")
     train.add_argument("--dataset", type=Path, metavar="PATH",
                        help="the expert's state-only dataset (.npz from 'python -m algos "
-                            "dataset'); required by diiqn and bco, unused by dqn")
+                            "dataset'); required by every algorithm but dqn")
     train.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE",
                        help="override a field of the algorithm's config (repeatable); "

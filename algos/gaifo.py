@@ -1,0 +1,188 @@
+"""GAIfO: Generative Adversarial Imitation from Observation (Torabi, Warnell & Stone 2018).
+
+A discriminator ``D(s, s')`` learns to tell the expert's state transitions (label 1) from the
+agent's (label 0); the agent is trained by reinforcement learning on a reward derived from it,
+never on the environment's reward. The paper optimises a stochastic policy with TRPO/PPO on
+continuous control; MinAtar's actions are discrete and the suite's learner is Double DQN + PER,
+so here the agent is the shared ``DQNAgent`` whose sampled batches get their rewards from the
+*current* discriminator (as in off-policy adversarial imitation, e.g. DAC): the rewards of a stored
+transition follow the discriminator as it changes, instead of being fixed when it was collected.
+
+``LearnedRewardAgent`` is the part GAIfO shares with ORIL (``algos/oril.py``): a binary classifier
+trained expert-vs-agent every ``classifier_every`` updates, and the reward it gives a batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .config import ConfigError
+from .datasets import InferenceScorer, StateOnlyDataset
+from .dqn import DQNAgent, DQNConfig
+from .learner import CenteredRMSprop, DivergenceError, StateDecoder
+from .loop import child_seed
+from .nets import QNetwork
+from .replay import Batch
+
+SEED_CLASSIFIER = 12  # child-seed key of the expert-batch draws of the classifier
+
+REWARDS = ("gail", "airl")
+
+
+@dataclass
+class LearnedRewardConfig(DQNConfig):
+    """DQN on a reward learned from expert-vs-agent classification (GAIfO, ORIL)."""
+
+    classifier_lr: float = 2.5e-4
+    """Learning rate (centered RMSprop) of the discriminator / reward model."""
+    classifier_every: int = 1
+    """One classifier step every this many agent updates (the update ratio)."""
+    classifier_batch: int = 32
+    """Expert pairs, and as many agent transitions, per classifier step."""
+
+    def validate(self) -> None:
+        super().validate()
+        if self.classifier_every < 1 or self.classifier_batch < 1:
+            raise ConfigError("classifier_every and classifier_batch must be at least 1")
+        if self.classifier_lr <= 0:
+            raise ConfigError(f"classifier_lr must be positive, got {self.classifier_lr}")
+
+
+@dataclass
+class GAIfOConfig(LearnedRewardConfig):
+    """GAIfO with a Double DQN + PER agent. Every field can be set with ``--set key=value``."""
+
+    reward: str = "gail"
+    """Reward from the discriminator's probability D that (s, s') is the expert's: gail
+    (-log(1 - D): positive, the usual choice where episodes end) or airl (log D - log(1 - D),
+    the logit, clipped to [-10, 10])."""
+
+    def validate(self) -> None:
+        super().validate()
+        if self.reward not in REWARDS:
+            raise ConfigError(f"reward must be one of {', '.join(REWARDS)}, got {self.reward!r}")
+
+
+class LearnedRewardAgent(DQNAgent):
+    """A DQN agent whose rewards come from a classifier of expert vs agent transitions.
+
+    Subclasses say what the classifier reads (``classifier_input``), how it is trained
+    (``classifier_loss``) and how its logit becomes a reward (``reward_from_logits``).
+    """
+
+    needs_dataset = True
+    input_channels_factor = 2  # the classifier reads (s, s') stacked; ORIL reads one state
+
+    def __init__(self, config: LearnedRewardConfig, state_shape: tuple[int, int, int],
+                 n_actions: int, seed: int, total_steps: int, *, dataset: StateOnlyDataset,
+                 scorer: InferenceScorer | None = None):
+        super().__init__(config, state_shape, n_actions, seed, total_steps)
+        if tuple(dataset.state_shape) != tuple(state_shape):
+            raise ValueError(f"dataset states have shape {dataset.state_shape}, the environment's "
+                             f"{state_shape}")
+        self.dataset = dataset  # scorer unused: no actions are inferred
+        self.classifier = QNetwork(self.input_channels_factor * state_shape[0], 1,
+                                   grid=state_shape[1])
+        self.classifier_opt = CenteredRMSprop(self.classifier.parameters(),
+                                              lr=config.classifier_lr, alpha=config.rms_alpha,
+                                              eps=config.rms_eps)
+        self.rng = np.random.default_rng(child_seed(seed, SEED_CLASSIFIER))
+        self.classifier_decode = StateDecoder(state_shape, max_rows=4 * config.classifier_batch)
+        self._stats = self._zero_stats()
+
+    @staticmethod
+    def _zero_stats() -> dict[str, float]:
+        return dict.fromkeys(("steps", "loss", "expert_correct", "agent_correct", "expert_score",
+                              "agent_score", "reward", "rewards"), 0.0)
+
+    def classifier_input(self, states: np.ndarray, next_states: np.ndarray) -> torch.Tensor:
+        """Decoded (s, s') stacked along the channels (a new tensor, not the decoder's buffer)."""
+        decoded = self.classifier_decode(states, next_states)
+        n = len(states)
+        return torch.cat([decoded[:n], decoded[n:]], dim=1)
+
+    def classifier_loss(self, expert_logits: torch.Tensor,
+                        agent_logits: torch.Tensor) -> torch.Tensor:
+        """Binary cross-entropy, expert = 1, agent = 0."""
+        return (F.binary_cross_entropy_with_logits(expert_logits, torch.ones_like(expert_logits))
+                + F.binary_cross_entropy_with_logits(agent_logits, torch.zeros_like(agent_logits)))
+
+    def reward_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def batch_loss(self, batch: Batch) -> tuple[torch.Tensor, np.ndarray]:
+        with torch.no_grad():
+            logits = self.classifier(self.classifier_input(batch.states, batch.next_states))
+            rewards = self.reward_from_logits(logits.squeeze(1)).numpy().astype(np.float32)
+        self._stats["reward"] += float(rewards.sum())
+        self._stats["rewards"] += len(rewards)
+        learned = Batch(batch.indices, batch.states, batch.actions, rewards, batch.next_states,
+                        batch.dones, batch.weights)
+        loss = super().batch_loss(learned)
+        if self.learner.updates % self.config.classifier_every == 0:
+            self.train_classifier()
+        return loss
+
+    def train_classifier(self) -> None:
+        n = self.config.classifier_batch
+        expert = self.rng.integers(0, len(self.dataset), size=n)
+        agent = self.rng.integers(0, len(self.replay), size=n)
+        replay = self.replay
+        logits = self.classifier(torch.cat([
+            self.classifier_input(self.dataset.states[expert], self.dataset.next_states[expert]),
+            self.classifier_input(replay.states[agent], replay.next_states[agent])])).squeeze(1)
+        loss = self.classifier_loss(logits[:n], logits[n:])
+        if not torch.isfinite(loss):
+            raise DivergenceError(f"the classifier's loss became {loss.item()}")
+        self.classifier_opt.zero_grad()
+        loss.backward()
+        self.classifier_opt.step()
+        with torch.no_grad():
+            s, probs = self._stats, torch.sigmoid(logits)
+            s["steps"] += 1
+            s["loss"] += loss.item()
+            s["expert_correct"] += float((probs[:n] > 0.5).sum())
+            s["agent_correct"] += float((probs[n:] <= 0.5).sum())
+            s["expert_score"] += float(probs[:n].sum())
+            s["agent_score"] += float(probs[n:].sum())
+
+    def diagnostics(self) -> dict[str, float]:
+        out = super().diagnostics()
+        s, n = self._stats, self._stats["steps"] * self.config.classifier_batch
+
+        def per(name: str, count: float) -> float:
+            return s[name] / count if count else float("nan")
+
+        out.update({"classifier_loss": per("loss", s["steps"]),
+                    "classifier_expert_accuracy": per("expert_correct", n),
+                    "classifier_agent_accuracy": per("agent_correct", n),
+                    "classifier_expert_score": per("expert_score", n),
+                    "classifier_agent_score": per("agent_score", n),
+                    "learned_reward_mean": per("reward", s["rewards"])})
+        self._stats = self._zero_stats()
+        return out
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "classifier": self.classifier.state_dict(),
+                "classifier_opt": self.classifier_opt.state_dict(),
+                "classifier_rng": self.rng.bit_generator.state, "stats": dict(self._stats)}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.classifier.load_state_dict(state["classifier"])
+        self.classifier_opt.load_state_dict(state["classifier_opt"])
+        self.rng.bit_generator.state = state["classifier_rng"]
+        self._stats = dict(state["stats"])
+
+
+class GAIfOAgent(LearnedRewardAgent):
+    """GAIfO: a discriminator on (s, s'); the agent's reward comes from it."""
+
+    def reward_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        if self.config.reward == "gail":
+            return F.softplus(logits)  # -log(1 - sigmoid(x)), computed stably
+        return logits.clamp(-10.0, 10.0)
