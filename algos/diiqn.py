@@ -213,6 +213,24 @@ class ActionInference:
 
 # --- the agent -------------------------------------------------------------------------------
 
+@dataclass
+class ExpertSamples:
+    """The expert half of a batch's augmented samples, one entry per usable row.
+
+    HA-DIIQN replaces an infeasible entry's action, reward, next state and end by those of the
+    first step of a bridge, and its error by 0 (ζ = 1: that action was really taken).
+    """
+
+    rows: np.ndarray  # batch rows that have an expert sample
+    experts: np.ndarray  # the expert transition of each (its s_e is the sample's state)
+    actions: np.ndarray  # int64: inferred a_e (agent action index)
+    rewards: np.ndarray  # float32
+    next_states: np.ndarray  # packed s'
+    dones: np.ndarray  # float32
+    errors: np.ndarray  # float64: inference error, for ζ
+
+
+
 class DIIQNAgent(DQNAgent):
     """DDQN + PER plus action inference, KNN expert sampling and the confidence-weighted loss."""
 
@@ -274,36 +292,44 @@ class DIIQNAgent(DQNAgent):
         stats["similarity"] += float(similarities[rows].sum())
         return rows[inferred], members[inferred]
 
-    def batch_loss(self, batch: Batch) -> tuple[torch.Tensor, np.ndarray]:
-        config = self.config
+    def expert_samples(self, batch: Batch) -> ExpertSamples:
+        """The expert half of the augmented samples of a batch (see ``ExpertSamples``)."""
         rows, experts = self.expert_pairs(batch)
-        n, m = len(batch.indices), len(rows)
-        data, inference = self.dataset, self.inference
+        inference = self.inference
         distinct = inference.transition_of[experts]
+        return ExpertSamples(
+            rows=rows, experts=experts,
+            actions=inference.actions[distinct].astype(np.int64),
+            rewards=(inference.rewards[distinct] if self.config.expert_reward == "inferred"
+                     else batch.rewards[rows]),
+            next_states=self.dataset.next_states[experts],
+            dones=self.expert_dones[experts],
+            errors=inference.errors[distinct])
+
+    def batch_loss(self, batch: Batch) -> tuple[torch.Tensor, np.ndarray]:
+        expert = self.expert_samples(batch)
+        rows = expert.rows
+        n, m = len(batch.indices), len(rows)
         # An expert state identical to its agent state (similarity 1) reuses the agent row's
         # forward pass; only near matches add rows to it. Next states always get their own.
         exact = self.match_similarity[batch.indices[rows]] == 1.0
         near = np.flatnonzero(~exact)
         state_rows = np.concatenate([np.arange(n), rows])
         state_rows[n + near] = n + np.arange(len(near))
-        states = self.decode(batch.states, data.states[experts[near]], batch.next_states,
-                             data.next_states[experts])
+        states = self.decode(batch.states, self.dataset.states[expert.experts[near]],
+                             batch.next_states, expert.next_states)
         k = n + len(near)
-        expert_actions = inference.actions[distinct].astype(np.int64)
-        expert_rewards = (inference.rewards[distinct] if config.expert_reward == "inferred"
-                          else batch.rewards[rows])
         # One pass over agent and expert rows together: [s_a; s_e] and [s'_a; s'_e].
         loss, td, q = self.learner.td_loss(
             states[:k],
-            torch.from_numpy(np.concatenate([batch.actions, expert_actions])),
-            torch.from_numpy(np.concatenate([batch.rewards, expert_rewards])),
+            torch.from_numpy(np.concatenate([batch.actions, expert.actions])),
+            torch.from_numpy(np.concatenate([batch.rewards, expert.rewards])),
             states[k:],
-            torch.from_numpy(np.concatenate([batch.dones, self.expert_dones[experts]])),
+            torch.from_numpy(np.concatenate([batch.dones, expert.dones])),
             state_rows=torch.from_numpy(state_rows))
         phi = np.zeros(n, dtype=np.float32)
         if m:
-            phi[rows] = self.confidence(q[n:].numpy(), expert_actions, batch.actions[rows],
-                                        experts, distinct)
+            phi[rows] = self.confidence(q[n:].numpy(), expert, batch.actions[rows])
         expert_loss = torch.zeros(n).index_put((torch.from_numpy(rows),), loss[n:])
         weights = torch.from_numpy(batch.weights)
         phi_t = torch.from_numpy(phi)
@@ -313,13 +339,12 @@ class DIIQNAgent(DQNAgent):
             self._stats["total_loss"] += float(total) * n
         return total, td[:n].abs().numpy()
 
-    def confidence(self, q_expert: np.ndarray, expert_actions: np.ndarray,
-                   agent_actions: np.ndarray, experts: np.ndarray,
-                   distinct: np.ndarray) -> np.ndarray:
+    def confidence(self, q_expert: np.ndarray, expert: ExpertSamples,
+                   agent_actions: np.ndarray) -> np.ndarray:
         """Φ of each usable sample; also accumulates its terms for ``diagnostics``."""
         config, stats = self.config, self._stats
-        m = len(experts)
-        groups = self.index.group_of[experts]
+        m = len(expert.rows)
+        groups = self.index.group_of[expert.experts]
         if config.visit_count == "updates":
             counts = np.full(m, self.learner.updates, dtype=np.float64)
         else:
@@ -331,13 +356,13 @@ class DIIQNAgent(DQNAgent):
             return np.full(m, config.fixed_phi, dtype=np.float32)
         ones = np.ones(m)
         rows = np.arange(m)
-        delta_q = (delta_q_term(torch.from_numpy(q_expert[rows, expert_actions]),
+        delta_q = (delta_q_term(torch.from_numpy(q_expert[rows, expert.actions]),
                                 torch.from_numpy(q_expert[rows, agent_actions]),
                                 config.confidence_beta).numpy().astype(np.float64)
                    if config.use_delta_q else ones)
         delta = delta_term(counts, config.c_max) if config.use_delta else ones
         err_max = config.err_max or self.inference.max_error
-        zeta = (zeta_term(self.inference.errors[distinct], err_max) if config.use_zeta else ones)
+        zeta = zeta_term(expert.errors, err_max) if config.use_zeta else ones
         phi = confidence(delta_q, delta, zeta)
         for name, values in (("delta_q", delta_q), ("delta", delta), ("zeta", zeta),
                              ("phi", phi)):
