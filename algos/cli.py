@@ -36,6 +36,7 @@ from .experts import (
     write_expert_json,
 )
 from .gaifo import GAIfOAgent, GAIfOConfig
+from .ha_diiqn import HADIIQNAgent, HADIIQNConfig
 from .learner import DivergenceError, configure_torch
 from .loop import (
     SEED_ENV,
@@ -53,6 +54,7 @@ from .runs import RunDir
 ALGORITHMS = {
     "dqn": (DQNConfig, DQNAgent),
     "diiqn": (DIIQNConfig, DIIQNAgent),
+    "ha_diiqn": (HADIIQNConfig, HADIIQNAgent),
     "bco": (BCOConfig, BCOAgent),
     "gaifo": (GAIfOConfig, GAIfOAgent),
     "oril": (ORILConfig, ORILAgent),
@@ -69,8 +71,11 @@ def _train_epilog() -> str:
     blocks = []
     for name, (cfg, _) in ALGORITHMS.items():
         # Fields inherited from another algorithm (or the shared loop) are listed once, there.
-        base = next((other for other, (c, _) in ALGORITHMS.items()
-                     if other != name and c is not cfg and issubclass(cfg, c)), None)
+        bases = [other for other, (c, _) in ALGORITHMS.items()
+                 if other != name and c is not cfg and issubclass(cfg, c)]
+        # The nearest: the base that is a subclass of every other base.
+        base = next((b for b in bases if all(issubclass(ALGORITHMS[b][0], ALGORITHMS[o][0])
+                                             for o in bases)), None)
         if base is not None:
             shown, extra = describe_fields(cfg, skip=ALGORITHMS[base][0]), f" (besides {base}'s)"
         elif cfg is not DQNConfig:

@@ -48,7 +48,7 @@ def _kill_after_a_checkpoint(out, rng: random.Random, first_step: int, **kwargs)
     assert not (out / "summary.json").exists(), "the run finished before it was killed"
 
 
-@pytest.mark.parametrize("algo", ["dqn", "diiqn", "bco"])
+@pytest.mark.parametrize("algo", ["dqn", "diiqn", "ha_diiqn", "bco"])
 def test_sigkill_and_resume_gives_the_same_metrics_as_an_uninterrupted_run(
         tmp_path, algo, breakout_dataset):
     """DIIQN and BCO add state of their own to the checkpoint (DIIQN: inferred actions and their
@@ -68,7 +68,7 @@ def test_sigkill_and_resume_gives_the_same_metrics_as_an_uninterrupted_run(
     assert uninterrupted.wait(timeout=600) == 0
     assert metrics_without_wall_clock(killed) == metrics_without_wall_clock(whole)
     if algo != "dqn":  # diagnostics too, except how the index answered (its cache restarts)
-        speed = ("index_cache_share", "index_search_share")
+        speed = ("index_cache_share", "index_search_share", "bridge_search_ms")
         assert _csv_without(killed / "diagnostics.csv", speed) == \
             _csv_without(whole / "diagnostics.csv", speed)
     sessions = __import__("json").loads((killed / "run.json").read_text())["sessions"]

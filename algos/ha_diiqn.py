@@ -1,0 +1,259 @@
+"""HA-DIIQN: DIIQN for an agent whose actions differ from the expert's (paper.md §2).
+
+Some expert transitions cannot be reproduced by any single agent action (a diagonal step for an
+agent that moves only along axes). HA-DIIQN adds two things to DIIQN:
+
+1. **Infeasibility.** An expert transition is *infeasible* when even its best inferred agent
+   action left an error above ``infeasible_error``: the agent has tried from that state and
+   never landed where the expert did.
+2. **Bridges.** For an infeasible transition ``s_e^t -> s_e^(t+1)``, a bridge is a path of at most
+   ``bridge_agent_steps`` (k) of the agent's own replay transitions from ``s_e^t`` to any of the
+   expert's next ``bridge_expert_steps`` (n) states ``s_e^(t+j)``, j <= n, of the same episode.
+   Its first transition ``(s_e^t, a_feas, r, s')`` replaces the expert sample, with
+   ``Φ = ΔQ · δ`` (ζ dropped: that action was really taken). No bridge: no expert loss.
+
+The search is a breadth-first search over the agent's transition graph, whose nodes are states
+and whose edges are replay transitions (``ReplayGraph``): a dict from a state's bytes to the
+replay slots that start there gives each node's edges in O(1), so a search touches only the
+states within k steps. ``brute_force_bridge`` runs the same search but finds each node's edges by
+scanning the whole replay, as the paper's search does; both return the same bridge
+(``tests/test_ha_diiqn.py``), and ``benchmarks/bridge_speed.py`` measures the two. States match
+exactly: the mazes are deterministic, and an exact key is what a hash index can look up.
+
+Bridges are cached per distinct expert transition with the update at which they were found, and
+searched again once ``bridge_refresh`` updates have passed, since the replay they came from has
+changed by then; a cached bridge keeps copies of its first transition, so overwriting its replay
+slot cannot corrupt it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import ConfigError
+from .diiqn import DIIQNAgent, DIIQNConfig, ExpertSamples
+from .replay import Batch, UniformReplay
+
+SEARCHES = ("indexed", "brute_force")
+
+
+@dataclass
+class HADIIQNConfig(DIIQNConfig):
+    """HA-DIIQN: DIIQN plus infeasibility detection and bridging. ``--set key=value``."""
+
+    infeasible_error: float = 0.02
+    """An inferred expert transition whose best error D exceeds this is infeasible. D = 0 for a
+    reproduced deterministic transition; one cell of difference in a maze's s' gives 1/6 ~ 0.17,
+    in a dense MinAtar state a few hundredths, so the default flags any visible mismatch."""
+    bridge_agent_steps: int = 3
+    """k: the most agent transitions a bridge may take."""
+    bridge_expert_steps: int = 3
+    """n: a bridge may rejoin the expert's trajectory at any of its next n states."""
+    bridge_refresh: int = 5_000
+    """Search a cached bridge (or its absence) again after this many updates."""
+    bridge_search: str = "indexed"
+    """indexed (hash of states -> replay slots) or brute_force (scan the replay; same result)."""
+
+    def validate(self) -> None:
+        super().validate()
+        if self.bridge_search not in SEARCHES:
+            raise ConfigError(f"bridge_search must be one of {', '.join(SEARCHES)}, "
+                              f"got {self.bridge_search!r}")
+        for name in ("bridge_agent_steps", "bridge_expert_steps", "bridge_refresh"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.infeasible_error < 0:
+            raise ConfigError(f"infeasible_error must be >= 0, got {self.infeasible_error}")
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """The first transition of a bridge and its shape."""
+
+    slot: int  # replay slot of the first transition (at the time of the search)
+    length: int  # agent transitions in the bridge
+    rejoin: int  # j: it reaches the expert's state t + j
+
+
+class ReplayGraph:
+    """The replay's start states, hashed: state bytes -> the slots that start there."""
+
+    def __init__(self, replay: UniformReplay):
+        self.replay = replay
+        self.slots: dict[bytes, dict[int, None]] = {}  # insertion-ordered sets
+        self._key: dict[int, bytes] = {}
+
+    def add(self, slot: int) -> None:
+        """Register ``slot`` after the replay wrote it (unregistering what it held before)."""
+        old = self._key.get(slot)
+        if old is not None:
+            del self.slots[old][slot]
+            if not self.slots[old]:
+                del self.slots[old]
+        key = self.replay.states[slot].tobytes()
+        self.slots.setdefault(key, {})[slot] = None
+        self._key[slot] = key
+
+    def starting_at(self, state: bytes) -> list[int]:
+        return sorted(self.slots.get(state, ()))
+
+
+def _bfs(start: bytes, targets: dict[bytes, int], max_steps: int, next_states: np.ndarray,
+         starting_at) -> Bridge | None:
+    """Breadth-first search from ``start`` for the shortest path (then the earliest rejoin, then
+    the lowest slots) to a state in ``targets`` (state bytes -> rejoin j)."""
+    frontier: list[tuple[bytes, int]] = [(start, -1)]
+    seen = {start}
+    for depth in range(1, max_steps + 1):
+        found: Bridge | None = None
+        following: list[tuple[bytes, int]] = []
+        for state, first in frontier:
+            for slot in starting_at(state):
+                reached = next_states[slot].tobytes()
+                first_slot = slot if first < 0 else first
+                j = targets.get(reached)
+                if j is not None and (found is None or j < found.rejoin):
+                    found = Bridge(first_slot, depth, j)
+                if reached not in seen:
+                    seen.add(reached)
+                    following.append((reached, first_slot))
+        if found is not None:
+            return found
+        frontier = following
+    return None
+
+
+def indexed_bridge(graph: ReplayGraph, start: bytes, targets: dict[bytes, int],
+                   max_steps: int) -> Bridge | None:
+    """The bridge search with the hash index: each node's edges in one lookup."""
+    return _bfs(start, targets, max_steps, graph.replay.next_states, graph.starting_at)
+
+
+def brute_force_bridge(replay: UniformReplay, start: bytes, targets: dict[bytes, int],
+                       max_steps: int) -> Bridge | None:
+    """The same search, finding each node's edges by scanning every stored transition."""
+    states = replay.states[: replay.size]
+
+    def starting_at(state: bytes) -> list[int]:
+        row = np.frombuffer(state, dtype=np.uint8)
+        return np.flatnonzero((states == row).all(axis=1)).tolist()
+
+    return _bfs(start, targets, max_steps, replay.next_states, starting_at)
+
+
+class HADIIQNAgent(DIIQNAgent):
+    """DIIQN whose infeasible expert samples are replaced by the first step of a bridge."""
+
+    def __init__(self, config: HADIIQNConfig, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.graph = ReplayGraph(self.replay)
+        data = self.dataset
+        # Expert transition e's later states: s_e^(t+j) = next_states[e + j - 1] while in the
+        # same episode.
+        self._episodes = data.episodes
+        self.bridges: dict[int, tuple[int, tuple | None]] = {}  # distinct -> (update, bridge)
+        self._bridge_stats = self._zero_bridge_stats()
+
+    @staticmethod
+    def _zero_bridge_stats() -> dict[str, float]:
+        return dict.fromkeys(("infeasible", "samples", "attempts", "hits", "length", "seconds",
+                              "cached"), 0.0)
+
+    def observe(self, state, action, reward, next_state, done, step) -> None:
+        super().observe(state, action, reward, next_state, done, step)
+        self.graph.add((self.replay.cursor - 1) % self.replay.capacity)
+
+    def targets(self, expert: int) -> dict[bytes, int]:
+        """The expert's next ``n`` states after transition ``expert``, as bridge targets."""
+        data, out = self.dataset, {}
+        for j in range(1, self.config.bridge_expert_steps + 1):
+            e = expert + j - 1
+            if e >= len(data) or self._episodes[e] != self._episodes[expert]:
+                break
+            out.setdefault(data.next_states[e].tobytes(), j)
+        return out
+
+    def find_bridge(self, expert: int) -> Bridge | None:
+        start = self.dataset.states[expert].tobytes()
+        targets = self.targets(expert)
+        k = self.config.bridge_agent_steps
+        began = time.perf_counter()
+        if self.config.bridge_search == "indexed":
+            bridge = indexed_bridge(self.graph, start, targets, k)
+        else:
+            bridge = brute_force_bridge(self.replay, start, targets, k)
+        self._bridge_stats["seconds"] += time.perf_counter() - began
+        return bridge
+
+    def bridge_for(self, expert: int, distinct: int) -> tuple | None:
+        """(action, reward, next state, done) of the first step of ``expert``'s bridge, cached."""
+        stats = self._bridge_stats
+        cached = self.bridges.get(distinct)
+        if cached is not None and self.learner.updates - cached[0] < self.config.bridge_refresh:
+            stats["cached"] += 1
+            return cached[1]
+        stats["attempts"] += 1
+        bridge = self.find_bridge(expert)
+        step = None
+        if bridge is not None:
+            replay, slot = self.replay, bridge.slot
+            step = (int(replay.actions[slot]), float(replay.rewards[slot]),
+                    replay.next_states[slot].copy(), float(replay.dones[slot]))
+            stats["hits"] += 1
+            stats["length"] += bridge.length
+        self.bridges[distinct] = (self.learner.updates, step)
+        return step
+
+    def expert_samples(self, batch: Batch) -> ExpertSamples:
+        expert = super().expert_samples(batch)
+        stats = self._bridge_stats
+        stats["samples"] += len(expert.rows)
+        infeasible = np.flatnonzero(expert.errors > self.config.infeasible_error)
+        stats["infeasible"] += len(infeasible)
+        if not len(infeasible):
+            return expert
+        keep = np.ones(len(expert.rows), dtype=bool)
+        distinct = self.inference.transition_of[expert.experts]
+        next_states = expert.next_states.copy()
+        for i in infeasible:
+            step = self.bridge_for(int(expert.experts[i]), int(distinct[i]))
+            if step is None:
+                keep[i] = False  # no bridge: no expert loss for this sample
+                continue
+            expert.actions[i], expert.rewards[i], next_states[i], expert.dones[i] = step
+            expert.errors[i] = 0.0  # ζ = 1: the bridge's first action was really taken
+        return ExpertSamples(rows=expert.rows[keep], experts=expert.experts[keep],
+                             actions=expert.actions[keep], rewards=expert.rewards[keep],
+                             next_states=next_states[keep], dones=expert.dones[keep],
+                             errors=expert.errors[keep])
+
+    def diagnostics(self) -> dict[str, float]:
+        out = super().diagnostics()
+        s = self._bridge_stats
+        out.update({
+            "infeasible_share": s["infeasible"] / s["samples"] if s["samples"] else float("nan"),
+            "bridge_attempts": s["attempts"],
+            "bridge_hits": s["hits"],
+            "bridge_cache_uses": s["cached"],
+            "bridge_length_mean": s["length"] / s["hits"] if s["hits"] else float("nan"),
+            "bridge_search_ms": 1000 * s["seconds"] / s["attempts"] if s["attempts"]
+            else float("nan"),
+        })
+        self._bridge_stats = self._zero_bridge_stats()
+        return out
+
+    def state_dict(self) -> dict:
+        # The graph is rebuilt from the replay on load; the cache and counters are kept.
+        return {**super().state_dict(), "bridges": self.bridges,
+                "bridge_stats": dict(self._bridge_stats)}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.graph = ReplayGraph(self.replay)
+        for slot in range(len(self.replay)):
+            self.graph.add(slot)
+        self.bridges = dict(state["bridges"])
+        self._bridge_stats = dict(state["bridge_stats"])

@@ -1,0 +1,128 @@
+"""HA-DIIQN: infeasibility in the grid maze, the bridge search (hand-made and random replays,
+indexed against brute force), and the command line."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from algos.datasets import load_dataset, load_true_actions, make_dataset
+from algos.envs import EnvConfig, make_env, pack_states
+from algos.experts import SCRIPTED_EXPERTS
+from algos.ha_diiqn import (
+    Bridge,
+    HADIIQNAgent,
+    HADIIQNConfig,
+    ReplayGraph,
+    brute_force_bridge,
+    indexed_bridge,
+)
+from algos.mazes import MAZE_ACTION_NAMES
+from algos.replay import UniformReplay
+from conftest import cli
+
+DIAGONALS = {MAZE_ACTION_NAMES.index(a) for a in ("up_right", "down_right", "down_left",
+                                                   "up_left")}
+
+
+def _state(value: int) -> np.ndarray:
+    return np.array([value], dtype=np.uint8)
+
+
+def _replay(transitions) -> tuple[UniformReplay, ReplayGraph]:
+    replay = UniformReplay(len(transitions) + 1, 1, seed=0)
+    graph = ReplayGraph(replay)
+    for s, a, s2 in transitions:
+        graph.add(replay.add(_state(s), a, 0.0, _state(s2), False))
+    return replay, graph
+
+
+def test_bridge_search_finds_the_known_two_step_bridge():
+    """Expert: 1 -> 5 -> 6 (5 is out of the agent's reach in one step). Agent: 1 -a2-> 2,
+    1 -a3-> 3, 2 -a0-> 9, 3 -a1-> 5 (and a dead end 9 -> 9). The bridge from 1 to the expert's
+    next state 5 is 1 -a3-> 3 -a1-> 5: two steps, first transition slot 1, rejoining at j = 1."""
+    replay, graph = _replay([(1, 2, 2), (1, 3, 3), (2, 0, 9), (3, 1, 5), (9, 0, 9)])
+    targets = {bytes([5]): 1, bytes([6]): 2}
+    expected = Bridge(slot=1, length=2, rejoin=1)
+    assert indexed_bridge(graph, bytes([1]), targets, max_steps=3) == expected
+    assert brute_force_bridge(replay, bytes([1]), targets, max_steps=3) == expected
+    assert indexed_bridge(graph, bytes([1]), targets, max_steps=1) is None  # k bounds it
+    assert indexed_bridge(graph, bytes([9]), targets, max_steps=3) is None  # no way out
+
+
+def test_indexed_and_brute_force_agree_on_random_replays():
+    rng = np.random.default_rng(0)
+    for trial in range(30):
+        n_states = int(rng.integers(5, 40))
+        transitions = [(int(rng.integers(n_states)), int(rng.integers(4)),
+                        int(rng.integers(n_states))) for _ in range(int(rng.integers(20, 300)))]
+        replay, graph = _replay(transitions)
+        for _ in range(20):
+            start = bytes([int(rng.integers(n_states))])
+            targets = {bytes([int(t)]): j + 1 for j, t in
+                       enumerate(rng.choice(n_states, size=3, replace=False))}
+            k = int(rng.integers(1, 5))
+            assert indexed_bridge(graph, start, targets, k) == \
+                brute_force_bridge(replay, start, targets, k), trial
+
+
+def test_the_graph_forgets_overwritten_slots():
+    replay = UniformReplay(2, 1, seed=0)
+    graph = ReplayGraph(replay)
+    for s, s2 in ((1, 2), (2, 3), (4, 5)):  # the third overwrites slot 0 (1 -> 2)
+        graph.add(replay.add(_state(s), 0, 0.0, _state(s2), False))
+    assert graph.starting_at(bytes([1])) == [] and graph.starting_at(bytes([4])) == [0]
+    assert indexed_bridge(graph, bytes([1]), {bytes([3]): 1}, 3) is None
+
+
+@pytest.fixture(scope="module")
+def eight_way_expert_data(tmp_path_factory):
+    """The maze planner with all eight moves (sticky actions off), 3K transitions."""
+    out = tmp_path_factory.mktemp("maze") / "n3000.npz"
+    config = EnvConfig("grid_maze", action_set="full", sticky_action_prob=0.0)
+    make_dataset(SCRIPTED_EXPERTS["planner"](config), config, size=3000, seed=0, epsilon=0.3,
+                 out=out, expert_dir=out.parent, expert_info={"kind": "scripted"})
+    return out
+
+
+def test_diagonal_expert_moves_are_infeasible_for_a_cardinal_agent(eight_way_expert_data):
+    """A cardinal-only agent walks the maze at random; every inferred expert transition whose
+    hidden true move is diagonal (and actually moved) must be flagged infeasible, every cardinal
+    one not."""
+    env = make_env(EnvConfig("grid_maze", action_set="cardinal", sticky_action_prob=0.0), 1)
+    data = load_dataset(eight_way_expert_data)
+    config = HADIIQNConfig(replay_capacity=20_000)
+    agent = HADIIQNAgent(config, env.state_shape, env.n_actions, 0, 20_000, dataset=data)
+    rng = np.random.default_rng(0)
+    obs = env.reset()
+    for step in range(20_000):
+        action = int(rng.integers(env.n_actions))
+        next_obs, reward, done = env.step(action)
+        agent.observe(pack_states(obs), action, reward, pack_states(next_obs), done, step)
+        obs = env.reset() if done else next_obs
+    true = load_true_actions(eight_way_expert_data)
+    moved = (data.states != data.next_states).any(axis=1)
+    errors = agent.inference.errors[agent.inference.transition_of]
+    inferred = np.isfinite(errors)
+    diagonal = np.isin(true, list(DIAGONALS)) & moved & inferred
+    cardinal = ~np.isin(true, list(DIAGONALS)) & inferred
+    assert diagonal.sum() >= 50 and cardinal.sum() >= 50
+    assert (errors[diagonal] > config.infeasible_error).all()
+    assert (errors[cardinal] <= config.infeasible_error).all()
+
+
+def test_ha_diiqn_bridges_from_the_command_line(tmp_path, eight_way_expert_data):
+    out = tmp_path / "run"
+    cli("train", "ha_diiqn", "--game", "grid_maze", "--action-set", "cardinal",
+        "--sticky-prob", "0", "--seed", "0", "--steps", "3000", "--dataset",
+        str(eight_way_expert_data), "--out", str(out), "--set", "replay_start=500",
+        "--set", "eval_every=1000", "--set", "eval_episodes=2", "--set", "tau=1", check=True)
+    with open(out / "diagnostics.csv") as f:
+        rows = list(csv.DictReader(f))
+    hits = sum(float(r["bridge_hits"]) for r in rows[1:])
+    print({k: rows[-1][k] for k in ("infeasible_share", "bridge_attempts", "bridge_hits",
+                                    "bridge_length_mean", "bridge_search_ms")})
+    assert hits > 0 and 0 < float(rows[-1]["infeasible_share"]) < 1
+    assert 2 <= float(rows[-1]["bridge_length_mean"]) <= 3
+    assert json.loads((out / "config.json").read_text())["env"]["action_set"] == "cardinal"
