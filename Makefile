@@ -31,6 +31,7 @@ bench: install
 	$(PY) benchmarks/diiqn_speed.py --game breakout --out benchmarks/out/diiqn_speed_breakout.json
 	$(PY) benchmarks/diiqn_speed.py --game space_invaders \
 		--out benchmarks/out/diiqn_speed_space_invaders.json
+	$(PY) benchmarks/bridge_speed.py --out benchmarks/out/bridge_speed.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

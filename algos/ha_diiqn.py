@@ -14,11 +14,13 @@ agent that moves only along axes). HA-DIIQN adds two things to DIIQN:
 
 The search is a breadth-first search over the agent's transition graph, whose nodes are states
 and whose edges are replay transitions (``ReplayGraph``): a dict from a state's bytes to the
-replay slots that start there gives each node's edges in O(1), so a search touches only the
-states within k steps. ``brute_force_bridge`` runs the same search but finds each node's edges by
-scanning the whole replay, as the paper's search does; both return the same bridge
-(``tests/test_ha_diiqn.py``), and ``benchmarks/bridge_speed.py`` measures the two. States match
-exactly: the mazes are deterministic, and an exact key is what a hash index can look up.
+distinct states reached from it (and the slots that reach each) gives a node's edges in one
+lookup, so a search touches only the states within k steps, and a state revisited thousands of
+times (an episode's first frame) costs its few distinct successors, not its thousands of slots.
+``brute_force_bridge`` runs the same search but finds each node's edges by scanning the whole
+replay, as the paper's search does; both return the same bridge (``tests/test_ha_diiqn.py``),
+and ``benchmarks/bridge_speed.py`` measures the two. States match exactly: the mazes are
+deterministic, and an exact key is what a hash index can look up.
 
 Bridges are cached per distinct expert transition with the update at which they were found, and
 searched again once ``bridge_refresh`` updates have passed, since the replay they came from has
@@ -79,40 +81,47 @@ class Bridge:
 
 
 class ReplayGraph:
-    """The replay's start states, hashed: state bytes -> the slots that start there."""
+    """The replay as a graph, hashed: state -> the states one stored transition reaches from it
+    -> the replay slots of those transitions."""
 
     def __init__(self, replay: UniformReplay):
         self.replay = replay
-        self.slots: dict[bytes, dict[int, None]] = {}  # insertion-ordered sets
-        self._key: dict[int, bytes] = {}
+        self.edges: dict[bytes, dict[bytes, set[int]]] = {}
+        self._key: dict[int, tuple[bytes, bytes]] = {}
 
     def add(self, slot: int) -> None:
         """Register ``slot`` after the replay wrote it (unregistering what it held before)."""
         old = self._key.get(slot)
         if old is not None:
-            del self.slots[old][slot]
-            if not self.slots[old]:
-                del self.slots[old]
-        key = self.replay.states[slot].tobytes()
-        self.slots.setdefault(key, {})[slot] = None
+            start, reached = old
+            slots = self.edges[start][reached]
+            slots.discard(slot)
+            if not slots:
+                del self.edges[start][reached]
+                if not self.edges[start]:
+                    del self.edges[start]
+        key = (self.replay.states[slot].tobytes(), self.replay.next_states[slot].tobytes())
+        self.edges.setdefault(key[0], {}).setdefault(key[1], set()).add(slot)
         self._key[slot] = key
 
-    def starting_at(self, state: bytes) -> list[int]:
-        return sorted(self.slots.get(state, ()))
+    def out_edges(self, state: bytes) -> list[tuple[int, bytes]]:
+        """``(lowest slot, reached state)`` for each distinct state reachable in one step,
+        ordered by slot."""
+        return sorted((min(slots), reached)
+                      for reached, slots in self.edges.get(state, {}).items())
 
 
-def _bfs(start: bytes, targets: dict[bytes, int], max_steps: int, next_states: np.ndarray,
-         starting_at) -> Bridge | None:
+def _bfs(start: bytes, targets: dict[bytes, int], max_steps: int, out_edges) -> Bridge | None:
     """Breadth-first search from ``start`` for the shortest path (then the earliest rejoin, then
-    the lowest slots) to a state in ``targets`` (state bytes -> rejoin j)."""
+    the lowest slots) to a state in ``targets`` (state bytes -> rejoin j). ``out_edges(state)``
+    lists ``(slot, reached)`` by slot, one per distinct reached state (its lowest slot)."""
     frontier: list[tuple[bytes, int]] = [(start, -1)]
     seen = {start}
     for depth in range(1, max_steps + 1):
         found: Bridge | None = None
         following: list[tuple[bytes, int]] = []
         for state, first in frontier:
-            for slot in starting_at(state):
-                reached = next_states[slot].tobytes()
+            for slot, reached in out_edges(state):
                 first_slot = slot if first < 0 else first
                 j = targets.get(reached)
                 if j is not None and (found is None or j < found.rejoin):
@@ -128,8 +137,8 @@ def _bfs(start: bytes, targets: dict[bytes, int], max_steps: int, next_states: n
 
 def indexed_bridge(graph: ReplayGraph, start: bytes, targets: dict[bytes, int],
                    max_steps: int) -> Bridge | None:
-    """The bridge search with the hash index: each node's edges in one lookup."""
-    return _bfs(start, targets, max_steps, graph.replay.next_states, graph.starting_at)
+    """The bridge search with the hashed graph: a node's distinct edges in one lookup."""
+    return _bfs(start, targets, max_steps, graph.out_edges)
 
 
 def brute_force_bridge(replay: UniformReplay, start: bytes, targets: dict[bytes, int],
@@ -137,11 +146,14 @@ def brute_force_bridge(replay: UniformReplay, start: bytes, targets: dict[bytes,
     """The same search, finding each node's edges by scanning every stored transition."""
     states = replay.states[: replay.size]
 
-    def starting_at(state: bytes) -> list[int]:
+    def out_edges(state: bytes) -> list[tuple[int, bytes]]:
         row = np.frombuffer(state, dtype=np.uint8)
-        return np.flatnonzero((states == row).all(axis=1)).tolist()
+        edges: dict[bytes, int] = {}
+        for slot in np.flatnonzero((states == row).all(axis=1)).tolist():
+            edges.setdefault(replay.next_states[slot].tobytes(), slot)  # the lowest slot
+        return sorted((slot, reached) for reached, slot in edges.items())
 
-    return _bfs(start, targets, max_steps, replay.next_states, starting_at)
+    return _bfs(start, targets, max_steps, out_edges)
 
 
 class HADIIQNAgent(DIIQNAgent):

@@ -72,7 +72,7 @@ def test_the_graph_forgets_overwritten_slots():
     graph = ReplayGraph(replay)
     for s, s2 in ((1, 2), (2, 3), (4, 5)):  # the third overwrites slot 0 (1 -> 2)
         graph.add(replay.add(_state(s), 0, 0.0, _state(s2), False))
-    assert graph.starting_at(bytes([1])) == [] and graph.starting_at(bytes([4])) == [0]
+    assert graph.out_edges(bytes([1])) == [] and graph.out_edges(bytes([4])) == [(0, bytes([5]))]
     assert indexed_bridge(graph, bytes([1]), {bytes([3]): 1}, 3) is None
 
 
