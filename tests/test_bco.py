@@ -3,6 +3,7 @@
 import csv
 
 import numpy as np
+import pytest
 
 from algos.bco import BCOAgent, BCOConfig
 from algos.datasets import actions_path, effects_path, inference_scorer, load_dataset
@@ -55,3 +56,17 @@ def test_bco_learns_from_states_alone(tmp_path, breakout_dataset):
     assert "warning" not in with_scoring.stderr
     with open(tmp_path / "scored" / "diagnostics.csv") as f:
         assert float(list(csv.DictReader(f))[-1]["idm_expert_effect_accuracy"]) > 0
+
+
+@pytest.mark.parametrize("algo", ["gaifo", "oril", "diiqn", "ha_diiqn"])
+def test_every_imitation_method_trains_without_the_hidden_files(tmp_path, breakout_dataset, algo):
+    """The true actions and their effects are for scoring only: remove them and every method
+    that reads the dataset still trains to the end."""
+    import shutil
+
+    data = tmp_path / "n3000.npz"
+    for source in (breakout_dataset, breakout_dataset.with_suffix(".json")):
+        shutil.copy(source, tmp_path / source.name)
+    result = cli(*train_args(tmp_path / "run", steps=1200, algo=algo, dataset=data))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "run" / "summary.json").is_file()
