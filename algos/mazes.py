@@ -3,8 +3,9 @@
 A maze is a text layout in ``algos/layouts/<name>.txt`` (``#`` wall, ``.`` free, ``S`` start,
 ``G`` goal; lines starting with ``# `` are comments); its name is an environment name for
 ``--game``. The agent moves one cell per step in one of eight directions; a move into a wall
-leaves it in place. Reaching the goal gives reward 1 and ends the episode; so does the step limit
-(reward 0). Observations are boolean ``(2, H, W)`` grids (agent, goal), so bit-packing, the
+leaves it in place. Reaching the goal gives reward 1 and ends the episode; every other step
+costs ``STEP_COST`` (so a return says how short the path was), and the step limit ends an
+episode too. Observations are boolean ``(2, H, W)`` grids (agent, goal), so bit-packing, the
 Q-network and the binary nearest-neighbour index work unchanged. The walls are not observed: a
 layout's walls never change, so they carry no information, and as a constant block of set bits
 they would make every two states look alike (two positions would be 63/65 = 97 % Jaccard-similar
@@ -41,6 +42,9 @@ MOVES = np.array([(-1, 0), (0, 1), (1, 0), (0, -1), (-1, 1), (1, 1), (1, -1), (-
 """(row, column) displacement of each action id."""
 
 NAMED_SETS = {"full": tuple(range(8)), "cardinal": (0, 1, 2, 3), "diagonal": (4, 5, 6, 7)}
+
+STEP_COST = 0.01
+"""Reward of every step that does not reach the goal is ``-STEP_COST``."""
 
 MAX_EPISODE_STEPS = 300
 """Step limit of an episode. The shipped layout's shortest path takes 17 cardinal steps; a
@@ -130,7 +134,8 @@ class GridMazeEnv:
         self.position = self._move(self.position, action)
         self.steps += 1
         reached = self.position == self.goal
-        return self.observe(), float(reached), reached or self.steps >= MAX_EPISODE_STEPS
+        reward = 1.0 if reached else -STEP_COST
+        return self.observe(), reward, reached or self.steps >= MAX_EPISODE_STEPS
 
     @property
     def executed_action(self) -> int:

@@ -124,5 +124,5 @@ def test_ha_diiqn_bridges_from_the_command_line(tmp_path, eight_way_expert_data)
     print({k: rows[-1][k] for k in ("infeasible_share", "bridge_attempts", "bridge_hits",
                                     "bridge_length_mean", "bridge_search_ms")})
     assert hits > 0 and 0 < float(rows[-1]["infeasible_share"]) < 1
-    assert 2 <= float(rows[-1]["bridge_length_mean"]) <= 3
+    assert 1 <= float(rows[-1]["bridge_length_mean"]) <= 3  # 1: a shortcut to t + 2 or t + 3
     assert json.loads((out / "config.json").read_text())["env"]["action_set"] == "cardinal"

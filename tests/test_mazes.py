@@ -5,7 +5,7 @@ import pytest
 
 from algos.envs import EnvConfig, EnvError, environment_names, make_env, state_shape
 from algos.experts import SCRIPTED_EXPERTS
-from algos.mazes import MAX_EPISODE_STEPS, MAZE_ACTION_NAMES, GridMazeEnv, load_layout
+from algos.mazes import MAX_EPISODE_STEPS, MAZE_ACTION_NAMES, STEP_COST, GridMazeEnv, load_layout
 
 
 def maze(action_set: str = "full", sticky: float = 0.0, seed: int = 0) -> GridMazeEnv:
@@ -32,13 +32,13 @@ def test_moves_walls_goal_and_step_limit():
     assert obs[1].sum() == 1 and not walls[start] and not walls[goal]
     up = MAZE_ACTION_NAMES.index("up")
     obs, reward, done = env.step(up)  # the start is under a wall: stay put
-    assert env.position == start and reward == 0.0 and not done
+    assert env.position == start and reward == -STEP_COST and not done
     obs, reward, done = env.step(MAZE_ACTION_NAMES.index("right"))
     assert env.position == (start[0], start[1] + 1)
     env.reset()
     for step in range(MAX_EPISODE_STEPS):
         _, reward, done = env.step(up)
-        assert reward == 0.0 and done == (step == MAX_EPISODE_STEPS - 1)
+        assert reward == -STEP_COST and done == (step == MAX_EPISODE_STEPS - 1)
 
 
 @pytest.mark.parametrize(("action_set", "length"), [("cardinal", 17), ("full", 13)])
