@@ -1,0 +1,110 @@
+"""Aggregate statistics over runs and tasks, on rliable (Agarwal et al. 2021).
+
+Pure functions over score matrices of shape ``(runs, tasks)``, one matrix per algorithm, in the
+style of rliable itself; the workflow's ``aggregate`` step writes their results to CSV.
+
+* ``normalise``: expert-normalised scores, ``(score - random) / (expert - random)``: 0 is the
+  uniformly random policy, 1 the expert, and "beyond the expert" reads as > 1.
+* ``aggregate_metrics``: IQM, median (over tasks, of the mean over runs), mean and optimality
+  gap, with stratified-bootstrap confidence intervals (``rliable.library.get_interval_estimates``).
+* ``probability_of_improvement``: P(X > Y) between two algorithms, with its interval.
+* ``performance_profile``: the fraction of runs above each threshold τ, with its interval.
+
+Bootstrap draws are seeded by the caller, so the same scores give the same intervals. rliable
+1.2.0's stratified bootstrap draws its indices from numpy's *global* generator
+(``np.random.choice``) and ignores the ``random_state`` it is given, so two identical calls differ;
+``_seeded`` seeds the global generator around each call and restores its state afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+from rliable import library as rly
+from rliable import metrics
+
+AGGREGATES = {
+    "iqm": metrics.aggregate_iqm,
+    "median": metrics.aggregate_median,
+    "mean": metrics.aggregate_mean,
+    "optimality_gap": metrics.aggregate_optimality_gap,
+}
+"""Name -> rliable aggregate over a ``(runs, tasks)`` matrix."""
+
+
+def normalise(scores: np.ndarray, random: np.ndarray, expert: np.ndarray) -> np.ndarray:
+    """Expert-normalised scores of a ``(runs, tasks)`` matrix, given per-task random and expert
+    returns (arrays of length ``tasks``)."""
+    random, expert = np.asarray(random, float), np.asarray(expert, float)
+    if np.any(expert == random):
+        raise ValueError("an expert scores the same as the random policy: nothing to normalise by")
+    return (np.asarray(scores, float) - random) / (expert - random)
+
+
+@contextlib.contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """Seed numpy's global generator (which rliable's bootstrap draws from) for the block,
+    leaving it as it was afterwards."""
+    saved = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(saved)
+
+
+def _check(scores: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    out = {}
+    for name, matrix in scores.items():
+        matrix = np.asarray(matrix, dtype=float)
+        if matrix.ndim != 2 or 0 in matrix.shape:
+            raise ValueError(f"scores of {name!r} must be a non-empty (runs, tasks) matrix, "
+                             f"got shape {matrix.shape}")
+        if not np.isfinite(matrix).all():
+            raise ValueError(f"scores of {name!r} hold NaN or infinite values")
+        out[name] = matrix
+    return out
+
+
+def aggregate_metrics(scores: Mapping[str, np.ndarray], reps: int = 2000, seed: int = 0,
+                      confidence: float = 0.95) -> dict[str, dict[str, tuple[float, float, float]]]:
+    """``{algorithm: {metric: (point, low, high)}}`` for IQM, median, mean and optimality gap,
+    with stratified-bootstrap intervals (``reps`` resamples)."""
+    scores = _check(scores)
+
+    def all_metrics(matrix: np.ndarray) -> np.ndarray:
+        return np.array([f(matrix) for f in AGGREGATES.values()])
+
+    with _seeded(seed):
+        points, intervals = rly.get_interval_estimates(
+            scores, all_metrics, reps=reps, confidence_interval_size=confidence)
+    return {algo: {name: (float(points[algo][i]), float(intervals[algo][0, i]),
+                          float(intervals[algo][1, i]))
+                   for i, name in enumerate(AGGREGATES)}
+            for algo in scores}
+
+
+def probability_of_improvement(x: np.ndarray, y: np.ndarray, reps: int = 2000, seed: int = 0,
+                               confidence: float = 0.95) -> tuple[float, float, float]:
+    """P(X > Y): the probability that a run of X beats a run of Y on a random task (ties count
+    half), with a stratified-bootstrap interval. ``x`` and ``y`` are ``(runs, tasks)``."""
+    pair = _check({"x": x, "y": y})
+    with _seeded(seed):
+        points, intervals = rly.get_interval_estimates(
+            {"pair": [pair["x"], pair["y"]]}, metrics.probability_of_improvement, reps=reps,
+            confidence_interval_size=confidence)
+    low, high = np.ravel(intervals["pair"])
+    return float(points["pair"]), float(low), float(high)
+
+
+def performance_profile(scores: Mapping[str, np.ndarray], thresholds: np.ndarray,
+                        reps: int = 2000, seed: int = 0
+                        ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``{algorithm: (fraction, low, high)}``: the share of (run, task) scores above each
+    threshold, with bootstrap intervals."""
+    scores = _check(scores)
+    with _seeded(seed):
+        points, intervals = rly.create_performance_profile(scores, thresholds, reps=reps)
+    return {algo: (points[algo], intervals[algo][0], intervals[algo][1]) for algo in scores}

@@ -1,0 +1,84 @@
+"""Aggregate statistics: our functions against rliable and by-hand values on known arrays."""
+
+import numpy as np
+import pytest
+import scipy.stats
+from rliable import library as rly
+from rliable import metrics
+
+from algos.stats import (
+    aggregate_metrics,
+    normalise,
+    performance_profile,
+    probability_of_improvement,
+)
+
+RNG = np.random.default_rng(0)
+SCORES = {"a": RNG.normal(1.0, 0.3, (5, 4)), "b": RNG.normal(0.6, 0.3, (5, 4))}
+
+
+def test_normalise_maps_random_to_zero_and_expert_to_one():
+    random, expert = np.array([1.0, 0.0]), np.array([11.0, 4.0])
+    scores = np.array([[1.0, 4.0], [6.0, 8.0]])
+    np.testing.assert_allclose(normalise(scores, random, expert), [[0.0, 1.0], [0.5, 2.0]])
+    with pytest.raises(ValueError, match="same as the random"):
+        normalise(scores, random, random)
+
+
+def test_point_estimates_are_rliables_and_match_hand_computation():
+    out = aggregate_metrics(SCORES, reps=200)
+    for algo, matrix in SCORES.items():
+        flat = matrix.ravel()
+        assert out[algo]["mean"][0] == pytest.approx(flat.mean())
+        # rliable's median is the median over tasks of the mean over runs
+        assert out[algo]["median"][0] == pytest.approx(np.median(matrix.mean(axis=0)))
+        assert out[algo]["iqm"][0] == pytest.approx(scipy.stats.trim_mean(flat, 0.25))
+        assert out[algo]["optimality_gap"][0] == pytest.approx(np.mean(1 - np.minimum(flat, 1)))
+        assert out[algo]["iqm"][0] == pytest.approx(metrics.aggregate_iqm(matrix))
+        for point, low, high in out[algo].values():
+            assert low <= point <= high
+
+
+def test_intervals_equal_rliables_with_the_same_seed_and_are_reproducible():
+    """rliable's bootstrap draws from numpy's global generator whatever random_state it gets;
+    ours seeds it (and leaves it as it was)."""
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    ours = aggregate_metrics(SCORES, reps=300, seed=7)
+    assert (np.random.get_state()[1] == before).all()
+    np.random.seed(7)
+    _, theirs = rly.get_interval_estimates(
+        SCORES, lambda m: np.array([metrics.aggregate_iqm(m), metrics.aggregate_median(m),
+                                    metrics.aggregate_mean(m),
+                                    metrics.aggregate_optimality_gap(m)]),
+        reps=300)
+    for algo in SCORES:
+        np.testing.assert_allclose([ours[algo]["iqm"][1], ours[algo]["iqm"][2]],
+                                   theirs[algo][:, 0])
+    assert aggregate_metrics(SCORES, reps=300, seed=7) == ours
+    assert aggregate_metrics(SCORES, reps=300, seed=8) != ours
+
+
+def test_probability_of_improvement_on_known_orderings():
+    high, low = np.full((4, 3), 2.0), np.full((4, 3), 1.0)
+    assert probability_of_improvement(high, low, reps=100)[0] == 1.0
+    assert probability_of_improvement(low, high, reps=100)[0] == 0.0
+    assert probability_of_improvement(low, low, reps=100)[0] == 0.5  # ties count half
+    point, lo, hi = probability_of_improvement(SCORES["a"], SCORES["b"], reps=200)
+    assert point == pytest.approx(metrics.probability_of_improvement(SCORES["a"], SCORES["b"]))
+    assert 0.5 < point and lo <= point <= hi
+
+
+def test_performance_profile_counts_runs_above_each_threshold():
+    scores = {"x": np.array([[0.0, 0.5], [1.0, 1.5]])}
+    fraction, low, high = performance_profile(scores, np.array([-1.0, 0.25, 1.0, 2.0]),
+                                              reps=100)["x"]
+    np.testing.assert_allclose(fraction, [1.0, 0.75, 0.25, 0.0])
+    assert (low <= fraction + 1e-12).all() and (fraction <= high + 1e-12).all()
+
+
+def test_bad_score_matrices_are_refused():
+    with pytest.raises(ValueError, match="NaN"):
+        aggregate_metrics({"a": np.array([[1.0, np.nan]])}, reps=10)
+    with pytest.raises(ValueError, match="runs, tasks"):
+        aggregate_metrics({"a": np.array([1.0, 2.0])}, reps=10)
