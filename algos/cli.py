@@ -193,6 +193,35 @@ def build_parser() -> argparse.ArgumentParser:
                     "game) and print its description; exit status 2 with one line if it is bad.")
     check.add_argument("path", type=Path, metavar="PATH", help="dataset file (.npz)")
     check.add_argument("--game", metavar="GAME", help="also require the dataset to be of GAME")
+    aggregate = commands.add_parser(
+        "aggregate", help="score finished runs and aggregate them with rliable (CSV out)",
+        description=textwrap.fill(
+            "Read finished run folders (results/runs/{game}/{algo}/{variant}/seed{seed}) and "
+            "write OUT/scores.csv (one row per run: mean evaluation return over the last "
+            "--last evaluations, and its expert-normalised value (score - random) / (expert - "
+            "random)), OUT/curves.csv (every evaluation), OUT/aggregates.csv (IQM, median, "
+            "mean and optimality gap of the normalised scores per algo/variant, with "
+            "stratified-bootstrap 95 %% intervals) and OUT/improvement.csv (probability of "
+            "improvement of each method over each other).", width=96),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    aggregate.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders")
+    aggregate.add_argument("--out", type=Path, required=True, help="folder for the CSV files")
+    aggregate.add_argument("--experts", type=Path, metavar="DIR",
+                           help="experts' folder (DIR/{game}/expert.json) for normalising; "
+                                "default: the expert named in each run's dataset")
+    aggregate.add_argument("--last", type=_positive_int, default=3,
+                           help="evaluations averaged into a run's score (default 3)")
+    aggregate.add_argument("--reps", type=_positive_int, default=2000,
+                           help="bootstrap resamples (default 2000)")
+    aggregate.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+
+    plot = commands.add_parser(
+        "plot", help="draw an aggregate folder's figures (PNG and PDF)",
+        description="Learning curves per game (mean over seeds with 95 %% bands, expert and "
+                    "random lines), aggregate intervals and probabilities of improvement, from "
+                    "the CSV files of 'python -m algos aggregate'.")
+    plot.add_argument("aggregate", type=Path, metavar="DIR", help="aggregate folder")
+    plot.add_argument("--out", type=Path, required=True, help="folder for the figures")
     return parser
 
 
@@ -372,8 +401,63 @@ def cmd_check_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_aggregate(args: argparse.Namespace) -> int:
+    import itertools
+
+    import pandas as pd
+
+    from . import stats
+    from .runs import atomic_write_text
+
+    try:
+        scores, curves = stats.collect_runs(args.runs, experts=args.experts, last=args.last)
+        matrices = stats.score_matrices(scores)
+    except (ValueError, KeyError, OSError) as err:
+        raise UsageError(str(err)) from None
+    aggregates = stats.aggregate_metrics(matrices, reps=args.reps, seed=args.seed)
+    aggregate_rows = [{"method": method, "metric": metric, "point": point, "low": low,
+                       "high": high}
+                      for method, values in aggregates.items()
+                      for metric, (point, low, high) in values.items()]
+    improvement_rows = []
+    for x, y in itertools.permutations(matrices, 2):
+        point, low, high = stats.probability_of_improvement(matrices[x], matrices[y],
+                                                            reps=args.reps, seed=args.seed)
+        improvement_rows.append({"x": x, "y": y, "point": point, "low": low, "high": high})
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = {"scores": scores, "curves": curves, "aggregates": pd.DataFrame(aggregate_rows),
+              "improvement": pd.DataFrame(improvement_rows,
+                                          columns=["x", "y", "point", "low", "high"])}
+    for name, table in tables.items():
+        atomic_write_text(out / f"{name}.csv", table.to_csv(index=False))
+    print(f"{out}: {len(scores)} runs of {len(matrices)} methods on "
+          f"{scores['game'].nunique()} games; IQM of expert-normalised scores: "
+          + ", ".join(f"{m} {v['iqm'][0]:.2f}" for m, v in aggregates.items()))
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from . import plots
+
+    folder = Path(args.aggregate)
+    try:
+        tables = {name: pd.read_csv(folder / f"{name}.csv")
+                  for name in ("scores", "curves", "aggregates", "improvement")}
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise UsageError(f"{folder}: not an aggregate folder ({err})") from None
+    paths = plots.learning_curves(tables["curves"], tables["scores"], args.out)
+    paths += plots.aggregates(tables["aggregates"], args.out)
+    if len(tables["improvement"]):
+        paths += plots.improvement(tables["improvement"], args.out)
+    print(f"{args.out}: " + ", ".join(p.name for p in paths))
+    return 0
+
+
 COMMANDS = {"train": cmd_train, "expert": cmd_expert, "dataset": cmd_dataset,
-            "check-dataset": cmd_check_dataset}
+            "check-dataset": cmd_check_dataset, "aggregate": cmd_aggregate, "plot": cmd_plot}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,9 +19,12 @@ Bootstrap draws are seeded by the caller, so the same scores give the same inter
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from rliable import library as rly
 from rliable import metrics
 
@@ -108,3 +111,72 @@ def performance_profile(scores: Mapping[str, np.ndarray], thresholds: np.ndarray
     with _seeded(seed):
         points, intervals = rly.create_performance_profile(scores, thresholds, reps=reps)
     return {algo: (points[algo], intervals[algo][0], intervals[algo][1]) for algo in scores}
+
+
+# --- from run folders to tables ----------------------------------------------------------------
+
+def collect_runs(run_dirs: list[Path], experts: Path | None = None, last: int = 3
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The finished runs in ``run_dirs`` as two tables.
+
+    ``scores``: one row per run (game, algo, variant, seed, score = mean evaluation return over
+    its ``last`` evaluations, and the expert and random returns of its game with the normalised
+    score). ``curves``: every evaluation of every run (game, algo, variant, seed, frames,
+    eval_return_mean). A run's variant is the name of its folder's parent
+    (``results/runs/{game}/{algo}/{variant}/seed{seed}``). Expert and random returns come from
+    ``experts/{game}/expert.json`` if ``experts`` is given, else from the run's dataset
+    description (imitation methods); a game with neither gets no normalised score.
+    """
+    score_rows, curves = [], []
+    for run in map(Path, run_dirs):
+        if not (run / "summary.json").is_file():
+            raise ValueError(f"{run}: not a finished run (no summary.json)")
+        config = json.loads((run / "config.json").read_text())
+        metrics_table = pd.read_csv(run / "metrics.csv")
+        key = {"game": config["game"], "algo": config["algo"], "variant": run.parent.name,
+               "seed": int(config["seed"])}
+        expert, random = _expert_scores(config, experts)
+        score = float(metrics_table["eval_return_mean"].tail(last).mean())
+        normalised = ((score - random) / (expert - random)
+                      if expert is not None and expert != random else float("nan"))
+        score_rows.append({**key, "score": score, "expert_return": expert,
+                           "random_return": random, "normalised_score": normalised})
+        curve = metrics_table[["frames", "eval_return_mean"]].copy()
+        for name, value in key.items():
+            curve[name] = value
+        curves.append(curve)
+    columns = ["game", "algo", "variant", "seed", "frames", "eval_return_mean"]
+    return (pd.DataFrame(score_rows),
+            pd.concat(curves, ignore_index=True)[columns] if curves
+            else pd.DataFrame(columns=columns))
+
+
+def _expert_scores(config: dict, experts: Path | None) -> tuple[float | None, float | None]:
+    if experts is not None:
+        path = Path(experts) / config["game"] / "expert.json"
+        if path.is_file():
+            info = json.loads(path.read_text())
+            return info["eval"]["return_mean"], info["random"]["return_mean"]
+    described = config.get("dataset", {}).get("expert", {})
+    if described.get("return_mean") is not None:
+        return described["return_mean"], described["random_return_mean"]
+    return None, None
+
+
+def score_matrices(scores: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``{"algo/variant": (runs, tasks) matrix}`` of normalised scores; tasks are the games in
+    sorted order, runs the seeds. Every method must have the same number of seeds per game."""
+    matrices = {}
+    games = sorted(scores["game"].unique())
+    for (algo, variant), table in scores.groupby(["algo", "variant"], sort=True):
+        columns = []
+        for game in games:
+            values = table[table["game"] == game].sort_values("seed")["normalised_score"]
+            if values.isna().any() or values.empty:
+                raise ValueError(f"{algo}/{variant} on {game}: no normalised score (give the "
+                                 "experts' folder, or train it on every game)")
+            columns.append(values.to_numpy())
+        if len({len(c) for c in columns}) != 1:
+            raise ValueError(f"{algo}/{variant}: different numbers of seeds per game")
+        matrices[f"{algo}/{variant}"] = np.stack(columns, axis=1)
+    return matrices

@@ -1,0 +1,106 @@
+"""Figures of an aggregated experiment (seaborn on matplotlib): PNG and PDF, readable as printed.
+
+* ``learning_curves``: evaluation return against environment frames, one panel per game, one line
+  per method (the mean over seeds, with a 95 % bootstrap band), the expert's and the random
+  policy's returns as dashed and dotted lines.
+* ``aggregates``: IQM, median, mean and optimality gap of expert-normalised scores per method,
+  with their 95 % stratified-bootstrap intervals (rliable), a line at 1 = the expert.
+* ``improvement``: probability of improvement of each method over each other, with intervals.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from .runs import atomic_write
+
+
+def palette(methods) -> dict[str, tuple]:
+    """One colour per method, the same in every figure (methods in sorted order)."""
+    methods = sorted(set(methods))
+    return dict(zip(methods, sns.color_palette(n_colors=len(methods)), strict=True))
+
+
+def _save(fig, out: Path, name: str) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for suffix in ("png", "pdf"):
+        path = out / f"{name}.{suffix}"
+        atomic_write(path, lambda f, s=suffix: fig.savefig(f, format=s, dpi=150,
+                                                           bbox_inches="tight"))
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def learning_curves(curves: pd.DataFrame, scores: pd.DataFrame, out: Path) -> list[Path]:
+    sns.set_theme(style="whitegrid", context="notebook")
+    curves = curves.assign(method=curves["algo"] + "/" + curves["variant"])
+    colors = palette(curves["method"])
+    games = sorted(curves["game"].unique())
+    fig, axes = plt.subplots(1, len(games), figsize=(5.2 * len(games), 4.2), squeeze=False)
+    for ax, game in zip(axes[0], games, strict=True):
+        data = curves[curves["game"] == game]
+        sns.lineplot(data=data, x="frames", y="eval_return_mean", hue="method",
+                     hue_order=list(colors), palette=colors, errorbar=("ci", 95), n_boot=1000,
+                     seed=0, ax=ax)
+        ends = scores[scores["game"] == game][["expert_return", "random_return"]].dropna()
+        if len(ends):
+            ax.axhline(ends["expert_return"].iloc[0], color="black", ls="--", lw=1.2,
+                       label="expert")
+            ax.axhline(ends["random_return"].iloc[0], color="grey", ls=":", lw=1.2,
+                       label="random")
+        ax.set_title(game)
+        ax.set_xlabel("environment frames")
+        ax.set_ylabel("evaluation return (mean over seeds, 95 % CI)")
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    return _save(fig, out, "learning_curves")
+
+
+def aggregates(table: pd.DataFrame, out: Path) -> list[Path]:
+    """``table``: method, metric, point, low, high (as ``aggregates.csv``)."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    metrics = list(dict.fromkeys(table["metric"]))
+    colors = palette(table["method"])
+    methods = list(colors)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics),
+                                                        0.6 * len(methods) + 1.6),
+                             sharey=True, squeeze=False)
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        rows = table[table["metric"] == metric].set_index("method").loc[methods]
+        for y, (method, row) in enumerate(rows.iterrows()):
+            ax.plot([row["low"], row["high"]], [y, y], lw=6, alpha=0.6, color=colors[method],
+                    solid_capstyle="butt")
+            ax.plot([row["point"]], [y], "|", ms=14, mew=2, color="black")
+        if metric != "optimality_gap":
+            ax.axvline(1.0, color="black", ls="--", lw=1)  # the expert
+        ax.set_yticks(range(len(methods)), methods)
+        ax.set_ylim(len(methods) - 0.5, -0.5)  # the first method on top
+        ax.set_title(metric.replace("_", " "))
+        ax.set_xlabel("expert-normalised score")
+    fig.tight_layout()
+    return _save(fig, out, "aggregates")
+
+
+def improvement(table: pd.DataFrame, out: Path) -> list[Path]:
+    """``table``: x, y, point, low, high (as ``improvement.csv``)."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    labels = [f"P({x} > {y})" for x, y in zip(table["x"], table["y"], strict=True)]
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(labels) + 1.4))
+    for i, row in enumerate(table.itertuples()):
+        ax.plot([row.low, row.high], [i, i], lw=6, alpha=0.6, solid_capstyle="butt")
+        ax.plot([row.point], [i], "|", ms=14, mew=2, color="black")
+    ax.axvline(0.5, color="black", ls="--", lw=1)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("probability of improvement (95 % CI)")
+    fig.tight_layout()
+    return _save(fig, out, "improvement")

@@ -1,0 +1,80 @@
+"""From run folders to tables and figures: the aggregate and plot commands end to end."""
+
+import pandas as pd
+import pytest
+
+from algos.stats import aggregate_metrics, score_matrices
+from conftest import cli
+
+FAST_MAZE = ["--game", "grid_maze_small", "--action-set", "cardinal", "--steps", "600",
+             "--set", "replay_start=200", "--set", "eval_every=200", "--set", "eval_episodes=2",
+             "--set", "replay_capacity=1000", "--set", "epsilon_decay_steps=300"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A scripted expert, its dataset, and DQN and DIIQN runs on two seeds in the run-folder
+    layout results/runs/{game}/{algo}/{variant}/seed{seed}. Returns (experts, run folders)."""
+    root = tmp_path_factory.mktemp("results")
+    experts = root / "experts"
+    cli("expert", "--game", "grid_maze_small", "--action-set", "cardinal", "--scripted",
+        "planner", "--seed", "0", "--eval-episodes", "5", "--out",
+        str(experts / "grid_maze_small"), check=True)
+    data = root / "n2000.npz"
+    cli("dataset", "--expert", str(experts / "grid_maze_small"), "--size", "2000", "--seed", "0",
+        "--out", str(data), "--epsilon", "0.2", check=True)
+    folders = []
+    for algo in ("dqn", "diiqn"):
+        for seed in (0, 1):
+            out = root / "runs" / "grid_maze_small" / algo / "default" / f"seed{seed}"
+            cli("train", algo, "--seed", str(seed), "--dataset", str(data), "--out", str(out),
+                *FAST_MAZE, check=True)
+            folders.append(out)
+    return experts, folders
+
+
+def test_aggregate_writes_scores_curves_and_rliable_intervals(runs, tmp_path):
+    experts, folders = runs
+    out = tmp_path / "aggregate"
+    result = cli("aggregate", *map(str, folders), "--experts", str(experts), "--out", str(out),
+                 "--reps", "300", check=True)
+    assert "IQM" in result.stdout
+    scores = pd.read_csv(out / "scores.csv")
+    assert len(scores) == 4 and set(scores["algo"]) == {"dqn", "diiqn"}
+    assert (scores["variant"] == "default").all()
+    # The score is the mean of the last three evaluations; normalised by the expert's files.
+    curves = pd.read_csv(out / "curves.csv")
+    first = scores.iloc[0]
+    mine = curves[(curves["algo"] == first["algo"]) & (curves["seed"] == first["seed"])]
+    assert first["score"] == pytest.approx(mine["eval_return_mean"].tail(3).mean())
+    assert first["normalised_score"] == pytest.approx(
+        (first["score"] - first["random_return"]) / (first["expert_return"] -
+                                                     first["random_return"]))
+    aggregates = pd.read_csv(out / "aggregates.csv")
+    assert len(aggregates) == 2 * 4
+    expected = aggregate_metrics(score_matrices(scores), reps=300, seed=0)
+    for row in aggregates.itertuples():
+        assert (row.point, row.low, row.high) == pytest.approx(expected[row.method][row.metric])
+    improvement = pd.read_csv(out / "improvement.csv")
+    assert len(improvement) == 2
+    pair = improvement.set_index(["x", "y"])["point"]
+    assert pair[("dqn/default", "diiqn/default")] == pytest.approx(
+        1 - pair[("diiqn/default", "dqn/default")])
+
+    figures = tmp_path / "figures"
+    cli("plot", str(out), "--out", str(figures), check=True)
+    for name in ("learning_curves", "aggregates", "improvement"):
+        for suffix in ("png", "pdf"):
+            assert (figures / f"{name}.{suffix}").stat().st_size > 10_000, name
+
+
+def test_aggregate_refuses_unfinished_runs_and_missing_expert_scores(runs, tmp_path):
+    _, folders = runs
+    unfinished = tmp_path / "half"
+    unfinished.mkdir()
+    result = cli("aggregate", str(unfinished), "--out", str(tmp_path / "a"))
+    assert result.returncode == 2 and "not a finished run" in result.stderr
+    dqn_only = [f for f in folders if "/dqn/" in str(f)]
+    result = cli("aggregate", *map(str, dqn_only), "--out", str(tmp_path / "b"))
+    assert result.returncode == 2 and "no normalised score" in result.stderr
+    assert not (tmp_path / "b").exists()
