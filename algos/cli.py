@@ -12,6 +12,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
+
 from .bco import BCOAgent, BCOConfig
 from .config import ConfigError, apply_overrides, describe_fields
 from .datasets import DatasetError, inference_scorer, load_dataset, make_dataset
@@ -199,10 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
             "Read finished run folders (results/runs/{game}/{algo}/{variant}/seed{seed}) and "
             "write OUT/scores.csv (one row per run: mean evaluation return over the last "
             "--last evaluations, and its expert-normalised value (score - random) / (expert - "
-            "random)), OUT/curves.csv (every evaluation), OUT/aggregates.csv (IQM, median, "
+            "random)), OUT/curves.csv (every evaluation), OUT/intervals.csv (IQM, median, "
             "mean and optimality gap of the normalised scores per algo/variant, with "
-            "stratified-bootstrap 95 %% intervals) and OUT/improvement.csv (probability of "
-            "improvement of each method over each other).", width=96),
+            "stratified-bootstrap 95 %% intervals), OUT/poi.csv (probability that each method "
+            "beats each other, P(x > y)) and OUT/profiles.csv (performance profiles).",
+            width=96),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     aggregate.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders")
     aggregate.add_argument("--out", type=Path, required=True, help="folder for the CSV files")
@@ -214,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     aggregate.add_argument("--reps", type=_positive_int, default=2000,
                            help="bootstrap resamples (default 2000)")
     aggregate.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    aggregate.add_argument("--experiment", default="", help="experiment name for scores.csv")
 
     plot = commands.add_parser(
         "plot", help="draw an aggregate folder's figures (PNG and PDF)",
@@ -222,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "the CSV files of 'python -m algos aggregate'.")
     plot.add_argument("aggregate", type=Path, metavar="DIR", help="aggregate folder")
     plot.add_argument("--out", type=Path, required=True, help="folder for the figures")
+    plot.add_argument("--sweep", metavar="LABEL",
+                      help="also plot the final normalised score against the number at the end "
+                           "of each variant's name (e.g. tau-0.9, data-30000), labelled LABEL")
     return parser
 
 
@@ -410,29 +417,35 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     from .runs import atomic_write_text
 
     try:
-        scores, curves = stats.collect_runs(args.runs, experts=args.experts, last=args.last)
+        scores, curves = stats.collect_runs(args.runs, experts=args.experts, last=args.last,
+                                            experiment=args.experiment)
         matrices = stats.score_matrices(scores)
     except (ValueError, KeyError, OSError) as err:
         raise UsageError(str(err)) from None
     aggregates = stats.aggregate_metrics(matrices, reps=args.reps, seed=args.seed)
-    aggregate_rows = [{"method": method, "metric": metric, "point": point, "low": low,
-                       "high": high}
-                      for method, values in aggregates.items()
-                      for metric, (point, low, high) in values.items()]
-    improvement_rows = []
+    intervals = [{"metric": metric, "method": method, "point": point, "lower": low,
+                  "upper": high}
+                 for method, values in aggregates.items()
+                 for metric, (point, low, high) in values.items()]
+    poi = []
     for x, y in itertools.permutations(matrices, 2):
         point, low, high = stats.probability_of_improvement(matrices[x], matrices[y],
                                                             reps=args.reps, seed=args.seed)
-        improvement_rows.append({"x": x, "y": y, "point": point, "low": low, "high": high})
+        poi.append({"x": x, "y": y, "probability": point, "lower": low, "upper": high})
+    thresholds = np.linspace(0.0, 2.0, 41)
+    profiles = [{"method": method, "tau": tau, "fraction": f, "lower": lo, "upper": hi}
+                for method, (fraction, low, high) in stats.performance_profile(
+                    matrices, thresholds, reps=max(100, args.reps // 10), seed=args.seed).items()
+                for tau, f, lo, hi in zip(thresholds, fraction, low, high, strict=True)]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tables = {"scores": scores, "curves": curves, "aggregates": pd.DataFrame(aggregate_rows),
-              "improvement": pd.DataFrame(improvement_rows,
-                                          columns=["x", "y", "point", "low", "high"])}
+    tables = {"scores": scores, "curves": curves, "intervals": pd.DataFrame(intervals),
+              "poi": pd.DataFrame(poi, columns=["x", "y", "probability", "lower", "upper"]),
+              "profiles": pd.DataFrame(profiles)}
     for name, table in tables.items():
         atomic_write_text(out / f"{name}.csv", table.to_csv(index=False))
     print(f"{out}: {len(scores)} runs of {len(matrices)} methods on "
-          f"{scores['game'].nunique()} games; IQM of expert-normalised scores: "
+          f"{scores['env'].nunique()} envs; IQM of expert-normalised scores: "
           + ", ".join(f"{m} {v['iqm'][0]:.2f}" for m, v in aggregates.items()))
     return 0
 
@@ -445,13 +458,16 @@ def cmd_plot(args: argparse.Namespace) -> int:
     folder = Path(args.aggregate)
     try:
         tables = {name: pd.read_csv(folder / f"{name}.csv")
-                  for name in ("scores", "curves", "aggregates", "improvement")}
+                  for name in ("scores", "curves", "intervals", "poi", "profiles")}
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise UsageError(f"{folder}: not an aggregate folder ({err})") from None
     paths = plots.learning_curves(tables["curves"], tables["scores"], args.out)
-    paths += plots.aggregates(tables["aggregates"], args.out)
-    if len(tables["improvement"]):
-        paths += plots.improvement(tables["improvement"], args.out)
+    paths += plots.aggregates(tables["intervals"], args.out)
+    paths += plots.profiles(tables["profiles"], args.out)
+    if len(tables["poi"]):
+        paths += plots.improvement(tables["poi"], args.out)
+    if args.sweep:
+        paths += plots.sweep(tables["scores"], args.sweep, args.out)
     print(f"{args.out}: " + ", ".join(p.name for p in paths))
     return 0
 

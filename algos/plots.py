@@ -6,6 +6,8 @@
 * ``aggregates``: IQM, median, mean and optimality gap of expert-normalised scores per method,
   with their 95 % stratified-bootstrap intervals (rliable), a line at 1 = the expert.
 * ``improvement``: probability of improvement of each method over each other, with intervals.
+* ``profiles``: performance profiles (fraction of runs above each normalised score).
+* ``sweep``: final normalised score against a swept setting (dataset size, c_max, τ).
 """
 
 from __future__ import annotations
@@ -44,21 +46,21 @@ def learning_curves(curves: pd.DataFrame, scores: pd.DataFrame, out: Path) -> li
     sns.set_theme(style="whitegrid", context="notebook")
     curves = curves.assign(method=curves["algo"] + "/" + curves["variant"])
     colors = palette(curves["method"])
-    games = sorted(curves["game"].unique())
+    games = sorted(curves["env"].unique())
     fig, axes = plt.subplots(1, len(games), figsize=(5.2 * len(games), 4.2), squeeze=False)
     for ax, game in zip(axes[0], games, strict=True):
-        data = curves[curves["game"] == game]
-        sns.lineplot(data=data, x="frames", y="eval_return_mean", hue="method",
+        data = curves[curves["env"] == game]
+        sns.lineplot(data=data, x="step", y="eval_return", hue="method",
                      hue_order=list(colors), palette=colors, errorbar=("ci", 95), n_boot=1000,
                      seed=0, ax=ax)
-        ends = scores[scores["game"] == game][["expert_return", "random_return"]].dropna()
+        ends = scores[scores["env"] == game][["expert_return", "random_return"]].dropna()
         if len(ends):
             ax.axhline(ends["expert_return"].iloc[0], color="black", ls="--", lw=1.2,
                        label="expert")
             ax.axhline(ends["random_return"].iloc[0], color="grey", ls=":", lw=1.2,
                        label="random")
         ax.set_title(game)
-        ax.set_xlabel("environment frames")
+        ax.set_xlabel("environment steps (MinAtar: frames)")
         ax.set_ylabel("evaluation return (mean over seeds, 95 % CI)")
         ax.legend(fontsize="small")
     fig.tight_layout()
@@ -66,7 +68,7 @@ def learning_curves(curves: pd.DataFrame, scores: pd.DataFrame, out: Path) -> li
 
 
 def aggregates(table: pd.DataFrame, out: Path) -> list[Path]:
-    """``table``: method, metric, point, low, high (as ``aggregates.csv``)."""
+    """``table``: metric, method, point, lower, upper (as ``intervals.csv``)."""
     sns.set_theme(style="whitegrid", context="notebook")
     metrics = list(dict.fromkeys(table["metric"]))
     colors = palette(table["method"])
@@ -77,7 +79,7 @@ def aggregates(table: pd.DataFrame, out: Path) -> list[Path]:
     for ax, metric in zip(axes[0], metrics, strict=True):
         rows = table[table["metric"] == metric].set_index("method").loc[methods]
         for y, (method, row) in enumerate(rows.iterrows()):
-            ax.plot([row["low"], row["high"]], [y, y], lw=6, alpha=0.6, color=colors[method],
+            ax.plot([row["lower"], row["upper"]], [y, y], lw=6, alpha=0.6, color=colors[method],
                     solid_capstyle="butt")
             ax.plot([row["point"]], [y], "|", ms=14, mew=2, color="black")
         if metric != "optimality_gap":
@@ -91,16 +93,53 @@ def aggregates(table: pd.DataFrame, out: Path) -> list[Path]:
 
 
 def improvement(table: pd.DataFrame, out: Path) -> list[Path]:
-    """``table``: x, y, point, low, high (as ``improvement.csv``)."""
+    """``table``: x, y, probability, lower, upper (as ``poi.csv``)."""
     sns.set_theme(style="whitegrid", context="notebook")
     labels = [f"P({x} > {y})" for x, y in zip(table["x"], table["y"], strict=True)]
     fig, ax = plt.subplots(figsize=(7, 0.5 * len(labels) + 1.4))
     for i, row in enumerate(table.itertuples()):
-        ax.plot([row.low, row.high], [i, i], lw=6, alpha=0.6, solid_capstyle="butt")
-        ax.plot([row.point], [i], "|", ms=14, mew=2, color="black")
+        ax.plot([row.lower, row.upper], [i, i], lw=6, alpha=0.6, solid_capstyle="butt")
+        ax.plot([row.probability], [i], "|", ms=14, mew=2, color="black")
     ax.axvline(0.5, color="black", ls="--", lw=1)
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlim(0, 1)
     ax.set_xlabel("probability of improvement (95 % CI)")
     fig.tight_layout()
     return _save(fig, out, "improvement")
+
+
+def profiles(table: pd.DataFrame, out: Path) -> list[Path]:
+    """``table``: method, tau, fraction, lower, upper (as ``profiles.csv``)."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    colors = palette(table["method"])
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for method, rows in table.groupby("method", sort=True):
+        ax.plot(rows["tau"], rows["fraction"], color=colors[method], label=method)
+        ax.fill_between(rows["tau"], rows["lower"], rows["upper"], color=colors[method],
+                        alpha=0.2)
+    ax.axvline(1.0, color="black", ls="--", lw=1)
+    ax.set_xlabel("expert-normalised score τ (1 = the expert)")
+    ax.set_ylabel("fraction of runs with score > τ")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return _save(fig, out, "profiles")
+
+
+def sweep(scores: pd.DataFrame, label: str, out: Path) -> list[Path]:
+    """Final normalised score against the number that ends each variant's name (``tau-0.9``,
+    ``data-30000``, ``cmax-150000``), mean over seeds with a 95 % bootstrap band, one line per
+    algorithm; variants without a number (``default``) are left out."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    value = pd.to_numeric(scores["variant"].str.extract(r"-([0-9.eE+-]+)$")[0], errors="coerce")
+    data = scores.assign(value=value).dropna(subset=["value"])
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    sns.lineplot(data=data, x="value", y="normalized_score", hue="algo", marker="o",
+                 errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
+    ax.axhline(1.0, color="black", ls="--", lw=1, label="expert")
+    if data["value"].max() / max(data["value"].min(), 1e-12) >= 100:
+        ax.set_xscale("log")
+    ax.set_xlabel(label)
+    ax.set_ylabel("final expert-normalised score (95 % CI)")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return _save(fig, out, "sweep")

@@ -115,17 +115,17 @@ def performance_profile(scores: Mapping[str, np.ndarray], thresholds: np.ndarray
 
 # --- from run folders to tables ----------------------------------------------------------------
 
-def collect_runs(run_dirs: list[Path], experts: Path | None = None, last: int = 3
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def collect_runs(run_dirs: list[Path], experts: Path | None = None, last: int = 3,
+                 experiment: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
     """The finished runs in ``run_dirs`` as two tables.
 
-    ``scores``: one row per run (game, algo, variant, seed, score = mean evaluation return over
-    its ``last`` evaluations, and the expert and random returns of its game with the normalised
-    score). ``curves``: every evaluation of every run (game, algo, variant, seed, frames,
-    eval_return_mean). A run's variant is the name of its folder's parent
-    (``results/runs/{game}/{algo}/{variant}/seed{seed}``). Expert and random returns come from
-    ``experts/{game}/expert.json`` if ``experts`` is given, else from the run's dataset
-    description (imitation methods); a game with neither gets no normalised score.
+    ``scores``: one row per run: experiment, algo, variant, env, seed, score (mean evaluation
+    return over its ``last`` evaluations), normalized_score ((score - random) / (expert -
+    random)) and the expert and random returns. ``curves``: every evaluation of every run:
+    algo, variant, env, seed, step, eval_return, normalized_return. A run's variant is the name
+    of its folder's parent (``results/runs/{env}/{algo}/{variant}/seed{seed}``). Expert and
+    random returns come from ``experts/{env}/expert.json`` if ``experts`` is given, else from
+    the run's dataset description (imitation methods); an env with neither gets NaN.
     """
     score_rows, curves = [], []
     for run in map(Path, run_dirs):
@@ -133,19 +133,20 @@ def collect_runs(run_dirs: list[Path], experts: Path | None = None, last: int = 
             raise ValueError(f"{run}: not a finished run (no summary.json)")
         config = json.loads((run / "config.json").read_text())
         metrics_table = pd.read_csv(run / "metrics.csv")
-        key = {"game": config["game"], "algo": config["algo"], "variant": run.parent.name,
+        key = {"algo": config["algo"], "variant": run.parent.name, "env": config["game"],
                "seed": int(config["seed"])}
         expert, random = _expert_scores(config, experts)
+        scale = (expert - random) if expert is not None and expert != random else float("nan")
+        offset = random if random is not None else float("nan")
         score = float(metrics_table["eval_return_mean"].tail(last).mean())
-        normalised = ((score - random) / (expert - random)
-                      if expert is not None and expert != random else float("nan"))
-        score_rows.append({**key, "score": score, "expert_return": expert,
-                           "random_return": random, "normalised_score": normalised})
-        curve = metrics_table[["frames", "eval_return_mean"]].copy()
-        for name, value in key.items():
-            curve[name] = value
-        curves.append(curve)
-    columns = ["game", "algo", "variant", "seed", "frames", "eval_return_mean"]
+        score_rows.append({"experiment": experiment, **key, "score": score,
+                           "normalized_score": (score - offset) / scale,
+                           "expert_return": expert, "random_return": random})
+        curves.append(pd.DataFrame({
+            **key, "step": metrics_table["env_steps"],
+            "eval_return": metrics_table["eval_return_mean"],
+            "normalized_return": (metrics_table["eval_return_mean"] - offset) / scale}))
+    columns = ["algo", "variant", "env", "seed", "step", "eval_return", "normalized_return"]
     return (pd.DataFrame(score_rows),
             pd.concat(curves, ignore_index=True)[columns] if curves
             else pd.DataFrame(columns=columns))
@@ -164,19 +165,19 @@ def _expert_scores(config: dict, experts: Path | None) -> tuple[float | None, fl
 
 
 def score_matrices(scores: pd.DataFrame) -> dict[str, np.ndarray]:
-    """``{"algo/variant": (runs, tasks) matrix}`` of normalised scores; tasks are the games in
-    sorted order, runs the seeds. Every method must have the same number of seeds per game."""
+    """``{"algo/variant": (runs, tasks) matrix}`` of normalised scores; tasks are the envs in
+    sorted order, runs the seeds. Every method must have the same number of seeds per env."""
     matrices = {}
-    games = sorted(scores["game"].unique())
+    envs = sorted(scores["env"].unique())
     for (algo, variant), table in scores.groupby(["algo", "variant"], sort=True):
         columns = []
-        for game in games:
-            values = table[table["game"] == game].sort_values("seed")["normalised_score"]
+        for env in envs:
+            values = table[table["env"] == env].sort_values("seed")["normalized_score"]
             if values.isna().any() or values.empty:
-                raise ValueError(f"{algo}/{variant} on {game}: no normalised score (give the "
-                                 "experts' folder, or train it on every game)")
+                raise ValueError(f"{algo}/{variant} on {env}: no normalised score (give the "
+                                 "experts' folder, or train it on every env)")
             columns.append(values.to_numpy())
         if len({len(c) for c in columns}) != 1:
-            raise ValueError(f"{algo}/{variant}: different numbers of seeds per game")
+            raise ValueError(f"{algo}/{variant}: different numbers of seeds per env")
         matrices[f"{algo}/{variant}"] = np.stack(columns, axis=1)
     return matrices

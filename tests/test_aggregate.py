@@ -37,33 +37,38 @@ def test_aggregate_writes_scores_curves_and_rliable_intervals(runs, tmp_path):
     experts, folders = runs
     out = tmp_path / "aggregate"
     result = cli("aggregate", *map(str, folders), "--experts", str(experts), "--out", str(out),
-                 "--reps", "300", check=True)
+                 "--reps", "300", "--experiment", "demo", check=True)
     assert "IQM" in result.stdout
     scores = pd.read_csv(out / "scores.csv")
     assert len(scores) == 4 and set(scores["algo"]) == {"dqn", "diiqn"}
+    assert (scores["experiment"] == "demo").all()
     assert (scores["variant"] == "default").all()
     # The score is the mean of the last three evaluations; normalised by the expert's files.
     curves = pd.read_csv(out / "curves.csv")
     first = scores.iloc[0]
     mine = curves[(curves["algo"] == first["algo"]) & (curves["seed"] == first["seed"])]
-    assert first["score"] == pytest.approx(mine["eval_return_mean"].tail(3).mean())
-    assert first["normalised_score"] == pytest.approx(
+    assert first["score"] == pytest.approx(mine["eval_return"].tail(3).mean())
+    assert first["normalized_score"] == pytest.approx(
         (first["score"] - first["random_return"]) / (first["expert_return"] -
                                                      first["random_return"]))
-    aggregates = pd.read_csv(out / "aggregates.csv")
-    assert len(aggregates) == 2 * 4
+    intervals = pd.read_csv(out / "intervals.csv")
+    assert len(intervals) == 2 * 4
     expected = aggregate_metrics(score_matrices(scores), reps=300, seed=0)
-    for row in aggregates.itertuples():
-        assert (row.point, row.low, row.high) == pytest.approx(expected[row.method][row.metric])
-    improvement = pd.read_csv(out / "improvement.csv")
-    assert len(improvement) == 2
-    pair = improvement.set_index(["x", "y"])["point"]
+    for row in intervals.itertuples():
+        assert (row.point, row.lower, row.upper) == pytest.approx(
+            expected[row.method][row.metric])
+        assert row.lower <= row.point <= row.upper
+    poi = pd.read_csv(out / "poi.csv")
+    assert len(poi) == 2
+    pair = poi.set_index(["x", "y"])["probability"]
     assert pair[("dqn/default", "diiqn/default")] == pytest.approx(
         1 - pair[("diiqn/default", "dqn/default")])
 
     figures = tmp_path / "figures"
     cli("plot", str(out), "--out", str(figures), check=True)
-    for name in ("learning_curves", "aggregates", "improvement"):
+    profiles = pd.read_csv(out / "profiles.csv")
+    assert len(profiles) == 2 * 41 and profiles["fraction"].between(0, 1).all()
+    for name in ("learning_curves", "aggregates", "improvement", "profiles"):
         for suffix in ("png", "pdf"):
             assert (figures / f"{name}.{suffix}").stat().st_size > 10_000, name
 
