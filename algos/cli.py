@@ -226,9 +226,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "the CSV files of 'python -m algos aggregate'.")
     plot.add_argument("aggregate", type=Path, metavar="DIR", help="aggregate folder")
     plot.add_argument("--out", type=Path, required=True, help="folder for the figures")
+    plot.add_argument("--only", nargs="+", metavar="FIGURE",
+                      choices=["learning_curves", "aggregates", "profiles", "improvement",
+                               "sweep"],
+                      help="draw only these figures (default: all but sweep, and sweep with "
+                           "--sweep)")
     plot.add_argument("--sweep", metavar="LABEL",
                       help="also plot the final normalised score against the number at the end "
                            "of each variant's name (e.g. tau-0.9, data-30000), labelled LABEL")
+    plot.add_argument("--sweep-default", type=float, metavar="X",
+                      help="where the variant 'default' stands on the sweep's axis")
     return parser
 
 
@@ -461,13 +468,20 @@ def cmd_plot(args: argparse.Namespace) -> int:
                   for name in ("scores", "curves", "intervals", "poi", "profiles")}
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise UsageError(f"{folder}: not an aggregate folder ({err})") from None
-    paths = plots.learning_curves(tables["curves"], tables["scores"], args.out)
-    paths += plots.aggregates(tables["intervals"], args.out)
-    paths += plots.profiles(tables["profiles"], args.out)
-    if len(tables["poi"]):
-        paths += plots.improvement(tables["poi"], args.out)
-    if args.sweep:
-        paths += plots.sweep(tables["scores"], args.sweep, args.out)
+    wanted = set(args.only or ["learning_curves", "aggregates", "profiles", "improvement"]
+                 + (["sweep"] if args.sweep else []))
+    if "sweep" in wanted and not args.sweep:
+        raise UsageError("the sweep figure needs --sweep LABEL")
+    draw = {
+        "learning_curves": lambda: plots.learning_curves(tables["curves"], tables["scores"],
+                                                         args.out),
+        "aggregates": lambda: plots.aggregates(tables["intervals"], args.out),
+        "profiles": lambda: plots.profiles(tables["profiles"], args.out),
+        "improvement": lambda: plots.improvement(tables["poi"], args.out),
+        "sweep": lambda: plots.sweep(tables["scores"], args.sweep, args.out,
+                                     default=args.sweep_default),
+    }
+    paths = [path for name in draw if name in wanted for path in draw[name]()]
     print(f"{args.out}: " + ", ".join(p.name for p in paths))
     return 0
 

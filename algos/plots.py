@@ -125,12 +125,15 @@ def profiles(table: pd.DataFrame, out: Path) -> list[Path]:
     return _save(fig, out, "profiles")
 
 
-def sweep(scores: pd.DataFrame, label: str, out: Path) -> list[Path]:
+def sweep(scores: pd.DataFrame, label: str, out: Path,
+          default: float | None = None) -> list[Path]:
     """Final normalised score against the number that ends each variant's name (``tau-0.9``,
-    ``data-30000``, ``cmax-150000``), mean over seeds with a 95 % bootstrap band, one line per
-    algorithm; variants without a number (``default``) are left out."""
+    ``data-30000``, ``cmax-150000``; ``default`` stands at ``default``), mean over seeds with a
+    95 % bootstrap band, one line per algorithm; other variants are left out."""
     sns.set_theme(style="whitegrid", context="notebook")
     value = pd.to_numeric(scores["variant"].str.extract(r"-([0-9.eE+-]+)$")[0], errors="coerce")
+    if default is not None:
+        value = value.where(scores["variant"] != "default", default)
     data = scores.assign(value=value).dropna(subset=["value"])
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     sns.lineplot(data=data, x="value", y="normalized_score", hue="algo", marker="o",

@@ -1,0 +1,111 @@
+"""The Snakemake workflow: config/smoke.yaml end to end, the paper config's job count, lint, and
+a bad config."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from algos.stats import aggregate_metrics, score_matrices
+from conftest import ROOT
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+EXPERIMENTS = ["baseline", "confidence_ablation", "dataset_size", "cmax_sensitivity",
+               "tau_sensitivity", "heterogeneous"]
+
+
+def snakemake(*args: str, cwd: Path, timeout: float = 1500) -> subprocess.CompletedProcess:
+    return subprocess.run([*SNAKEMAKE, *args, "--directory", str(cwd)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory) -> Path:
+    """``snakemake all_figures --configfile config/smoke.yaml`` in an empty folder."""
+    work = tmp_path_factory.mktemp("workflow")
+    result = snakemake("all_figures", "--cores", "2", "--configfile",
+                       str(ROOT / "config" / "smoke.yaml"), cwd=work)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return work
+
+
+@pytest.mark.slow
+def test_smoke_config_makes_every_table_and_figure(smoke):
+    for experiment in EXPERIMENTS:
+        folder = smoke / "results" / "aggregate" / experiment
+        scores = pd.read_csv(folder / "scores.csv")
+        assert len(scores) >= 4 and (scores["experiment"] == experiment).all()
+        assert np.isfinite(scores["normalized_score"]).all()
+        curves = pd.read_csv(folder / "curves.csv")
+        assert len(curves) == len(scores) * 4  # evaluations at 0, 500, 1000, 1500 steps
+        intervals = pd.read_csv(folder / "intervals.csv")
+        assert ((intervals["lower"] <= intervals["point"] + 1e-12)
+                & (intervals["point"] <= intervals["upper"] + 1e-12)).all()
+        # Our aggregates are rliable's on the same scores.csv (point estimates exactly).
+        expected = aggregate_metrics(score_matrices(scores), reps=200, seed=0)
+        for row in intervals.itertuples():
+            assert row.point == pytest.approx(expected[row.method][row.metric][0], abs=1e-12)
+        assert len(pd.read_csv(folder / "poi.csv")) >= 2
+        assert len(pd.read_csv(folder / "profiles.csv")) > 0
+        figures = ["learning_curves", "aggregates", "profiles", "improvement"]
+        if experiment in ("dataset_size", "cmax_sensitivity", "tau_sensitivity"):
+            figures.append("sweep")
+        for name in figures:
+            for suffix in ("png", "pdf"):
+                path = smoke / "figures" / experiment / f"{name}.{suffix}"
+                assert path.stat().st_size > 10_000, path
+    # The default DIIQN run is shared by five experiments and trained once.
+    runs = list((smoke / "results" / "runs" / "breakout" / "diiqn").glob("*/seed0"))
+    variants = sorted(run.parent.name for run in runs)
+    assert variants.count("default") == 1 and len(variants) == len(set(variants))
+
+
+@pytest.mark.slow
+def test_a_second_run_has_nothing_to_do_and_a_lost_run_is_redone(smoke):
+    result = snakemake("all_figures", "-n", "--configfile", str(ROOT / "config" / "smoke.yaml"),
+                       cwd=smoke)
+    assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
+    shutil.rmtree(smoke / "results" / "runs" / "breakout" / "dqn" / "default" / "seed1")
+    result = snakemake("all_figures", "-n", "--configfile", str(ROOT / "config" / "smoke.yaml"),
+                       cwd=smoke)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0
+    assert "train " in out and "expert" not in out.split("Job stats")[-1].split("total")[0]
+
+
+def test_paper_config_lists_the_expected_train_jobs(tmp_path):
+    """Paper scale: baseline 5 envs x 5 algos x 10 seeds = 250; confidence ablation 6 variants
+    (the default run is the baseline's) x 10 = 60; dataset sizes 1K, 10K, 30K, 50K (100K is the
+    default) x 10 = 40; c_max 100K, 225K (150K is the default) x 10 = 20; τ 0.9, 0.95, 0.99
+    (0.97 is the default) x 10 = 30; heterogeneous 3 algos x 10 = 30. Total 430."""
+    result = snakemake("all_figures", "-n", "--configfile", str(ROOT / "config" / "paper.yaml"),
+                       cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    stats = (result.stdout + result.stderr).split("Job stats")[-1]
+    counts = dict(line.split()[:2] for line in stats.splitlines()
+                  if len(line.split()) == 2 and line.split()[1].isdigit())
+    assert counts["train"] == "430"
+    assert counts["expert"] == "6" and counts["figures"] == "6"
+
+
+def test_default_config_is_valid_and_the_workflow_lints_clean(tmp_path):
+    assert snakemake("all_figures", "-n", cwd=tmp_path, timeout=300).returncode == 0
+    lint = snakemake("--lint", cwd=tmp_path, timeout=300)
+    assert lint.returncode == 0, lint.stdout[-3000:] + lint.stderr[-3000:]
+
+
+def test_a_bad_config_fails_at_start_naming_the_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    text = (ROOT / "config" / "smoke.yaml").read_text()
+    bad.write_text(text.replace("bootstrap_reps: 200", "bootstrap_reps: 200\nwarp_factor: 9"))
+    result = snakemake("all_figures", "-n", "--configfile", str(bad), cwd=tmp_path, timeout=300)
+    assert result.returncode != 0 and "warp_factor" in result.stdout + result.stderr
+    bad.write_text(text.replace("values: [0.9, 1.0]", "values: [0.9, 1.5]"))
+    result = snakemake("all_figures", "-n", "--configfile", str(bad), cwd=tmp_path, timeout=300)
+    assert result.returncode != 0 and "1.5 is greater than the maximum of 1" in (
+        result.stdout + result.stderr)
+    assert not (tmp_path / "results").exists()

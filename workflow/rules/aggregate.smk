@@ -1,0 +1,26 @@
+# rliable statistics of one experiment's runs: scores, curves, intervals, poi, profiles (CSV).
+
+
+rule aggregate:
+    conda:
+        "../../environment.yml"
+    input:
+        runs=experiment_summaries,
+        experts=experiment_experts,
+    output:
+        multiext("results/aggregate/{experiment}/", "scores.csv", "curves.csv",
+                 "intervals.csv", "poi.csv", "profiles.csv"),
+    params:
+        py=PY,
+        runs=lambda wildcards, input: " ".join(str(Path(p).parent) for p in input.runs),
+        experts=lambda wildcards, input: str(Path(input.experts[0]).parent.parent),
+        last=config.get("last_evaluations", 3),
+        reps=config.get("bootstrap_reps", 2000),
+        out=lambda wildcards, output: str(Path(output[0]).parent),
+    log:
+        "logs/aggregate/{experiment}.log",
+    shell:
+        "{params.py} -m algos aggregate {params.runs} --experts {params.experts} "
+        "--out {params.out} "
+        "--last {params.last} --reps {params.reps} --experiment {wildcards.experiment} "
+        "> {log} 2>&1"

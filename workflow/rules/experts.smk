@@ -1,0 +1,43 @@
+# Experts and their state-only datasets. Both are protected (read-only once made): retraining an
+# expert by accident would also invalidate every dataset and run built on it.
+
+
+rule expert:
+    conda:
+        "../../environment.yml"
+    output:
+        protected("results/experts/{env}/expert.json"),
+    params:
+        py=PY,
+        options=expert_options,
+        out=lambda wildcards, output: str(Path(output[0]).parent),
+    log:
+        "logs/experts/{env}.log",
+    threads: config.get("threads", 1)
+    resources:
+        mem_mb=1500,
+        runtime=600,
+    shell:
+        "{params.py} -m algos expert --game {wildcards.env} {params.options} --threads {threads} "
+        "--out {params.out} > {log} 2>&1"
+
+
+rule dataset:
+    conda:
+        "../../environment.yml"
+    input:
+        "results/experts/{env}/expert.json",
+    output:
+        protected("results/datasets/{env}/n{size}.npz"),
+    params:
+        py=PY,
+        epsilon=config["dataset"].get("epsilon", 0.01),
+        expert=lambda wildcards, input: str(Path(input[0]).parent),
+    log:
+        "logs/datasets/{env}/n{size}.log",
+    resources:
+        mem_mb=1000,
+        runtime=60,
+    shell:
+        "{params.py} -m algos dataset --expert {params.expert} --size {wildcards.size} --seed 0 "
+        "--epsilon {params.epsilon} --out {output} > {log} 2>&1"

@@ -1,0 +1,30 @@
+# One rule trains every run. The run folder holds a checkpoint: a job killed and started again
+# resumes it, and summary.json (the output) is written last, so a finished run is never redone.
+
+
+rule train:
+    conda:
+        "../../environment.yml"
+    input:
+        unpack(train_inputs),
+    output:
+        "results/runs/{env}/{algo}/{variant}/seed{seed}/summary.json",
+    params:
+        py=PY,
+        options=train_options,
+        steps=config["steps"],
+        out=lambda wildcards, output: str(Path(output[0]).parent),
+    log:
+        "logs/train/{env}/{algo}/{variant}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train/{env}/{algo}/{variant}/seed{seed}.tsv"
+    threads: config.get("threads", 1)
+    resources:
+        # Measured: peak RSS 260 MB for DQN with a full 100K replay; DIIQN adds its dataset
+        # and index (< 100 MB at 100K). Runtime: about 2 ms per step on one core, plus slack.
+        mem_mb=1000,
+        runtime=lambda wildcards: max(10, int(config["steps"] * 0.004 / 60) + 10),
+    shell:
+        "{params.py} -m algos train {wildcards.algo} --game {wildcards.env} --seed {wildcards.seed} "
+        "--steps {params.steps} --threads {threads} --out {params.out} {params.options} "
+        "> {log} 2>&1"
