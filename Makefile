@@ -1,6 +1,8 @@
 # make install  - create .venv and install the suite (torch's CPU build first, then the rest)
 # make test     - install, lint, and run the whole test suite (what CI runs)
 # make bench    - speed and memory benchmarks, JSON into benchmarks/out/
+# make all_figures - every experiment of the paper at the default scale (config/config.yaml)
+CORES ?= 2
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
@@ -8,7 +10,7 @@ PY := $(VENV)/bin/python
 # pip resolve torch together with the rest can pull the multi-GB CUDA build.
 TORCH_PIN := $(shell sed -n 's/^ *"\(torch==[^"]*\)".*/\1/p' pyproject.toml)
 
-.PHONY: install test lint bench clean
+.PHONY: install test lint bench clean all_figures report
 
 install: $(VENV)/.installed
 
@@ -32,6 +34,12 @@ bench: install
 	$(PY) benchmarks/diiqn_speed.py --game space_invaders \
 		--out benchmarks/out/diiqn_speed_space_invaders.json
 	$(PY) benchmarks/bridge_speed.py --out benchmarks/out/bridge_speed.json
+
+all_figures: install
+	$(PY) -m snakemake --cores $(CORES) all_figures
+
+report: install
+	$(PY) -m snakemake --report report.html
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
