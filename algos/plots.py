@@ -25,9 +25,11 @@ from .runs import atomic_write
 
 
 def palette(methods) -> dict[str, tuple]:
-    """One colour per method, the same in every figure (methods in sorted order)."""
+    """One colour per method, the same in every figure (methods in sorted order), from seaborn's
+    colour-blind-safe palette."""
     methods = sorted(set(methods))
-    return dict(zip(methods, sns.color_palette(n_colors=len(methods)), strict=True))
+    colors = sns.color_palette("colorblind", n_colors=len(methods))
+    return dict(zip(methods, colors, strict=True))
 
 
 def _save(fig, out: Path, name: str) -> list[Path]:
@@ -97,8 +99,10 @@ def improvement(table: pd.DataFrame, out: Path) -> list[Path]:
     sns.set_theme(style="whitegrid", context="notebook")
     labels = [f"P({x} > {y})" for x, y in zip(table["x"], table["y"], strict=True)]
     fig, ax = plt.subplots(figsize=(7, 0.5 * len(labels) + 1.4))
+    colors = palette(table["x"])
     for i, row in enumerate(table.itertuples()):
-        ax.plot([row.lower, row.upper], [i, i], lw=6, alpha=0.6, solid_capstyle="butt")
+        ax.plot([row.lower, row.upper], [i, i], lw=6, alpha=0.6, color=colors[row.x],
+                solid_capstyle="butt")
         ax.plot([row.probability], [i], "|", ms=14, mew=2, color="black")
     ax.axvline(0.5, color="black", ls="--", lw=1)
     ax.set_yticks(range(len(labels)), labels)
@@ -137,6 +141,7 @@ def sweep(scores: pd.DataFrame, label: str, out: Path,
     data = scores.assign(value=value).dropna(subset=["value"])
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     sns.lineplot(data=data, x="value", y="normalized_score", hue="algo", marker="o",
+                 palette=palette(data["algo"]),
                  errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
     ax.axhline(1.0, color="black", ls="--", lw=1, label="expert")
     if data["value"].max() / max(data["value"].min(), 1e-12) >= 100:

@@ -46,6 +46,21 @@ def random_expert_dataset(out: Path, game: str = "breakout", size: int = 3000, s
     return out
 
 
+def play_randomly(agent, env, steps: int, seed: int) -> None:
+    """Feed ``agent.observe`` ``steps`` transitions of uniformly random play in ``env``."""
+    import numpy as np
+
+    from algos.envs import pack_states
+
+    rng = np.random.default_rng(seed)
+    obs = env.reset()
+    for step in range(steps):
+        action = int(rng.integers(env.n_actions))
+        next_obs, reward, done = env.step(action)
+        agent.observe(pack_states(obs), action, reward, pack_states(next_obs), done, step)
+        obs = env.reset() if done else next_obs
+
+
 @pytest.fixture(scope="session")
 def breakout_dataset(tmp_path_factory) -> Path:
     return random_expert_dataset(tmp_path_factory.mktemp("data") / "n3000.npz")

@@ -2,13 +2,12 @@
 
 import csv
 
-import numpy as np
 import pytest
 
 from algos.bco import BCOAgent, BCOConfig
 from algos.datasets import actions_path, effects_path, inference_scorer, load_dataset
-from algos.envs import EnvConfig, make_env, pack_states
-from conftest import cli, random_expert_dataset, train_args
+from algos.envs import EnvConfig, make_env
+from conftest import cli, play_randomly, random_expert_dataset, train_args
 
 
 def test_inverse_dynamics_labels_expert_pairs_accurately(tmp_path):
@@ -21,13 +20,7 @@ def test_inverse_dynamics_labels_expert_pairs_accurately(tmp_path):
     config = BCOConfig(replay_start=4000, replay_capacity=4000)
     agent = BCOAgent(config, env.state_shape, env.n_actions, 0, 10_000,
                      dataset=load_dataset(path), scorer=inference_scorer(path, env.actions))
-    rng = np.random.default_rng(0)
-    obs = env.reset()
-    for step in range(4000):
-        action = int(rng.integers(env.n_actions))
-        next_obs, reward, done = env.step(action)
-        agent.observe(pack_states(obs), action, reward, pack_states(next_obs), done, step)
-        obs = env.reset() if done else next_obs
+    play_randomly(agent, env, 4000, seed=0)
     for step in range(3000):
         agent.update(4000 + step)
     scores = agent.diagnostics()

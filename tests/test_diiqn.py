@@ -22,7 +22,7 @@ from algos.diiqn import (
 )
 from algos.dqn import DQNAgent, DQNConfig
 from algos.envs import EnvConfig, MinAtarEnv, pack_states
-from conftest import cli, random_expert_dataset, train_args
+from conftest import cli, play_randomly, random_expert_dataset, train_args
 
 
 def test_confidence_terms_on_hand_computed_inputs():
@@ -112,13 +112,7 @@ def test_action_inference_is_accurate_on_a_deterministic_setting(tmp_path):
                        20_000, dataset=load_dataset(path),
                        scorer=inference_scorer(path, env.actions))
     assert not hasattr(agent.dataset, "actions")  # the learner's view has no actions
-    rng = np.random.default_rng(1)
-    obs = env.reset()
-    for step in range(20_000):
-        action = int(rng.integers(env.n_actions))
-        next_obs, reward, done = env.step(action)
-        agent.observe(pack_states(obs), action, reward, pack_states(next_obs), done, step)
-        obs = env.reset() if done else next_obs
+    play_randomly(agent, env, 20_000, seed=1)
     diagnostics = agent.diagnostics()
     print({k: diagnostics[k] for k in ("inference_accuracy", "inference_effect_accuracy",
                                        "inferred_coverage")})

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from algos.datasets import load_dataset, load_true_actions, make_dataset
-from algos.envs import EnvConfig, make_env, pack_states
+from algos.envs import EnvConfig, make_env
 from algos.experts import SCRIPTED_EXPERTS
 from algos.ha_diiqn import (
     Bridge,
@@ -20,7 +20,7 @@ from algos.ha_diiqn import (
 )
 from algos.mazes import MAZE_ACTION_NAMES
 from algos.replay import UniformReplay
-from conftest import cli
+from conftest import cli, play_randomly
 
 DIAGONALS = {MAZE_ACTION_NAMES.index(a) for a in ("up_right", "down_right", "down_left",
                                                    "up_left")}
@@ -94,13 +94,7 @@ def test_diagonal_expert_moves_are_infeasible_for_a_cardinal_agent(eight_way_exp
     data = load_dataset(eight_way_expert_data)
     config = HADIIQNConfig(replay_capacity=20_000)
     agent = HADIIQNAgent(config, env.state_shape, env.n_actions, 0, 20_000, dataset=data)
-    rng = np.random.default_rng(0)
-    obs = env.reset()
-    for step in range(20_000):
-        action = int(rng.integers(env.n_actions))
-        next_obs, reward, done = env.step(action)
-        agent.observe(pack_states(obs), action, reward, pack_states(next_obs), done, step)
-        obs = env.reset() if done else next_obs
+    play_randomly(agent, env, 20_000, seed=0)
     true = load_true_actions(eight_way_expert_data)
     moved = (data.states != data.next_states).any(axis=1)
     errors = agent.inference.errors[agent.inference.transition_of]

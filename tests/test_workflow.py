@@ -69,9 +69,12 @@ def test_a_second_run_has_nothing_to_do_and_a_lost_run_is_redone_alone(smoke):
     smoke_config = str(ROOT / "config" / "smoke.yaml")
     result = snakemake("all_figures", "-n", "--configfile", smoke_config, cwd=smoke)
     assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
-    # A run and the baseline's figures gone: that run is retrained, the baseline re-aggregated
-    # and re-drawn, and nothing else (no expert, no dataset, no other run).
+    # A run, the baseline's aggregate and its figures gone (Snakemake does not regenerate a
+    # missing intermediate file while what was made from it is still there): that run is
+    # retrained, the baseline re-aggregated and re-drawn, and nothing else (no expert, no
+    # dataset, no other run).
     shutil.rmtree(smoke / "results" / "runs" / "breakout" / "dqn" / "default" / "seed1")
+    shutil.rmtree(smoke / "results" / "aggregate" / "baseline")
     shutil.rmtree(smoke / "figures" / "baseline")
     result = snakemake("all_figures", "-n", "--configfile", smoke_config, cwd=smoke)
     assert result.returncode == 0
