@@ -329,7 +329,7 @@ class DIIQNAgent(DQNAgent):
             state_rows=torch.from_numpy(state_rows))
         phi = np.zeros(n, dtype=np.float32)
         if m:
-            phi[rows] = self.confidence(q[n:].numpy(), expert, batch.actions[rows])
+            phi[rows] = self.sample_confidence(q[n:].numpy(), expert, batch.actions[rows])
         expert_loss = torch.zeros(n).index_put((torch.from_numpy(rows),), loss[n:])
         weights = torch.from_numpy(batch.weights)
         phi_t = torch.from_numpy(phi)
@@ -339,8 +339,8 @@ class DIIQNAgent(DQNAgent):
             self._stats["total_loss"] += float(total) * n
         return total, td[:n].abs().numpy()
 
-    def confidence(self, q_expert: np.ndarray, expert: ExpertSamples,
-                   agent_actions: np.ndarray) -> np.ndarray:
+    def sample_confidence(self, q_expert: np.ndarray, expert: ExpertSamples,
+                          agent_actions: np.ndarray) -> np.ndarray:
         """Φ of each usable sample; also accumulates its terms for ``diagnostics``."""
         config, stats = self.config, self._stats
         m = len(expert.rows)
