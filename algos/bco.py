@@ -69,9 +69,7 @@ class BCOAgent:
     def __init__(self, config: BCOConfig, state_shape: tuple[int, int, int], n_actions: int,
                  seed: int, total_steps: int, *, dataset: StateOnlyDataset,
                  scorer: InferenceScorer | None = None):
-        if tuple(dataset.state_shape) != tuple(state_shape):
-            raise ValueError(f"dataset states have shape {dataset.state_shape}, the environment's "
-                             f"{state_shape}")
+        dataset.require_state_shape(state_shape)
         self.config, self.n_actions, self.dataset, self.scorer = config, n_actions, dataset, scorer
         torch.manual_seed(child_seed(seed, SEED_TORCH))
         channels, grid = state_shape[0], state_shape[1]

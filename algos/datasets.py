@@ -195,6 +195,13 @@ class StateOnlyDataset:
     def state_shape(self) -> tuple[int, int, int]:
         return tuple(self.info["state_shape"])
 
+    def require_state_shape(self, state_shape: tuple[int, ...]) -> None:
+        """Raise ``DatasetError`` unless the dataset's states have ``state_shape`` (the
+        environment a learner is built for)."""
+        if tuple(self.state_shape) != tuple(state_shape):
+            raise DatasetError(f"{self.path}: states of shape {self.state_shape}, but the "
+                               f"environment's are {tuple(state_shape)}")
+
 
 def _read_info(path: Path) -> dict:
     meta = info_path(path)

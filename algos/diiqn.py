@@ -240,9 +240,7 @@ class DIIQNAgent(DQNAgent):
                  seed: int, total_steps: int, *, dataset: StateOnlyDataset,
                  scorer: InferenceScorer | None = None):
         super().__init__(config, state_shape, n_actions, seed, total_steps)
-        if tuple(dataset.state_shape) != tuple(state_shape):
-            raise ValueError(f"dataset states have shape {dataset.state_shape}, the environment's "
-                             f"{state_shape}")
+        dataset.require_state_shape(state_shape)
         self.dataset, self.scorer = dataset, scorer
         n_bits = int(np.prod(state_shape))
         self.index = ExpertStateIndex(dataset.states, n_bits, metric=config.metric,

@@ -81,9 +81,7 @@ class LearnedRewardAgent(DQNAgent):
                  n_actions: int, seed: int, total_steps: int, *, dataset: StateOnlyDataset,
                  scorer: InferenceScorer | None = None):
         super().__init__(config, state_shape, n_actions, seed, total_steps)
-        if tuple(dataset.state_shape) != tuple(state_shape):
-            raise ValueError(f"dataset states have shape {dataset.state_shape}, the environment's "
-                             f"{state_shape}")
+        dataset.require_state_shape(state_shape)
         self.dataset = dataset  # scorer unused: no actions are inferred
         self.classifier = QNetwork(self.input_channels_factor * state_shape[0], 1,
                                    grid=state_shape[1])

@@ -263,3 +263,10 @@ def test_a_scripted_expert_plugs_into_expert_json_and_datasets(tmp_path, monkeyp
     make_dataset(policy, experts.expert_env_config(loaded), size=500, seed=0, epsilon=0.0,
                  out=out, expert_dir=tmp_path, expert_info=loaded)
     assert len(load_dataset(out, game="breakout")) == 500
+
+
+def test_a_learner_for_another_state_shape_is_refused(datasets):
+    data = load_dataset(datasets[1000])
+    data.require_state_shape((4, 10, 10))
+    with pytest.raises(DatasetError, match=r"states of shape \(4, 10, 10\).*\(6, 10, 10\)"):
+        data.require_state_shape((6, 10, 10))
