@@ -204,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
             "random)), OUT/curves.csv (every evaluation), OUT/intervals.csv (IQM, median, "
             "mean and optimality gap of the normalised scores per algo/variant, with "
             "stratified-bootstrap 95 %% intervals), OUT/poi.csv (probability that each method "
-            "beats each other, P(x > y)) and OUT/profiles.csv (performance profiles).",
+            "beats each other, P(x > y)), OUT/profiles.csv (performance profiles) and "
+            "OUT/diagnostics.csv (DIIQN's and HA-DIIQN's diagnostics over training).",
             width=96),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     aggregate.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders")
@@ -228,9 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--out", type=Path, required=True, help="folder for the figures")
     plot.add_argument("--only", nargs="+", metavar="FIGURE",
                       choices=["learning_curves", "aggregates", "profiles", "improvement",
-                               "sweep"],
-                      help="draw only these figures (default: all but sweep, and sweep with "
-                           "--sweep)")
+                               "sweep", "diagnostics"],
+                      help="draw only these figures (default: all that apply: sweep with "
+                           "--sweep, diagnostics where DIIQN-family runs logged them)")
     plot.add_argument("--sweep", metavar="LABEL",
                       help="also plot the final normalised score against the number at the end "
                            "of each variant's name (e.g. tau-0.9, data-30000), labelled LABEL")
@@ -446,7 +447,9 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
                 for tau, f, lo, hi in zip(thresholds, fraction, low, high, strict=True)]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tables = {"scores": scores, "curves": curves, "intervals": pd.DataFrame(intervals),
+    tables = {"scores": scores, "curves": curves,
+              "diagnostics": stats.collect_diagnostics(args.runs),
+              "intervals": pd.DataFrame(intervals),
               "poi": pd.DataFrame(poi, columns=["x", "y", "probability", "lower", "upper"]),
               "profiles": pd.DataFrame(profiles)}
     for name, table in tables.items():
@@ -465,11 +468,15 @@ def cmd_plot(args: argparse.Namespace) -> int:
     folder = Path(args.aggregate)
     try:
         tables = {name: pd.read_csv(folder / f"{name}.csv")
-                  for name in ("scores", "curves", "intervals", "poi", "profiles")}
+                  for name in ("scores", "curves", "intervals", "poi", "profiles",
+                               "diagnostics")}
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise UsageError(f"{folder}: not an aggregate folder ({err})") from None
     wanted = set(args.only or ["learning_curves", "aggregates", "profiles", "improvement"]
-                 + (["sweep"] if args.sweep else []))
+                 + (["sweep"] if args.sweep else [])
+                 + (["diagnostics"] if len(tables["diagnostics"]) else []))
+    if "diagnostics" in wanted and not len(tables["diagnostics"]):
+        raise UsageError(f"{folder}: no DIIQN diagnostics to draw")
     if "sweep" in wanted and not args.sweep:
         raise UsageError("the sweep figure needs --sweep LABEL")
     draw = {
@@ -480,6 +487,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         "improvement": lambda: plots.improvement(tables["poi"], args.out),
         "sweep": lambda: plots.sweep(tables["scores"], args.sweep, args.out,
                                      default=args.sweep_default),
+        "diagnostics": lambda: plots.diagnostics(tables["diagnostics"], args.out),
     }
     paths = [path for name in draw if name in wanted for path in draw[name]()]
     print(f"{args.out}: " + ", ".join(p.name for p in paths))

@@ -8,6 +8,7 @@
 * ``improvement``: probability of improvement of each method over each other, with intervals.
 * ``profiles``: performance profiles (fraction of runs above each normalised score).
 * ``sweep``: final normalised score against a swept setting (dataset size, c_max, τ).
+* ``diagnostics``: DIIQN's inference accuracy, KNN acceptance and mean Φ over training.
 """
 
 from __future__ import annotations
@@ -151,3 +152,38 @@ def sweep(scores: pd.DataFrame, label: str, out: Path,
     ax.legend(fontsize="small")
     fig.tight_layout()
     return _save(fig, out, "sweep")
+
+
+def diagnostics(table: pd.DataFrame, out: Path) -> list[Path]:
+    """``table``: as ``diagnostics.csv`` of the aggregate. Three panels over environment steps:
+    inference accuracy against the hidden true actions (by effect where the dataset has the
+    effects file, else by action id), the share of sampled agent states with an expert match
+    within τ, and the mean confidence Φ; one line per method (mean over envs and seeds, 95 %
+    band)."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    table = table.assign(method=table["algo"] + "/" + table["variant"])
+    accuracy = ("inference_effect_accuracy" if table.get("inference_effect_accuracy") is not None
+                and table["inference_effect_accuracy"].notna().any() else "inference_accuracy")
+    panels = [(accuracy, "inference accuracy (" +
+               ("same effect" if accuracy == "inference_effect_accuracy" else "action id") +
+               ")"),
+              ("knn_acceptance", "share of agent states matched within τ"),
+              ("phi_mean", "mean confidence Φ")]
+    colors = palette(table["method"])
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), squeeze=False)
+    for ax, (column, label) in zip(axes[0], panels, strict=True):
+        if column in table.columns:
+            sns.lineplot(data=table.dropna(subset=[column]), x="step", y=column, hue="method",
+                         hue_order=list(colors), palette=colors, errorbar=("ci", 95),
+                         n_boot=1000, seed=0, ax=ax, legend=ax is axes[0][0])
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel(label)
+    # One legend under the panels, where it covers no data.
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if axes[0][0].get_legend() is not None:
+        axes[0][0].get_legend().remove()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize="small",
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return _save(fig, out, "diagnostics")

@@ -152,6 +152,31 @@ def collect_runs(run_dirs: list[Path], experts: Path | None = None, last: int = 
             else pd.DataFrame(columns=columns))
 
 
+DIAGNOSTICS = ("inference_accuracy", "inference_effect_accuracy", "inferred_coverage",
+               "knn_acceptance", "phi_mean", "delta_q_mean", "delta_mean", "zeta_mean",
+               "expert_loss_share", "infeasible_share", "bridge_hits")
+"""Columns of DIIQN's and HA-DIIQN's ``diagnostics.csv`` that ``collect_diagnostics`` keeps."""
+
+
+def collect_diagnostics(run_dirs: list[Path]) -> pd.DataFrame:
+    """The DIIQN-family diagnostics of the runs that have them, one row per evaluation: algo,
+    variant, env, seed, step and the ``DIAGNOSTICS`` columns they log."""
+    tables = []
+    for run in map(Path, run_dirs):
+        config = json.loads((run / "config.json").read_text())
+        table = pd.read_csv(run / "diagnostics.csv")
+        if "phi_mean" not in table.columns:
+            continue
+        kept = table[[c for c in DIAGNOSTICS if c in table.columns]].copy()
+        kept.insert(0, "step", table["env_steps"])
+        for name, value in (("seed", int(config["seed"])), ("env", config["game"]),
+                            ("variant", run.parent.name), ("algo", config["algo"])):
+            kept.insert(0, name, value)
+        tables.append(kept)
+    return (pd.concat(tables, ignore_index=True) if tables
+            else pd.DataFrame(columns=["algo", "variant", "env", "seed", "step"]))
+
+
 def _expert_scores(config: dict, experts: Path | None) -> tuple[float | None, float | None]:
     if experts is not None:
         path = Path(experts) / config["game"] / "expert.json"

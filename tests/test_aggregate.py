@@ -66,9 +66,12 @@ def test_aggregate_writes_scores_curves_and_rliable_intervals(runs, tmp_path):
 
     figures = tmp_path / "figures"
     cli("plot", str(out), "--out", str(figures), check=True)
+    diagnostics = pd.read_csv(out / "diagnostics.csv")
+    assert set(diagnostics["algo"]) == {"diiqn"} and len(diagnostics) == 2 * 4
+    assert diagnostics["knn_acceptance"].dropna().between(0, 1).all()
     profiles = pd.read_csv(out / "profiles.csv")
     assert len(profiles) == 2 * 41 and profiles["fraction"].between(0, 1).all()
-    for name in ("learning_curves", "aggregates", "improvement", "profiles"):
+    for name in ("learning_curves", "aggregates", "improvement", "profiles", "diagnostics"):
         for suffix in ("png", "pdf"):
             assert (figures / f"{name}.{suffix}").stat().st_size > 10_000, name
 

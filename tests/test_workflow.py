@@ -54,6 +54,9 @@ def test_smoke_config_makes_every_table_and_figure(smoke):
         figures = ["learning_curves", "aggregates", "profiles", "improvement"]
         if experiment in ("dataset_size", "cmax_sensitivity", "tau_sensitivity"):
             figures.append("sweep")
+        figures.append("diagnostics")  # every smoke experiment runs DIIQN or HA-DIIQN
+        diagnostics = pd.read_csv(folder / "diagnostics.csv")
+        assert diagnostics["phi_mean"].dropna().between(0, 1).all()
         for name in figures:
             for suffix in ("png", "pdf"):
                 path = smoke / "figures" / experiment / f"{name}.{suffix}"
@@ -81,8 +84,8 @@ def test_a_second_run_has_nothing_to_do_and_a_lost_run_is_redone_alone(smoke):
     stats = (result.stdout + result.stderr).split("Job stats")[-1].split("Reasons")[0]
     counts = dict(line.split()[:2] for line in stats.splitlines()
                   if len(line.split()) == 2 and line.split()[1].isdigit())
-    assert counts == {"train": "1", "aggregate": "1", "figures": "1", "all_figures": "1",
-                      "total": "4"}
+    assert counts == {"train": "1", "aggregate": "1", "figures": "1",
+                      "diagnostics_figure": "1", "all_figures": "1", "total": "5"}
 
 
 def test_paper_config_lists_the_expected_train_jobs(tmp_path):

@@ -1,4 +1,5 @@
-# rliable statistics of one experiment's runs: scores, curves, intervals, poi, profiles (CSV).
+# rliable statistics of one experiment's runs: scores, curves, intervals, poi, profiles, and
+# the DIIQN-family diagnostics over training (CSV).
 
 
 rule aggregate:
@@ -9,7 +10,7 @@ rule aggregate:
         experts=experiment_experts,
     output:
         multiext("results/aggregate/{experiment}/", "scores.csv", "curves.csv",
-                 "intervals.csv", "poi.csv", "profiles.csv"),
+                 "intervals.csv", "poi.csv", "profiles.csv", "diagnostics.csv"),
     params:
         py=PY,
         runs=lambda wildcards, input: " ".join(str(Path(p).parent) for p in input.runs),

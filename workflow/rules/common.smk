@@ -141,7 +141,10 @@ SWEEPS = {"dataset_size", "cmax_sensitivity", "tau_sensitivity"}
 
 
 def experiment_figures(experiment: str) -> list[str]:
-    names = FIGURES + (["sweep"] if experiment in SWEEPS else [])
+    with_diagnostics = any(algo in ("diiqn", "ha_diiqn")
+                           for _, algo, _, _ in experiment_runs(experiment))
+    names = (FIGURES + (["sweep"] if experiment in SWEEPS else [])
+             + (["diagnostics"] if with_diagnostics else []))
     return [f"figures/{experiment}/{name}.png" for name in names]
 
 

@@ -22,7 +22,8 @@ rule figures:
     log:
         "logs/figures/{experiment}.log",
     shell:
-        "{params.py} -m algos plot {params.folder} --out {params.out} > {log} 2>&1"
+        "{params.py} -m algos plot {params.folder} --out {params.out} "
+        "--only learning_curves aggregates profiles improvement > {log} 2>&1"
 
 
 rule sweep_figure:
@@ -42,4 +43,23 @@ rule sweep_figure:
         "logs/figures/{experiment}_sweep.log",
     shell:
         "{params.py} -m algos plot {params.folder} --out {params.out} --only sweep {params.sweep} "
+        "> {log} 2>&1"
+
+
+rule diagnostics_figure:
+    conda:
+        "../../environment.yml"
+    input:
+        rules.aggregate.output,
+    output:
+        report("figures/{experiment}/diagnostics.png", caption="../report/diagnostics.rst",
+               category="{experiment}"),
+    params:
+        py=PY,
+        folder=lambda wildcards, input: str(Path(input[0]).parent),
+        out=lambda wildcards, output: str(Path(output[0]).parent),
+    log:
+        "logs/figures/{experiment}_diagnostics.log",
+    shell:
+        "{params.py} -m algos plot {params.folder} --out {params.out} --only diagnostics "
         "> {log} 2>&1"
