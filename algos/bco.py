@@ -102,9 +102,7 @@ class BCOAgent:
 
     def idm_logits(self, states: np.ndarray, next_states: np.ndarray) -> torch.Tensor:
         """IDM logits for packed pairs: ``s`` and ``s'`` stacked along the channel axis."""
-        decoded = self.decode(states, next_states)
-        n = len(states)
-        return self.idm(torch.cat([decoded[:n], decoded[n:]], dim=1))
+        return self.idm(self.decode.pairs(states, next_states))
 
     def update(self, step: int) -> float:
         config, stats = self.config, self._stats

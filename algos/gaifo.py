@@ -99,9 +99,7 @@ class LearnedRewardAgent(DQNAgent):
 
     def classifier_input(self, states: np.ndarray, next_states: np.ndarray) -> torch.Tensor:
         """Decoded (s, s') stacked along the channels (a new tensor, not the decoder's buffer)."""
-        decoded = self.classifier_decode(states, next_states)
-        n = len(states)
-        return torch.cat([decoded[:n], decoded[n:]], dim=1)
+        return self.classifier_decode.pairs(states, next_states)
 
     def classifier_loss(self, expert_logits: torch.Tensor,
                         agent_logits: torch.Tensor) -> torch.Tensor:

@@ -151,6 +151,14 @@ class StateDecoder:
             row += len(block)
         return self._buffer[:row]
 
+    def pairs(self, states: np.ndarray, next_states: np.ndarray) -> torch.Tensor:
+        """Packed pairs ``(s, s')`` decoded and stacked along the channel axis, ``(B, 2C, H, W)``:
+        the input of models of a transition (BCO's inverse dynamics, GAIfO's discriminator). A
+        new tensor, not a view of the reused buffer."""
+        decoded = self(states, next_states)
+        n = len(states)
+        return torch.cat([decoded[:n], decoded[n:]], dim=1)
+
     def observation(self, obs: np.ndarray) -> torch.Tensor:
         """One bool ``(C, H, W)`` observation as a ``(1, C, H, W)`` tensor."""
         self._view[0] = obs.reshape(-1)
