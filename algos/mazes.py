@@ -1,20 +1,34 @@
-"""Grid mazes: the heterogeneous-action setting of the paper, with the MinAtar environment's API.
+"""Mazes: the heterogeneous-action settings of the paper, with the MinAtar environment's API.
 
 A maze is a text layout in ``algos/layouts/<name>.txt`` (``#`` wall, ``.`` free, ``S`` start,
-``G`` goal; lines starting with ``# `` are comments); its name is an environment name for
-``--game``. The agent moves one cell per step in one of eight directions; a move into a wall
-leaves it in place. Reaching the goal gives reward 1 and ends the episode; every other step
-costs ``STEP_COST`` (so a return says how short the path was), and the step limit ends an
-episode too. Observations are boolean ``(2, H, W)`` grids (agent, goal), so bit-packing, the
-Q-network and the binary nearest-neighbour index work unchanged. The walls are not observed: a
-layout's walls never change, so they carry no information, and as a constant block of set bits
-they would make every two states look alike (two positions would be 63/65 = 97 % Jaccard-similar
-in the shipped layout, above any useful threshold τ).
+``G`` goal; lines starting with ``# `` are comments, a line ``@resolution R`` sets the
+resolution); its name is an environment name for ``--game``.
 
-Action sets (``--action-set``): ``full`` (all eight), ``cardinal`` (up, right, down, left),
-``diagonal`` (the four diagonals; disjoint from ``cardinal``) or a comma list of names. The
-expert and the agent may use different sets: that is the heterogeneous-action experiment.
-Sticky actions work as in MinAtar (the previous action is repeated with ``sticky_action_prob``).
+* **Grid maze** (resolution 1, ``grid_maze``, ``grid_maze_small``): the agent occupies a cell and
+  moves one cell per step in one of eight directions.
+* **Point maze** (resolution R > 1, ``point_maze``): a point on an R x R lattice inside every
+  cell, moving one lattice step (1/R of a cell) per action; the goal is the whole goal cell.
+  On the lattice an axis move and a diagonal move never land on the same point, so an expert that
+  moves along the axes and an agent that moves only diagonally have **disjoint** action sets:
+  no expert transition is one agent step. Two axis moves are two diagonal ones (right, right =
+  up-right, down-right) and right, up is up-right, so the agent can rejoin the expert's path one
+  or two expert steps later (a bridge). Both can reach the goal: a diagonal move keeps the parity
+  of row + column, and the goal cell holds lattice points of both parities.
+
+A move into a wall (or off the grid) leaves the agent in place. Reaching the goal gives reward 1
+and ends the episode; every other step costs ``STEP_COST`` (so a return says how short the path
+was), and the step limit (``MAX_EPISODE_STEPS`` x R) ends an episode too. Observations are boolean
+``(2, H R, W R)`` grids (agent, goal cell), so bit-packing, the Q-network and the binary
+nearest-neighbour index work unchanged. The walls are not observed: a layout's walls never change,
+so they carry no information, and as a constant block of set bits they would make every two
+states look alike (two positions would be 63/65 = 97 % Jaccard-similar in the shipped grid maze,
+above any useful threshold τ).
+
+Action sets (``--action-set``): ``full`` (all eight), ``cardinal`` (up, right, down, left: the
+axis moves), ``diagonal`` (the four diagonals; disjoint from ``cardinal``) or a comma list of
+names. The expert and the agent may use different sets: that is the heterogeneous-action
+experiment. Sticky actions work as in MinAtar (the previous action is repeated with
+``sticky_action_prob``).
 
 ``ShortestPathExpert`` is the scripted expert: it follows a breadth-first-search distance map
 to the goal with its own action set (registered as ``planner`` in
@@ -47,9 +61,10 @@ STEP_COST = 0.01
 """Reward of every step that does not reach the goal is ``-STEP_COST``."""
 
 MAX_EPISODE_STEPS = 300
-"""Step limit of an episode. The shipped layout's shortest path takes 17 cardinal steps; a
-uniformly random cardinal walk reaches the goal within 300 steps in 18 % of episodes (2 % within
-100), so exploration finds the reward now and then."""
+"""Step limit of an episode at resolution 1 (R times this at resolution R). The shipped grid
+maze's shortest path takes 17 cardinal steps; a uniformly random cardinal walk reaches the goal
+within 300 steps in 18 % of episodes (2 % within 100), so exploration finds the reward now and
+then."""
 
 
 def maze_names() -> tuple[str, ...]:
@@ -64,7 +79,7 @@ def load_layout(name: str) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]
     if not path.is_file():
         raise EnvError(f"unknown maze {name!r}; shipped mazes: {', '.join(maze_names())}")
     rows = [line.rstrip("\n") for line in path.read_text().splitlines()
-            if line.strip() and not line.startswith("# ")]
+            if line.strip() and not line.startswith(("# ", "@"))]
     if len({len(r) for r in rows}) != 1:
         raise EnvError(f"{path}: rows of different lengths")
     grid = np.array([list(r) for r in rows])
@@ -74,6 +89,19 @@ def load_layout(name: str) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]
     start = tuple(int(v) for v in np.argwhere(grid == "S")[0])
     goal = tuple(int(v) for v in np.argwhere(grid == "G")[0])
     return grid == "#", start, goal
+
+
+@cache
+def layout_resolution(name: str) -> int:
+    """Lattice points per cell and axis: 1 for a grid maze, ``@resolution R`` for a point maze."""
+    load_layout(name)  # the unknown-maze error
+    for line in (LAYOUTS / f"{name}.txt").read_text().splitlines():
+        if line.startswith("@resolution"):
+            value = line.split()[-1]
+            if not value.isdigit() or int(value) < 1:
+                raise EnvError(f"{name}.txt: bad '{line}' (a positive integer)")
+            return int(value)
+    return 1
 
 
 def resolve_maze_actions(spec: str) -> tuple[int, ...]:
@@ -92,15 +120,24 @@ def resolve_maze_actions(spec: str) -> tuple[int, ...]:
 
 def maze_state_shape(name: str) -> tuple[int, int, int]:
     walls, _, _ = load_layout(name)
-    return (2, *walls.shape)
+    resolution = layout_resolution(name)
+    return (2, walls.shape[0] * resolution, walls.shape[1] * resolution)
 
 
 class GridMazeEnv:
-    """A grid maze with the interface of ``envs.MinAtarEnv``."""
+    """A grid or point maze with the interface of ``envs.MinAtarEnv``. Positions are lattice
+    points ``(row, column)`` of the ``(H R, W R)`` grid; at resolution 1 they are the cells."""
 
     def __init__(self, config: EnvConfig, seed: int):
         self.config = config
-        self.walls, self.start, self.goal = load_layout(config.game)
+        cell_walls, start_cell, goal_cell = load_layout(config.game)
+        self.resolution = r = layout_resolution(config.game)
+        self.walls = np.kron(cell_walls, np.ones((r, r), dtype=bool))
+        self.goal_region = np.zeros_like(self.walls)
+        self.goal_region[goal_cell[0] * r:(goal_cell[0] + 1) * r,
+                         goal_cell[1] * r:(goal_cell[1] + 1) * r] = True
+        self.start = (start_cell[0] * r + r // 2, start_cell[1] * r + r // 2)  # cell centre
+        self.max_episode_steps = MAX_EPISODE_STEPS * r
         self.actions = resolve_maze_actions(config.action_set)
         self.n_actions = len(self.actions)
         self.state_shape = (2, *self.walls.shape)
@@ -116,7 +153,7 @@ class GridMazeEnv:
     def observe(self) -> np.ndarray:
         obs = np.zeros(self.state_shape, dtype=bool)
         obs[0][self.position] = True
-        obs[1][self.goal] = True
+        obs[1] = self.goal_region
         return obs
 
     def _move(self, position: tuple[int, int], action: int) -> tuple[int, int]:
@@ -133,9 +170,9 @@ class GridMazeEnv:
         self._last_action = action
         self.position = self._move(self.position, action)
         self.steps += 1
-        reached = self.position == self.goal
+        reached = bool(self.goal_region[self.position])
         reward = 1.0 if reached else -STEP_COST
-        return self.observe(), reward, reached or self.steps >= MAX_EPISODE_STEPS
+        return self.observe(), reward, reached or self.steps >= self.max_episode_steps
 
     @property
     def executed_action(self) -> int:
@@ -162,12 +199,14 @@ class GridMazeEnv:
         self._random.set_state(state["random"])
 
     def describe(self) -> dict:
-        return {**asdict(self.config), "kind": "grid_maze",
+        return {**asdict(self.config),
+                "kind": "grid_maze" if self.resolution == 1 else "point_maze",
                 "action_ids": list(self.actions),
                 "action_names": [MAZE_ACTION_NAMES[a] for a in self.actions],
                 "state_shape": list(self.state_shape),
                 "layout": (LAYOUTS / f"{self.config.game}.txt").name,
-                "max_episode_steps": MAX_EPISODE_STEPS}
+                "resolution": self.resolution,
+                "max_episode_steps": self.max_episode_steps}
 
 
 class ShortestPathExpert:
@@ -178,8 +217,8 @@ class ShortestPathExpert:
         env = GridMazeEnv(config, seed=0)
         self.actions = env.actions
         self.distance = np.full(env.walls.shape, np.iinfo(np.int32).max, dtype=np.int64)
-        self.distance[env.goal] = 0
-        queue = deque([env.goal])
+        self.distance[env.goal_region] = 0
+        queue = deque(tuple(int(v) for v in cell) for cell in np.argwhere(env.goal_region))
         while queue:  # BFS from the goal along reversed moves
             cell = queue.popleft()
             for action in self.actions:

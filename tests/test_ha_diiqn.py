@@ -106,6 +106,34 @@ def test_diagonal_expert_moves_are_infeasible_for_a_cardinal_agent(eight_way_exp
     assert (errors[cardinal] <= config.infeasible_error).all()
 
 
+@pytest.fixture(scope="module")
+def axis_expert_point_maze_data(tmp_path_factory):
+    """The point maze's planner moving along the axes (sticky actions off), 3K transitions."""
+    out = tmp_path_factory.mktemp("point_maze") / "n3000.npz"
+    config = EnvConfig("point_maze", action_set="cardinal", sticky_action_prob=0.0)
+    make_dataset(SCRIPTED_EXPERTS["planner"](config), config, size=3000, seed=0, epsilon=0.3,
+                 out=out, expert_dir=out.parent, expert_info={"kind": "scripted"})
+    return out
+
+
+def test_in_the_point_maze_every_moving_expert_transition_is_infeasible(
+        axis_expert_point_maze_data):
+    """Disjoint action sets: the expert moves along the axes, the agent only diagonally. After
+    random diagonal play, every expert transition that moved and has an inferred action is
+    flagged infeasible (no diagonal move reproduces it); DIIQN's single-step inference has
+    nothing usable, which is what HA-DIIQN's bridges are for."""
+    env = make_env(EnvConfig("point_maze", action_set="diagonal", sticky_action_prob=0.0), 1)
+    data = load_dataset(axis_expert_point_maze_data)
+    config = HADIIQNConfig(replay_capacity=20_000)
+    agent = HADIIQNAgent(config, env.state_shape, env.n_actions, 0, 20_000, dataset=data)
+    play_randomly(agent, env, 20_000, seed=0)
+    moved = (data.states != data.next_states).any(axis=1)
+    errors = agent.inference.errors[agent.inference.transition_of]
+    inferred = np.isfinite(errors) & moved
+    assert inferred.sum() >= 100
+    assert (errors[inferred] > config.infeasible_error).all()
+
+
 def test_ha_diiqn_bridges_from_the_command_line(tmp_path, eight_way_expert_data):
     out = tmp_path / "run"
     cli("train", "ha_diiqn", "--game", "grid_maze", "--action-set", "cardinal",

@@ -1,11 +1,19 @@
-"""Grid mazes: layout, moves, rewards, the planner expert, and their place in the shared API."""
+"""Grid and point mazes: layout, moves, rewards, the planner expert, their place in the API."""
 
 import numpy as np
 import pytest
 
 from algos.envs import EnvConfig, EnvError, environment_names, make_env, state_shape
 from algos.experts import SCRIPTED_EXPERTS
-from algos.mazes import MAX_EPISODE_STEPS, MAZE_ACTION_NAMES, STEP_COST, GridMazeEnv, load_layout
+from algos.mazes import (
+    MAX_EPISODE_STEPS,
+    MAZE_ACTION_NAMES,
+    NAMED_SETS,
+    STEP_COST,
+    GridMazeEnv,
+    layout_resolution,
+    load_layout,
+)
 
 
 def maze(action_set: str = "full", sticky: float = 0.0, seed: int = 0) -> GridMazeEnv:
@@ -65,3 +73,41 @@ def test_equivalent_actions_and_checkpoint_round_trip():
     env.load_state_dict(state)
     again = [env.step(a % env.n_actions)[0] for a in range(20)]
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+
+
+def point_maze(action_set: str) -> GridMazeEnv:
+    return make_env(EnvConfig("point_maze", action_set=action_set, sticky_action_prob=0.0), 0)
+
+
+def test_the_point_maze_is_a_finer_lattice_with_a_goal_cell():
+    walls, start, goal = load_layout("point_maze")
+    assert layout_resolution("point_maze") == 2 and layout_resolution("grid_maze") == 1
+    assert state_shape("point_maze") == (2, 2 * walls.shape[0], 2 * walls.shape[1])
+    env = point_maze("diagonal")
+    obs = env.reset()
+    assert obs[0].sum() == 1 and env.position == (2 * start[0] + 1, 2 * start[1] + 1)
+    goal_rows, goal_cols = slice(2 * goal[0], 2 * goal[0] + 2), slice(2 * goal[1], 2 * goal[1] + 2)
+    assert obs[1].sum() == 4 and obs[1][goal_rows, goal_cols].all()
+    assert env.max_episode_steps == 2 * MAX_EPISODE_STEPS
+    assert env.describe()["kind"] == "point_maze" and env.describe()["resolution"] == 2
+
+
+@pytest.mark.parametrize("action_set", ["cardinal", "diagonal"])
+def test_in_the_point_maze_both_disjoint_action_sets_reach_the_goal(action_set):
+    env = point_maze(action_set)
+    expert = SCRIPTED_EXPERTS["planner"](env.config)
+    obs, done, reward = env.reset(), False, 0.0
+    while not done:
+        obs, reward, done = env.step(expert.greedy_action(obs))
+    assert reward == 1.0 and env.goal_region[env.position]
+
+
+def test_no_axis_move_of_the_point_maze_is_one_diagonal_move():
+    """From every free lattice point, the cells an axis move reaches (other than staying put) are
+    never reached by a diagonal move: the sets are disjoint in effect, not only in name."""
+    env = point_maze("full")
+    axis, diagonal = NAMED_SETS["cardinal"], NAMED_SETS["diagonal"]
+    for point in map(tuple, np.argwhere(~env.walls)):
+        by_axis = {env._move(point, a) for a in axis} - {point}
+        by_diagonal = {env._move(point, a) for a in diagonal} - {point}
+        assert not by_axis & by_diagonal
