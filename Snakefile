@@ -27,7 +27,7 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 
 
-localrules: all_figures, aggregate, figures, sweep_figure, diagnostics_figure
+localrules: all_figures, aggregate, figures, sweep_figure, diagnostics_figure, bridging_figure
 
 
 rule all_figures:

@@ -204,8 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
             "random)), OUT/curves.csv (every evaluation), OUT/intervals.csv (IQM, median, "
             "mean and optimality gap of the normalised scores per algo/variant, with "
             "stratified-bootstrap 95 %% intervals), OUT/poi.csv (probability that each method "
-            "beats each other, P(x > y)), OUT/profiles.csv (performance profiles) and "
-            "OUT/diagnostics.csv (DIIQN's and HA-DIIQN's diagnostics over training).",
+            "beats each other, P(x > y)), OUT/profiles.csv (performance profiles), "
+            "OUT/steps_to_threshold.csv (each run's first evaluation step within --threshold "
+            "of the expert) and OUT/diagnostics.csv (DIIQN's and HA-DIIQN's diagnostics over "
+            "training).",
             width=96),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     aggregate.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders")
@@ -219,6 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="bootstrap resamples (default 2000)")
     aggregate.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
     aggregate.add_argument("--experiment", default="", help="experiment name for scores.csv")
+    aggregate.add_argument("--threshold", type=float, default=0.9,
+                           help="expert-normalised return for steps_to_threshold.csv (default "
+                                "0.9: within 10 %% of the expert, on the random-to-expert "
+                                "scale)")
 
     plot = commands.add_parser(
         "plot", help="draw an aggregate folder's figures (PNG and PDF)",
@@ -229,9 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--out", type=Path, required=True, help="folder for the figures")
     plot.add_argument("--only", nargs="+", metavar="FIGURE",
                       choices=["learning_curves", "aggregates", "profiles", "improvement",
-                               "sweep", "diagnostics"],
+                               "sweep", "diagnostics", "bridging"],
                       help="draw only these figures (default: all that apply: sweep with "
-                           "--sweep, diagnostics where DIIQN-family runs logged them)")
+                           "--sweep, diagnostics where DIIQN-family runs logged them, bridging "
+                           "where HA-DIIQN runs did)")
     plot.add_argument("--sweep", metavar="LABEL",
                       help="also plot the final normalised score against the number at the end "
                            "of each variant's name (e.g. tau-0.9, data-30000), labelled LABEL")
@@ -449,6 +456,7 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     tables = {"scores": scores, "curves": curves,
               "diagnostics": stats.collect_diagnostics(args.runs),
+              "steps_to_threshold": stats.steps_to_threshold(curves, args.threshold),
               "intervals": pd.DataFrame(intervals),
               "poi": pd.DataFrame(poi, columns=["x", "y", "probability", "lower", "upper"]),
               "profiles": pd.DataFrame(profiles)}
@@ -469,12 +477,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
     try:
         tables = {name: pd.read_csv(folder / f"{name}.csv")
                   for name in ("scores", "curves", "intervals", "poi", "profiles",
-                               "diagnostics")}
+                               "diagnostics", "steps_to_threshold")}
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise UsageError(f"{folder}: not an aggregate folder ({err})") from None
     wanted = set(args.only or ["learning_curves", "aggregates", "profiles", "improvement"]
                  + (["sweep"] if args.sweep else [])
-                 + (["diagnostics"] if len(tables["diagnostics"]) else []))
+                 + (["diagnostics"] if len(tables["diagnostics"]) else [])
+                 + (["bridging"] if "bridge_hits" in tables["diagnostics"] else []))
     if "diagnostics" in wanted and not len(tables["diagnostics"]):
         raise UsageError(f"{folder}: no DIIQN diagnostics to draw")
     if "sweep" in wanted and not args.sweep:
@@ -488,6 +497,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
         "sweep": lambda: plots.sweep(tables["scores"], args.sweep, args.out,
                                      default=args.sweep_default),
         "diagnostics": lambda: plots.diagnostics(tables["diagnostics"], args.out),
+        "bridging": lambda: plots.bridging(tables["steps_to_threshold"], tables["diagnostics"],
+                                           args.out),
     }
     paths = [path for name in draw if name in wanted for path in draw[name]()]
     print(f"{args.out}: " + ", ".join(p.name for p in paths))

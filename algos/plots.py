@@ -9,6 +9,8 @@
 * ``profiles``: performance profiles (fraction of runs above each normalised score).
 * ``sweep``: final normalised score against a swept setting (dataset size, c_max, τ).
 * ``diagnostics``: DIIQN's inference accuracy, KNN acceptance and mean Φ over training.
+* ``bridging``: heterogeneous actions: steps each run took to come within a threshold of the
+  expert, the expert's share of the loss, the infeasible share and HA-DIIQN's bridges found.
 """
 
 from __future__ import annotations
@@ -187,3 +189,67 @@ def diagnostics(table: pd.DataFrame, out: Path) -> list[Path]:
                frameon=False)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return _save(fig, out, "diagnostics")
+
+
+def bridging(steps: pd.DataFrame, table: pd.DataFrame, out: Path) -> list[Path]:
+    """The heterogeneous-action experiment, one row of panels per environment.
+
+    ``steps``: as ``steps_to_threshold.csv``: each run's first evaluation step within the
+    threshold of the expert (a dot per run; runs that never got there are crosses at the budget,
+    and the panel counts them). ``table``: as ``diagnostics.csv``: the share of the loss that
+    comes from the expert (DIIQN and HA-DIIQN), the share of matched expert samples that are
+    infeasible for the agent, and the bridges found per evaluation interval (HA-DIIQN)."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    steps = steps.assign(method=steps["algo"] + "/" + steps["variant"])
+    table = table.assign(method=table["algo"] + "/" + table["variant"])
+    colors = palette(steps["method"])
+    methods = list(colors)
+    envs = sorted(steps["env"].unique())
+    panels = [("expert_loss_share", "share of the loss from the expert"),
+              ("infeasible_share", "share of expert samples infeasible"),
+              ("bridge_hits", "bridges found per evaluation interval")]
+    fig, axes = plt.subplots(len(envs), 1 + len(panels), figsize=(4.6 * (1 + len(panels)),
+                                                                  4.0 * len(envs)),
+                             squeeze=False)
+    for row, env in zip(axes, envs, strict=True):
+        data = steps[steps["env"] == env]
+        ax = row[0]
+        for x, method in enumerate(methods):
+            runs = data[data["method"] == method]
+            jitter = (runs["seed"].rank(method="first").to_numpy() - 1) * 0.08 - 0.04 * (
+                len(runs) - 1)
+            reached = runs["reached"].to_numpy(dtype=bool)
+            ax.scatter(x + jitter[reached], runs["step"][reached], color=colors[method], s=40,
+                       zorder=3)
+            ax.scatter(x + jitter[~reached], runs["budget"][~reached], color=colors[method],
+                       marker="x", s=50, zorder=3)
+            if reached.any():
+                ax.plot([x - 0.25, x + 0.25], [runs["step"][reached].median()] * 2,
+                        color="black", lw=1.5)
+            ax.annotate(f"{reached.sum()}/{len(runs)}", (x, 0), xycoords=("data", "axes fraction"),
+                        xytext=(0, 4), textcoords="offset points", ha="center", fontsize="small")
+        ax.set_xticks(range(len(methods)), methods, rotation=20, ha="right")
+        ax.set_xlim(-0.6, len(methods) - 0.4)
+        ax.set_ylim(bottom=0)
+        threshold = data["threshold"].iloc[0] if len(data) else float("nan")
+        ax.set_ylabel(f"environment steps to {threshold:.0%} of the expert")
+        ax.set_title(f"{env}: runs reaching it (x: not by the end; bar: median)",
+                     fontsize="small")
+        diag = table[table["env"] == env]
+        for ax, (column, label) in zip(row[1:], panels, strict=True):
+            shown = diag.dropna(subset=[column]) if column in diag.columns else diag.iloc[:0]
+            if len(shown):
+                sns.lineplot(data=shown, x="step", y=column, hue="method", hue_order=[
+                    m for m in methods if m in set(shown["method"])], palette=colors,
+                    errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
+                ax.legend(fontsize="small")
+            else:
+                ax.text(0.5, 0.5, "not logged by these methods", ha="center", va="center",
+                        transform=ax.transAxes)
+            if column != "bridge_hits":
+                ax.set_ylim(-0.02, 1.02)
+            ax.set_xlabel("environment steps")
+            ax.set_ylabel(label)
+            ax.set_title(env, fontsize="small")
+    fig.tight_layout()
+    return _save(fig, out, "bridging")

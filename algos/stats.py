@@ -9,6 +9,7 @@ style of rliable itself; the workflow's ``aggregate`` step writes their results 
   gap, with stratified-bootstrap confidence intervals (``rliable.library.get_interval_estimates``).
 * ``probability_of_improvement``: P(X > Y) between two algorithms, with its interval.
 * ``performance_profile``: the fraction of runs above each threshold τ, with its interval.
+* ``steps_to_threshold``: per run, the first evaluation step reaching a normalised return.
 
 Bootstrap draws are seeded by the caller, so the same scores give the same intervals. rliable
 1.2.0's stratified bootstrap draws its indices from numpy's *global* generator
@@ -152,9 +153,28 @@ def collect_runs(run_dirs: list[Path], experts: Path | None = None, last: int = 
             else pd.DataFrame(columns=columns))
 
 
+def steps_to_threshold(curves: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """The first evaluation step at which each run's expert-normalised return reached
+    ``threshold`` (0.9: within 10 % of the expert, on the scale from random to expert): algo,
+    variant, env, seed, threshold, step (NaN if never), reached. ``curves`` as ``collect_runs``
+    returns it."""
+    rows = []
+    for (algo, variant, env, seed), run in curves.groupby(["algo", "variant", "env", "seed"],
+                                                          sort=True):
+        run = run.sort_values("step")
+        hits = run.loc[run["normalized_return"] >= threshold, "step"]
+        rows.append({"algo": algo, "variant": variant, "env": env, "seed": int(seed),
+                     "threshold": threshold, "step": float(hits.iloc[0]) if len(hits)
+                     else float("nan"), "reached": bool(len(hits)),
+                     "budget": float(run["step"].max())})
+    columns = ["algo", "variant", "env", "seed", "threshold", "step", "reached", "budget"]
+    return pd.DataFrame(rows, columns=columns)
+
+
 DIAGNOSTICS = ("inference_accuracy", "inference_effect_accuracy", "inferred_coverage",
                "knn_acceptance", "phi_mean", "delta_q_mean", "delta_mean", "zeta_mean",
-               "expert_loss_share", "infeasible_share", "bridge_hits")
+               "expert_loss_share", "infeasible_share", "bridge_attempts", "bridge_hits",
+               "bridge_length_mean")
 """Columns of DIIQN's and HA-DIIQN's ``diagnostics.csv`` that ``collect_diagnostics`` keeps."""
 
 

@@ -59,7 +59,7 @@ def snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def slurm_smoke(cluster, tmp_path_factory) -> Path:
-    """config/smoke.yaml with one seed (15 training runs instead of 30), to all_figures."""
+    """config/smoke.yaml with one seed (18 training runs instead of 36), to all_figures."""
     work = tmp_path_factory.mktemp("slurm_workflow")
     config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
     config["seeds"] = [0]
@@ -71,7 +71,7 @@ def slurm_smoke(cluster, tmp_path_factory) -> Path:
 
 def test_every_run_is_a_slurm_job_and_every_figure_is_made(slurm_smoke):
     runs = sorted((slurm_smoke / "results" / "runs").glob("*/*/*/seed*/run.json"))
-    assert len(runs) == 15
+    assert len(runs) == 18
     job_ids = [json.loads(path.read_text())["provenance"]["slurm_job_id"] for path in runs]
     assert all(job_id is not None and job_id.isdigit() for job_id in job_ids), job_ids
     assert len(set(job_ids)) == len(job_ids)  # one job per run

@@ -1,6 +1,7 @@
 """Aggregate statistics: our functions against rliable and by-hand values on known arrays."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.stats
 from rliable import library as rly
@@ -11,6 +12,7 @@ from algos.stats import (
     normalise,
     performance_profile,
     probability_of_improvement,
+    steps_to_threshold,
 )
 
 RNG = np.random.default_rng(0)
@@ -82,3 +84,14 @@ def test_bad_score_matrices_are_refused():
         aggregate_metrics({"a": np.array([[1.0, np.nan]])}, reps=10)
     with pytest.raises(ValueError, match="runs, tasks"):
         aggregate_metrics({"a": np.array([1.0, 2.0])}, reps=10)
+
+
+def test_steps_to_threshold_is_the_first_evaluation_at_or_above_it():
+    curves = pd.DataFrame({
+        "algo": ["dqn"] * 4 + ["ha_diiqn"] * 4, "variant": "default", "env": "maze", "seed": 0,
+        "step": [0, 100, 200, 300] * 2,
+        "normalized_return": [0.0, 0.95, 0.5, 1.0, 0.0, 0.2, 0.89, 0.3]})
+    table = steps_to_threshold(curves, 0.9).set_index("algo")
+    assert table.loc["dqn", "step"] == 100 and table.loc["dqn", "reached"]
+    assert np.isnan(table.loc["ha_diiqn", "step"]) and not table.loc["ha_diiqn", "reached"]
+    assert (table["budget"] == 300).all() and (table["threshold"] == 0.9).all()

@@ -55,8 +55,16 @@ def test_smoke_config_makes_every_table_and_figure(smoke):
         if experiment in ("dataset_size", "cmax_sensitivity", "tau_sensitivity"):
             figures.append("sweep")
         figures.append("diagnostics")  # every smoke experiment runs DIIQN or HA-DIIQN
+        reached = pd.read_csv(folder / "steps_to_threshold.csv")
+        assert len(reached) == len(scores)
+        assert (reached["step"].isna() == ~reached["reached"]).all()
+        if experiment == "heterogeneous":
+            figures.append("bridging")
+            assert set(scores["env"]) == {"grid_maze_small", "point_maze"}
         diagnostics = pd.read_csv(folder / "diagnostics.csv")
         assert diagnostics["phi_mean"].dropna().between(0, 1).all()
+        if experiment == "heterogeneous":
+            assert diagnostics["bridge_hits"].notna().any()
         for name in figures:
             for suffix in ("png", "pdf"):
                 path = smoke / "figures" / experiment / f"{name}.{suffix}"
@@ -92,15 +100,15 @@ def test_paper_config_lists_the_expected_train_jobs(tmp_path):
     """Paper scale: baseline 5 envs x 5 algos x 10 seeds = 250; confidence ablation 6 variants
     (the default run is the baseline's) x 10 = 60; dataset sizes 1K, 10K, 30K, 50K (100K is the
     default) x 10 = 40; c_max 100K, 225K (150K is the default) x 10 = 20; τ 0.9, 0.95, 0.99
-    (0.97 is the default) x 10 = 30; heterogeneous 3 algos x 10 = 30. Total 430."""
+    (0.97 is the default) x 10 = 30; heterogeneous 2 mazes x 3 algos x 10 = 60. Total 460."""
     result = snakemake("all_figures", "-n", "--configfile", str(ROOT / "config" / "paper.yaml"),
                        cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     stats = (result.stdout + result.stderr).split("Job stats")[-1]
     counts = dict(line.split()[:2] for line in stats.splitlines()
                   if len(line.split()) == 2 and line.split()[1].isdigit())
-    assert counts["train"] == "430"
-    assert counts["expert"] == "6" and counts["figures"] == "6"
+    assert counts["train"] == "460"
+    assert counts["expert"] == "7" and counts["figures"] == "6"
 
 
 def test_default_config_is_valid_and_the_workflow_lints_clean(tmp_path):

@@ -39,9 +39,20 @@ def _variants() -> dict:
         if value != DIIQN_DEFAULTS.tau:
             add(f"tau-{value:g}", {"set": {"tau": value}})
     hetero = exps.get("heterogeneous")
-    if hetero:
-        add(f"actions-{hetero['agent_action_set']}", {"action_set": hetero["agent_action_set"]})
+    for env in hetero["envs"] if hetero else []:
+        action_set = agent_action_set(env)
+        add(f"actions-{action_set}", {"action_set": action_set})
     return found
+
+
+def agent_action_set(env: str) -> str:
+    """The agent's action set in the heterogeneous experiment: one for all envs, or per env."""
+    spec = config["experiments"]["heterogeneous"]["agent_action_set"]
+    if isinstance(spec, str):
+        return spec
+    if env not in spec:
+        raise ValueError(f"experiments.heterogeneous.agent_action_set has no entry for {env!r}")
+    return spec[env]
 
 
 VARIANTS = _variants()
@@ -54,8 +65,8 @@ def experiment_runs(experiment: str) -> list[tuple[str, str, str, int]]:
     if experiment == "baseline":
         combos = [(env, algo, "default") for env in spec["envs"] for algo in spec["algos"]]
     elif experiment == "heterogeneous":
-        variant = f"actions-{spec['agent_action_set']}"
-        combos = [(env, algo, variant) for env in spec["envs"] for algo in spec["algos"]]
+        combos = [(env, algo, f"actions-{agent_action_set(env)}") for env in spec["envs"]
+                  for algo in spec["algos"]]
     else:
         algo = spec.get("algo", "diiqn")
         if experiment == "confidence_ablation":
@@ -143,8 +154,10 @@ SWEEPS = {"dataset_size", "cmax_sensitivity", "tau_sensitivity"}
 def experiment_figures(experiment: str) -> list[str]:
     with_diagnostics = any(algo in ("diiqn", "ha_diiqn")
                            for _, algo, _, _ in experiment_runs(experiment))
+    with_bridges = any(algo == "ha_diiqn" for _, algo, _, _ in experiment_runs(experiment))
     names = (FIGURES + (["sweep"] if experiment in SWEEPS else [])
-             + (["diagnostics"] if with_diagnostics else []))
+             + (["diagnostics"] if with_diagnostics else [])
+             + (["bridging"] if with_bridges else []))
     return [f"figures/{experiment}/{name}.png" for name in names]
 
 

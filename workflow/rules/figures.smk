@@ -63,3 +63,22 @@ rule diagnostics_figure:
     shell:
         "{params.py} -m algos plot {params.folder} --out {params.out} --only diagnostics "
         "> {log} 2>&1"
+
+
+rule bridging_figure:
+    conda:
+        "../../environment.yml"
+    input:
+        rules.aggregate.output,
+    output:
+        report("figures/{experiment}/bridging.png", caption="../report/bridging.rst",
+               category="{experiment}"),
+    params:
+        py=PY,
+        folder=lambda wildcards, input: str(Path(input[0]).parent),
+        out=lambda wildcards, output: str(Path(output[0]).parent),
+    log:
+        "logs/figures/{experiment}_bridging.log",
+    shell:
+        "{params.py} -m algos plot {params.folder} --out {params.out} --only bridging "
+        "> {log} 2>&1"
