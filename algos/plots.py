@@ -233,8 +233,7 @@ def bridging(steps: pd.DataFrame, table: pd.DataFrame, out: Path) -> list[Path]:
         ax.set_ylim(bottom=0)
         threshold = data["threshold"].iloc[0] if len(data) else float("nan")
         ax.set_ylabel(f"environment steps to {threshold:.0%} of the expert")
-        ax.set_title(f"{env}: runs reaching it (x: not by the end; bar: median)",
-                     fontsize="small")
+        ax.set_title(f"{env} (×: never; bar: median)", fontsize="small")
         diag = table[table["env"] == env]
         for ax, (column, label) in zip(row[1:], panels, strict=True):
             shown = diag.dropna(subset=[column]) if column in diag.columns else diag.iloc[:0]

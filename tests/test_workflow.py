@@ -76,6 +76,22 @@ def test_smoke_config_makes_every_table_and_figure(smoke):
 
 
 @pytest.mark.slow
+def test_the_report_holds_every_figure_under_its_experiment_with_its_caption(smoke):
+    smoke_config = str(ROOT / "config" / "smoke.yaml")
+    result = snakemake("--report", "report.html", "--configfile", smoke_config, cwd=smoke,
+                       timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = (smoke / "report.html").read_text()
+    assert len(html) > 100_000
+    for experiment in EXPERIMENTS:
+        assert experiment in html
+    for name in ("learning_curves", "aggregates", "profiles", "improvement", "sweep",
+                 "diagnostics", "bridging"):
+        assert f"{name}.png" in html
+    assert "stratified" in html and "bridges HA-DIIQN found" in html  # captions
+
+
+@pytest.mark.slow
 def test_a_second_run_has_nothing_to_do_and_a_lost_run_is_redone_alone(smoke):
     smoke_config = str(ROOT / "config" / "smoke.yaml")
     result = snakemake("all_figures", "-n", "--configfile", smoke_config, cwd=smoke)
