@@ -122,6 +122,17 @@ def train_options(wildcards, input) -> str:
     return " ".join(o for o in options if o)
 
 
+# CPU milliseconds per training step, evaluation included, measured at the default scale
+# (results/benchmarks/train/**.tsv, cpu_time / steps: DQN 1.3-1.9, DIIQN 2.5-3.5, BCO 3.2,
+# ORIL 4.8, GAIfO 5.5), rounded up; the maze runs are cheaper.
+MS_PER_STEP = {"dqn": 2.0, "diiqn": 3.5, "ha_diiqn": 3.5, "bco": 3.5, "oril": 5.0, "gaifo": 6.0}
+
+
+def train_runtime(algo: str) -> int:
+    """SLURM time limit of a train job in minutes: 1.5 x the measured time per step, + 10 min."""
+    return int(config["steps"] * MS_PER_STEP[algo] * 1.5 / 60_000) + 10
+
+
 def expert_options(wildcards) -> str:
     experts = config["experts"]
     scripted = experts.get("scripted", {}).get(wildcards.env)

@@ -21,9 +21,9 @@ rule train:
     threads: config.get("threads", 1)
     resources:
         # Measured: peak RSS 260 MB for DQN with a full 100K replay; DIIQN adds its dataset
-        # and index (< 100 MB at 100K). Runtime: about 2 ms per step on one core, plus slack.
+        # and index (< 100 MB at 100K). Runtime in minutes: see train_runtime.
         mem_mb=1000,
-        runtime=lambda wildcards: max(10, int(config["steps"] * 0.004 / 60) + 10),
+        runtime=lambda wildcards: train_runtime(wildcards.algo),
     shell:
         "{params.py} -m algos train {wildcards.algo} --game {wildcards.env} --seed {wildcards.seed} "
         "--steps {params.steps} --threads {threads} --out {params.out} {params.options} "
