@@ -15,10 +15,12 @@ NEEDS_DATASET = {"diiqn", "ha_diiqn", "bco", "gaifo", "oril"}
 EXPERIMENTS = list(config["experiments"])
 DEFAULT_SIZE = config["dataset"]["size"]
 DIIQN_DEFAULTS = DIIQNConfig()
+AGENT_ACTIONS = "agent-actions"  # the variant of the heterogeneous experiment
 
 
 def _variants() -> dict:
-    """Variant name -> {"set": {...}, "size": dataset size, "action_set": agent's}."""
+    """Variant name -> {"set": {...}, "size": dataset size, "agent_actions": the heterogeneous
+    experiment's per-env agent action set}."""
     found = {"default": {}}
 
     def add(name, spec):
@@ -38,10 +40,10 @@ def _variants() -> dict:
     for value in exps.get("tau_sensitivity", {}).get("values", []):
         if value != DIIQN_DEFAULTS.tau:
             add(f"tau-{value:g}", {"set": {"tau": value}})
-    hetero = exps.get("heterogeneous")
-    for env in hetero["envs"] if hetero else []:
-        action_set = agent_action_set(env)
-        add(f"actions-{action_set}", {"action_set": action_set})
+    if "heterogeneous" in exps:
+        # One name on every maze, so that each method has a score on each env; the action set
+        # itself is the env's (train_options).
+        add(AGENT_ACTIONS, {"agent_actions": True})
     return found
 
 
@@ -65,8 +67,7 @@ def experiment_runs(experiment: str) -> list[tuple[str, str, str, int]]:
     if experiment == "baseline":
         combos = [(env, algo, "default") for env in spec["envs"] for algo in spec["algos"]]
     elif experiment == "heterogeneous":
-        combos = [(env, algo, f"actions-{agent_action_set(env)}") for env in spec["envs"]
-                  for algo in spec["algos"]]
+        combos = [(env, algo, AGENT_ACTIONS) for env in spec["envs"] for algo in spec["algos"]]
     else:
         algo = spec.get("algo", "diiqn")
         if experiment == "confidence_ablation":
@@ -115,8 +116,8 @@ def train_options(wildcards, input) -> str:
     """Options of python -m algos train beyond algo, game, seed, steps and out."""
     spec = VARIANTS[wildcards.variant]
     options = [_set_options({**config.get("train_set", {}), **spec.get("set", {})})]
-    if "action_set" in spec:
-        options.append(f"--action-set {shlex.quote(spec['action_set'])}")
+    if spec.get("agent_actions"):
+        options.append(f"--action-set {shlex.quote(agent_action_set(wildcards.env))}")
     if "dataset" in input.keys():
         options.append(f"--dataset {shlex.quote(input.dataset)}")
     return " ".join(o for o in options if o)
