@@ -14,6 +14,9 @@ rule expert:
     log:
         "logs/experts/{env}.log",
     threads: config.get("threads", 1)
+    # Experts and datasets first: every run of their env waits on them, so a late expert would
+    # leave the cores idle at the end (Snakemake's scheduler does not see the critical path).
+    priority: 10
     resources:
         mem_mb=1500,
         runtime=600,
@@ -35,6 +38,7 @@ rule dataset:
         expert=lambda wildcards, input: str(Path(input[0]).parent),
     log:
         "logs/datasets/{env}/n{size}.log",
+    priority: 10
     resources:
         mem_mb=1000,
         runtime=60,
