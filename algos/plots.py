@@ -66,9 +66,16 @@ def learning_curves(curves: pd.DataFrame, scores: pd.DataFrame, out: Path) -> li
                        label="random")
         ax.set_title(game)
         ax.set_xlabel("environment steps (MinAtar: frames)")
-        ax.set_ylabel("evaluation return (mean over seeds, 95 % CI)")
-        ax.legend(fontsize="small")
-    fig.tight_layout()
+        ax.set_ylabel("evaluation return (95 % CI over seeds)")
+    # One legend under the panels, where it covers no data.
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    for ax in axes[0]:
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize="small",
+               frameon=False)
+    rows = -(-len(labels) // 4)
+    fig.tight_layout(rect=(0, 0.05 + 0.045 * rows, 1, 1))
     return _save(fig, out, "learning_curves")
 
 
