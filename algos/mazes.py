@@ -136,7 +136,8 @@ class GridMazeEnv:
         self.goal_region = np.zeros_like(self.walls)
         self.goal_region[goal_cell[0] * r:(goal_cell[0] + 1) * r,
                          goal_cell[1] * r:(goal_cell[1] + 1) * r] = True
-        self.start = (start_cell[0] * r + r // 2, start_cell[1] * r + r // 2)  # cell centre
+        # The start cell's middle point (for even R, the one below and right of the centre).
+        self.start = (start_cell[0] * r + r // 2, start_cell[1] * r + r // 2)
         self.max_episode_steps = MAX_EPISODE_STEPS * r
         self.actions = resolve_maze_actions(config.action_set)
         self.n_actions = len(self.actions)
