@@ -73,12 +73,21 @@ def maze_names() -> tuple[str, ...]:
 
 
 @cache
-def load_layout(name: str) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
-    """Walls (bool ``(H, W)``), start and goal cells of layout ``name``."""
+def _parse_layout(name: str) -> tuple[np.ndarray, tuple[int, int], tuple[int, int], int]:
+    """Walls (bool ``(H, W)``), start and goal cells, and resolution of layout ``name``: the
+    file is read once."""
     path = LAYOUTS / f"{name}.txt"
     if not path.is_file():
         raise EnvError(f"unknown maze {name!r}; shipped mazes: {', '.join(maze_names())}")
-    rows = [line.rstrip("\n") for line in path.read_text().splitlines()
+    lines = path.read_text().splitlines()
+    resolution = 1
+    for line in lines:
+        if line.startswith("@resolution"):
+            value = line.split()[-1]
+            if not value.isdigit() or int(value) < 1:
+                raise EnvError(f"{path}: bad '{line}' (a positive integer)")
+            resolution = int(value)
+    rows = [line.rstrip("\n") for line in lines
             if line.strip() and not line.startswith(("# ", "@"))]
     if len({len(r) for r in rows}) != 1:
         raise EnvError(f"{path}: rows of different lengths")
@@ -88,20 +97,17 @@ def load_layout(name: str) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]
         raise EnvError(f"{path}: a layout holds only # . S G, with one S and one G")
     start = tuple(int(v) for v in np.argwhere(grid == "S")[0])
     goal = tuple(int(v) for v in np.argwhere(grid == "G")[0])
-    return grid == "#", start, goal
+    return grid == "#", start, goal, resolution
 
 
-@cache
+def load_layout(name: str) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
+    """Walls (bool ``(H, W)``), start and goal cells of layout ``name``."""
+    return _parse_layout(name)[:3]
+
+
 def layout_resolution(name: str) -> int:
     """Lattice points per cell and axis: 1 for a grid maze, ``@resolution R`` for a point maze."""
-    load_layout(name)  # the unknown-maze error
-    for line in (LAYOUTS / f"{name}.txt").read_text().splitlines():
-        if line.startswith("@resolution"):
-            value = line.split()[-1]
-            if not value.isdigit() or int(value) < 1:
-                raise EnvError(f"{name}.txt: bad '{line}' (a positive integer)")
-            return int(value)
-    return 1
+    return _parse_layout(name)[3]
 
 
 def resolve_maze_actions(spec: str) -> tuple[int, ...]:

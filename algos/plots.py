@@ -47,6 +47,19 @@ def _save(fig, out: Path, name: str) -> list[Path]:
     return paths
 
 
+def _legend_below(fig, axes) -> None:
+    """Move the first panel's legend under all the panels, where it covers no data (the other
+    panels' legends, the same entries, are dropped), and lay the figure out around it."""
+    handles, labels = axes[0].get_legend_handles_labels()
+    for ax in axes:
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize="small",
+               frameon=False)
+    rows = -(-len(labels) // 4)
+    fig.tight_layout(rect=(0, 0.05 + 0.045 * rows, 1, 1))
+
+
 def learning_curves(curves: pd.DataFrame, scores: pd.DataFrame, out: Path) -> list[Path]:
     sns.set_theme(style="whitegrid", context="notebook")
     curves = curves.assign(method=curves["algo"] + "/" + curves["variant"])
@@ -67,15 +80,7 @@ def learning_curves(curves: pd.DataFrame, scores: pd.DataFrame, out: Path) -> li
         ax.set_title(game)
         ax.set_xlabel("environment steps (MinAtar: frames)")
         ax.set_ylabel("evaluation return (95 % CI over seeds)")
-    # One legend under the panels, where it covers no data.
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    for ax in axes[0]:
-        if ax.get_legend() is not None:
-            ax.get_legend().remove()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize="small",
-               frameon=False)
-    rows = -(-len(labels) // 4)
-    fig.tight_layout(rect=(0, 0.05 + 0.045 * rows, 1, 1))
+    _legend_below(fig, axes[0])
     return _save(fig, out, "learning_curves")
 
 
@@ -188,13 +193,7 @@ def diagnostics(table: pd.DataFrame, out: Path) -> list[Path]:
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("environment steps")
         ax.set_ylabel(label)
-    # One legend under the panels, where it covers no data.
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    if axes[0][0].get_legend() is not None:
-        axes[0][0].get_legend().remove()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize="small",
-               frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    _legend_below(fig, axes[0])
     return _save(fig, out, "diagnostics")
 
 
