@@ -81,6 +81,13 @@ class DIIQNConfig(DQNConfig):
     """Ablation: false replaces δ by 1."""
     use_zeta: bool = True
     """Ablation: false replaces ζ by 1."""
+    expert_margin: float = 0.0
+    """DQfD's large-margin term in L_e (Hester et al. 2018): ``max_a [Q(s_e, a) + m 1(a != a_e)]
+    - Q(s_e, a_e)`` with margin m, zero once the inferred expert action leads every other by m.
+    It makes a_e the greedy action where the agent met the expert, so the agent follows the
+    expert before rewards have propagated back. 0 (default) keeps L_e a TD loss only."""
+    margin_weight: float = 1.0
+    """λ: weight of the large-margin term in L_e (used when ``expert_margin`` > 0)."""
     expert_reward: str = "inferred"
     """Reward in L_e: inferred (that of the agent transition that inferred a_e, i.e. of the same
     state change; default) or agent (that of the sampled agent transition)."""
@@ -101,6 +108,9 @@ class DIIQNConfig(DQNConfig):
             raise ConfigError("c_max and knn_candidates must be at least 1")
         if self.err_max < 0:
             raise ConfigError(f"err_max must be >= 0 (0: running maximum), got {self.err_max}")
+        for name in ("expert_margin", "margin_weight"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
 # --- the confidence Φ and the combined loss: pure functions ----------------------------------
@@ -130,6 +140,14 @@ def confidence(delta_q: np.ndarray, delta: np.ndarray, zeta: np.ndarray) -> np.n
     return np.minimum(delta_q * delta, zeta)
 
 
+def large_margin_loss(q: torch.Tensor, expert_actions: torch.Tensor,
+                      margin: float) -> torch.Tensor:
+    """DQfD's supervised loss per sample, ``max_a [Q(s, a) + margin 1(a != a_e)] - Q(s, a_e)``:
+    non-negative, and zero once the expert's action leads every other by ``margin``."""
+    margins = torch.full_like(q, margin).scatter_(1, expert_actions.unsqueeze(1), 0.0)
+    return (q + margins).max(dim=1).values - q.gather(1, expert_actions.unsqueeze(1)).squeeze(1)
+
+
 def combined_loss(agent_loss: torch.Tensor, expert_loss: torch.Tensor, phi: torch.Tensor,
                   weights: torch.Tensor) -> torch.Tensor:
     """``mean_i w_i [Φ_i L_e,i + (1 - Φ_i) L_a,i]``; with Φ = 0 exactly DQN's PER-weighted loss.
@@ -149,10 +167,17 @@ class ActionInference:
     transition: ``transition_of[j]`` names expert transition ``j``'s. A popular start state
     (Breakout's first frame opens every episode) then costs one comparison per distinct next
     state, not one per occurrence.
+
+    Which action: the agent stores the action it *chose*, and with sticky actions (MinAtar's and
+    the mazes' default, 0.1) the environment sometimes repeats the previous one instead, so a
+    single matching transition can credit the wrong action. Among the agent transitions at the
+    best error so far, the inferred action is the one most likely to produce the expert's change:
+    the most matches per time the action was tried at that expert state (the empirical
+    P(s'_e | s_e, a), as in Price & Boutilier's action models); ties go to the lower action.
     """
 
     def __init__(self, states: np.ndarray, next_states: np.ndarray, index: ExpertStateIndex,
-                 n_bits: int, metric: str, inference_on: str):
+                 n_bits: int, metric: str, inference_on: str, n_actions: int):
         self.index, self.n_bits = index, n_bits
         self.metric, self.inference_on = metric, inference_on
         pairs, first, inverse = np.unique(np.concatenate([states, next_states], axis=1), axis=0,
@@ -171,8 +196,11 @@ class ActionInference:
         self.actions = np.full(n, -1, dtype=np.int16)  # agent action index; -1 = not inferred
         self.errors = np.full(n, np.inf, dtype=np.float64)
         self.rewards = np.zeros(n, dtype=np.float32)
+        # Agent transitions at the best error, per action; and tries per (expert state, action).
+        self.matches = np.zeros((n, n_actions), dtype=np.int32)
+        self.tries = np.zeros((len(index), n_actions), dtype=np.int32)
         self.max_error = 0.0  # running maximum of recorded errors
-        self.updates = 0  # distinct transitions whose estimate changed
+        self.updates = 0  # times an inferred action changed
 
     def observe(self, group: int, state_similarity: float, action: int, reward: float,
                 next_state: np.ndarray) -> None:
@@ -180,20 +208,29 @@ class ActionInference:
         matched expert group ``group`` with similarity ``state_similarity``, with the distinct
         expert transitions that start there; keep the better matches."""
         lo, hi = self.starts[group], self.starts[group + 1]
+        self.tries[group, action] += 1
         next_similarity = similarity(self.metric, next_state, self.next_states[lo:hi],
                                      self.n_bits)
         if self.inference_on == "transition":
             errors = 1.0 - 0.5 * (state_similarity + next_similarity)
         else:
             errors = 1.0 - next_similarity
-        better = errors < self.errors[lo:hi]  # strict: ties keep the earlier match
+        best = self.errors[lo:hi]
+        better = errors < best
+        touched = lo + np.flatnonzero(better | (errors == best))
+        if not len(touched):
+            return
         if better.any():
-            chosen = lo + np.flatnonzero(better)
-            self.actions[chosen] = action
-            self.errors[chosen] = errors[better]
-            self.rewards[chosen] = reward
+            improved = lo + np.flatnonzero(better)
+            self.errors[improved] = errors[better]
+            self.rewards[improved] = reward
+            self.matches[improved] = 0
             self.max_error = max(self.max_error, float(errors[better].max()))
-            self.updates += len(chosen)
+        self.matches[touched, action] += 1
+        likelihood = self.matches[touched] / np.maximum(self.tries[group], 1)
+        chosen = likelihood.argmax(axis=1).astype(np.int16)
+        self.updates += int((chosen != self.actions[touched]).sum())
+        self.actions[touched] = chosen
 
     def per_transition(self) -> np.ndarray:
         """The inferred action of every expert transition (-1 where none), in dataset order."""
@@ -201,12 +238,15 @@ class ActionInference:
 
     def state_dict(self) -> dict:
         return {"actions": self.actions, "errors": self.errors, "rewards": self.rewards,
+                "matches": self.matches, "tries": self.tries,
                 "max_error": self.max_error, "updates": self.updates}
 
     def load_state_dict(self, state: dict) -> None:
         self.actions[:] = state["actions"]
         self.errors[:] = state["errors"]
         self.rewards[:] = state["rewards"]
+        self.matches[:] = state["matches"]
+        self.tries[:] = state["tries"]
         self.max_error = float(state["max_error"])
         self.updates = int(state["updates"])
 
@@ -246,7 +286,7 @@ class DIIQNAgent(DQNAgent):
         self.index = ExpertStateIndex(dataset.states, n_bits, metric=config.metric,
                                       candidates=config.knn_candidates)
         self.inference = ActionInference(dataset.states, dataset.next_states, self.index,
-                                         n_bits, config.metric, config.inference_on)
+                                         n_bits, config.metric, config.inference_on, n_actions)
         self.expert_dones = dataset.dones.astype(np.float32)
         # The nearest expert state of each replay slot's start state, found once on insertion.
         self.match_group = np.full(config.replay_capacity, -1, dtype=np.int32)
@@ -326,9 +366,14 @@ class DIIQNAgent(DQNAgent):
             torch.from_numpy(np.concatenate([batch.dones, expert.dones])),
             state_rows=torch.from_numpy(state_rows))
         phi = np.zeros(n, dtype=np.float32)
+        expert_row_loss = loss[n:]
         if m:
-            phi[rows] = self.sample_confidence(q[n:].numpy(), expert, batch.actions[rows])
-        expert_loss = torch.zeros(n).index_put((torch.from_numpy(rows),), loss[n:])
+            phi[rows] = self.sample_confidence(q[n:].detach().numpy(), expert,
+                                               batch.actions[rows])
+            if self.config.expert_margin > 0:
+                expert_row_loss = expert_row_loss + self.config.margin_weight * large_margin_loss(
+                    q[n:], torch.from_numpy(expert.actions), self.config.expert_margin)
+        expert_loss = torch.zeros(n).index_put((torch.from_numpy(rows),), expert_row_loss)
         weights = torch.from_numpy(batch.weights)
         phi_t = torch.from_numpy(phi)
         total = combined_loss(loss[:n], expert_loss, phi_t, weights)

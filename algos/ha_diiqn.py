@@ -25,12 +25,15 @@ deterministic, and an exact key is what a hash index can look up.
 Bridges are cached per distinct expert transition with the update at which they were found, and
 searched again once ``bridge_refresh`` updates have passed, since the replay they came from has
 changed by then; a cached bridge keeps copies of its first transition, so overwriting its replay
-slot cannot corrupt it.
+slot cannot corrupt it. A failed search is retried sooner (``bridge_retry``): the agent's replay
+grows the detour a bridge needs.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,8 +57,15 @@ class HADIIQNConfig(DIIQNConfig):
     """k: the most agent transitions a bridge may take."""
     bridge_expert_steps: int = 3
     """n: a bridge may rejoin the expert's trajectory at any of its next n states."""
-    bridge_refresh: int = 5_000
-    """Search a cached bridge (or its absence) again after this many updates."""
+    bridge_refresh: int = 1_000
+    """Search a found bridge again after this many updates: the replay it came from changes, and
+    early on its first action may rest on a few transitions (a sticky repeat stored under
+    another action) that later play outweighs. A search costs tens of microseconds."""
+    bridge_retry: int = 100
+    """Search again after this many updates where no bridge was found: early in a run the replay
+    lacks the agent's detours, and a miss cached for ``bridge_refresh`` updates would leave the
+    expert's few feasible transitions at that state (its random wall bumps) as the only expert
+    signal there."""
     bridge_search: str = "indexed"
     """indexed (hash of states -> replay slots) or brute_force (scan the replay; same result)."""
 
@@ -64,7 +74,8 @@ class HADIIQNConfig(DIIQNConfig):
         if self.bridge_search not in SEARCHES:
             raise ConfigError(f"bridge_search must be one of {', '.join(SEARCHES)}, "
                               f"got {self.bridge_search!r}")
-        for name in ("bridge_agent_steps", "bridge_expert_steps", "bridge_refresh"):
+        for name in ("bridge_agent_steps", "bridge_expert_steps", "bridge_refresh",
+                     "bridge_retry"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.infeasible_error < 0:
@@ -110,25 +121,50 @@ class ReplayGraph:
         return sorted((min(slots), reached)
                       for reached, slots in self.edges.get(state, {}).items())
 
+    def transitions(self, state: bytes) -> Iterator[tuple[int, int, bytes]]:
+        """``(slot, action, reached state)`` of every stored transition out of ``state``."""
+        actions = self.replay.actions
+        for reached, slots in self.edges.get(state, {}).items():
+            for slot in slots:
+                yield slot, int(actions[slot]), reached
 
-def _bfs(start: bytes, targets: dict[bytes, int], max_steps: int, out_edges) -> Bridge | None:
+
+def most_reliable_slot(transitions: Iterable[tuple[int, int, bytes]], reached: bytes) -> int:
+    """Of the stored transitions ``(slot, action, next state)`` out of one state, the slot of one
+    that reaches ``reached`` with the action most likely to get there: the highest share of that
+    action's transitions from the state (the empirical P(reached | state, action)), then the
+    lower action, then the lowest slot. With sticky actions the stored (chosen) action of a
+    single transition may not be the one that moved the agent."""
+    tries: Counter[int] = Counter()
+    hits: dict[int, list[int]] = {}
+    for slot, action, state in transitions:
+        tries[action] += 1
+        if state == reached:
+            hits.setdefault(action, []).append(slot)
+    action = max(hits, key=lambda a: (len(hits[a]) / tries[a], -a))
+    return min(hits[action])
+
+
+def _bfs(start: bytes, targets: dict[bytes, int], max_steps: int,
+         out_edges) -> tuple[bytes, int, int] | None:
     """Breadth-first search from ``start`` for the shortest path (then the earliest rejoin, then
     the lowest slots) to a state in ``targets`` (state bytes -> rejoin j). ``out_edges(state)``
-    lists ``(slot, reached)`` by slot, one per distinct reached state (its lowest slot)."""
-    frontier: list[tuple[bytes, int]] = [(start, -1)]
+    lists ``(slot, reached)`` by slot, one per distinct reached state (its lowest slot). Returns
+    the state the path's first step reaches, its length and j."""
+    frontier: list[tuple[bytes, bytes | None]] = [(start, None)]
     seen = {start}
     for depth in range(1, max_steps + 1):
-        found: Bridge | None = None
-        following: list[tuple[bytes, int]] = []
+        found: tuple[bytes, int, int] | None = None
+        following: list[tuple[bytes, bytes | None]] = []
         for state, first in frontier:
-            for slot, reached in out_edges(state):
-                first_slot = slot if first < 0 else first
+            for _, reached in out_edges(state):
+                first_step = reached if first is None else first
                 j = targets.get(reached)
-                if j is not None and (found is None or j < found.rejoin):
-                    found = Bridge(first_slot, depth, j)
+                if j is not None and (found is None or j < found[2]):
+                    found = (first_step, depth, j)
                 if reached not in seen:
                     seen.add(reached)
-                    following.append((reached, first_slot))
+                    following.append((reached, first_step))
         if found is not None:
             return found
         frontier = following
@@ -138,7 +174,11 @@ def _bfs(start: bytes, targets: dict[bytes, int], max_steps: int, out_edges) -> 
 def indexed_bridge(graph: ReplayGraph, start: bytes, targets: dict[bytes, int],
                    max_steps: int) -> Bridge | None:
     """The bridge search with the hashed graph: a node's distinct edges in one lookup."""
-    return _bfs(start, targets, max_steps, graph.out_edges)
+    found = _bfs(start, targets, max_steps, graph.out_edges)
+    if found is None:
+        return None
+    first, length, rejoin = found
+    return Bridge(most_reliable_slot(graph.transitions(start), first), length, rejoin)
 
 
 def brute_force_bridge(replay: UniformReplay, start: bytes, targets: dict[bytes, int],
@@ -146,14 +186,22 @@ def brute_force_bridge(replay: UniformReplay, start: bytes, targets: dict[bytes,
     """The same search, finding each node's edges by scanning every stored transition."""
     states = replay.states[: replay.size]
 
-    def out_edges(state: bytes) -> list[tuple[int, bytes]]:
+    def scan(state: bytes) -> list[tuple[int, int, bytes]]:
         row = np.frombuffer(state, dtype=np.uint8)
+        return [(slot, int(replay.actions[slot]), replay.next_states[slot].tobytes())
+                for slot in np.flatnonzero((states == row).all(axis=1)).tolist()]
+
+    def out_edges(state: bytes) -> list[tuple[int, bytes]]:
         edges: dict[bytes, int] = {}
-        for slot in np.flatnonzero((states == row).all(axis=1)).tolist():
-            edges.setdefault(replay.next_states[slot].tobytes(), slot)  # the lowest slot
+        for slot, _, reached in scan(state):
+            edges.setdefault(reached, slot)  # the lowest slot
         return sorted((slot, reached) for reached, slot in edges.items())
 
-    return _bfs(start, targets, max_steps, out_edges)
+    found = _bfs(start, targets, max_steps, out_edges)
+    if found is None:
+        return None
+    first, length, rejoin = found
+    return Bridge(most_reliable_slot(scan(start), first), length, rejoin)
 
 
 class HADIIQNAgent(DIIQNAgent):
@@ -204,9 +252,13 @@ class HADIIQNAgent(DIIQNAgent):
         """(action, reward, next state, done) of the first step of ``expert``'s bridge, cached."""
         stats = self._bridge_stats
         cached = self.bridges.get(distinct)
-        if cached is not None and self.learner.updates - cached[0] < self.config.bridge_refresh:
-            stats["cached"] += 1
-            return cached[1]
+        if cached is not None:
+            found_at, step = cached
+            valid_for = (self.config.bridge_refresh if step is not None
+                         else self.config.bridge_retry)
+            if self.learner.updates - found_at < valid_for:
+                stats["cached"] += 1
+                return step
         stats["attempts"] += 1
         bridge = self.find_bridge(expert)
         step = None

@@ -48,7 +48,8 @@ class TDLoss(NamedTuple):
     td: torch.Tensor
     """Per-sample TD errors ``target - Q(s, a)``, detached."""
     q: torch.Tensor
-    """The online network's Q-values of every action at ``s`` (``(B, |A|)``), detached."""
+    """The online network's Q-values of every action at ``s`` (``(B, |A|)``), with gradient
+    (a loss on them, such as DQfD's large margin, trains the network; ``.detach()`` for values)."""
 
 
 class CenteredRMSprop:
@@ -215,7 +216,7 @@ class QLearner:
             target = q_targets(q_next_online, q_next_target, rewards, dones, self.gamma)
         q_taken = q.gather(1, actions.unsqueeze(1)).squeeze(1)
         loss = F.huber_loss(q_taken, target, reduction="none", delta=self.huber_delta)
-        return TDLoss(loss, (target - q_taken).detach(), q.detach())
+        return TDLoss(loss, (target - q_taken).detach(), q)
 
     def apply(self, loss: torch.Tensor) -> float:
         """One optimizer step on a scalar loss; returns its value. Raises on NaN/inf."""

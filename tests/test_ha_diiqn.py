@@ -51,6 +51,20 @@ def test_bridge_search_finds_the_known_two_step_bridge():
     assert indexed_bridge(graph, bytes([9]), targets, max_steps=3) is None  # no way out
 
 
+def test_a_bridge_starts_with_the_action_that_reliably_makes_its_first_step():
+    """From state 1 the agent pressed action 0 twenty-one times: twenty bumps into a wall (1 ->
+    1) and once a sticky repeat of action 1 that moved it to 2 (slot 0); action 1 moved it to 2
+    all three times (slots 1-3). The bridge 1 -> 2 -> 5 must start with action 1 (slot 1), not
+    with the lowest slot's action 0: P(2 | 1, a1) = 1 against P(2 | 1, a0) = 1/21."""
+    replay, graph = _replay([(1, 0, 2), (1, 1, 2), (1, 1, 2), (1, 1, 2), (2, 3, 5),
+                             *[(1, 0, 1)] * 20])
+    targets = {bytes([5]): 1}
+    for bridge in (indexed_bridge(graph, bytes([1]), targets, 3),
+                   brute_force_bridge(replay, bytes([1]), targets, 3)):
+        assert bridge == Bridge(slot=1, length=2, rejoin=1)
+        assert replay.actions[bridge.slot] == 1
+
+
 def test_indexed_and_brute_force_agree_on_random_replays():
     rng = np.random.default_rng(0)
     for trial in range(30):
