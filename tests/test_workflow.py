@@ -1,6 +1,7 @@
 """The Snakemake workflow: config/smoke.yaml end to end, the paper config's job count, lint, and
 a bad config."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,9 @@ import pytest
 
 from algos.stats import aggregate_metrics, score_matrices
 from conftest import ROOT
+
+# Under pytest-xdist (make test), the tests sharing this module's fixtures run on one worker.
+pytestmark = pytest.mark.xdist_group("smoke_workflow")
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 EXPERIMENTS = ["baseline", "confidence_ablation", "dataset_size", "cmax_sensitivity",
@@ -60,7 +64,7 @@ def test_smoke_config_makes_every_table_and_figure(smoke):
         assert (reached["step"].isna() == ~reached["reached"]).all()
         if experiment == "heterogeneous":
             figures.append("bridging")
-            assert set(scores["env"]) == {"grid_maze_small", "point_maze"}
+            assert set(scores["env"]) == {"grid_maze_small", "point_maze", "breakout"}
         diagnostics = pd.read_csv(folder / "diagnostics.csv")
         assert diagnostics["phi_mean"].dropna().between(0, 1).all()
         if experiment == "heterogeneous":
@@ -69,6 +73,18 @@ def test_smoke_config_makes_every_table_and_figure(smoke):
             for suffix in ("png", "pdf"):
                 path = smoke / "figures" / experiment / f"{name}.{suffix}"
                 assert path.stat().st_size > 10_000, path
+    # The heterogeneous runs: the agent's action set per env, the experiment's own settings for
+    # every method, and the DIIQN-family settings for DIIQN and HA-DIIQN only.
+    agent_actions = {"grid_maze_small": "cardinal", "point_maze": "diagonal",
+                     "breakout": "left,right"}
+    for env, action_set in agent_actions.items():
+        for algo in ("dqn", "diiqn", "ha_diiqn"):
+            run = smoke / "results" / "runs" / env / algo / "agent-actions" / "seed0"
+            config = json.loads((run / "config.json").read_text())
+            assert config["env"]["action_set"] == action_set
+            assert config["algo_config"]["eval_every"] == 500
+            assert config["algo_config"].get("expert_margin", 0.0) == (
+                0.0 if algo == "dqn" else 0.05)
     # The default DIIQN run is shared by five experiments and trained once.
     runs = list((smoke / "results" / "runs" / "breakout" / "diiqn").glob("*/seed0"))
     variants = sorted(run.parent.name for run in runs)
@@ -116,15 +132,23 @@ def test_paper_config_lists_the_expected_train_jobs(tmp_path):
     """Paper scale: baseline 5 envs x 5 algos x 10 seeds = 250; confidence ablation 6 variants
     (the default run is the baseline's) x 10 = 60; dataset sizes 1K, 10K, 30K, 50K (100K is the
     default) x 10 = 40; c_max 100K, 225K (150K is the default) x 10 = 20; τ 0.9, 0.95, 0.99
-    (0.97 is the default) x 10 = 30; heterogeneous 2 mazes x 3 algos x 10 = 60. Total 460."""
-    result = snakemake("all_figures", "-n", "--configfile", str(ROOT / "config" / "paper.yaml"),
-                       cwd=tmp_path, timeout=300)
+    (0.97 is the default) x 10 = 30; heterogeneous 2 mazes and Breakout with two actions x 3
+    algos x 10 = 90. Total 490. The heterogeneous runs train for the experiment's own 500K
+    steps, the others for the config's 5M."""
+    result = snakemake("all_figures", "-n", "-p", "--configfile",
+                       str(ROOT / "config" / "paper.yaml"), cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    stats = (result.stdout + result.stderr).split("Job stats")[-1]
+    output = result.stdout + result.stderr
+    stats = output.split("Job stats")[-1]
     counts = dict(line.split()[:2] for line in stats.splitlines()
                   if len(line.split()) == 2 and line.split()[1].isdigit())
-    assert counts["train"] == "460"
+    assert counts["train"] == "490"
     assert counts["expert"] == "7" and counts["figures"] == "6"
+    commands = [line for line in output.splitlines() if "-m algos train" in line]
+    maze = [c for c in commands if "--game point_maze" in c]
+    game = [c for c in commands if "--game seaquest" in c]
+    assert len(maze) == 30 and all("--steps 500000 " in c for c in maze)
+    assert len(game) == 50 and all("--steps 5000000 " in c for c in game)
 
 
 def test_default_config_is_valid_and_the_workflow_lints_clean(tmp_path):

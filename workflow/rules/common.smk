@@ -12,6 +12,7 @@ from algos.diiqn import DIIQNConfig
 
 PY = shlex.quote(sys.executable)  # the Python that runs Snakemake: the project's environment
 NEEDS_DATASET = {"diiqn", "ha_diiqn", "bco", "gaifo", "oril"}
+DIIQN_FAMILY = {"diiqn", "ha_diiqn"}
 EXPERIMENTS = list(config["experiments"])
 DEFAULT_SIZE = config["dataset"]["size"]
 DIIQN_DEFAULTS = DIIQNConfig()
@@ -112,10 +113,21 @@ def _set_options(settings: dict) -> str:
     return " ".join(f"--set {shlex.quote(f'{k}={v}')}" for k, v in settings.items())
 
 
+def heterogeneous_settings(algo: str) -> dict:
+    """The heterogeneous experiment's own settings of ``algo``: ``set`` for every method, then
+    ``diiqn_set`` for DIIQN and HA-DIIQN."""
+    spec = config["experiments"]["heterogeneous"]
+    return {**spec.get("set", {}), **(spec.get("diiqn_set", {}) if algo in DIIQN_FAMILY
+                                      else {})}
+
+
 def train_options(wildcards, input) -> str:
     """Options of python -m algos train beyond algo, game, seed, steps and out."""
     spec = VARIANTS[wildcards.variant]
-    options = [_set_options({**config.get("train_set", {}), **spec.get("set", {})})]
+    settings = {**config.get("train_set", {}), **spec.get("set", {})}
+    if spec.get("agent_actions"):
+        settings.update(heterogeneous_settings(wildcards.algo))
+    options = [_set_options(settings)]
     if spec.get("agent_actions"):
         options.append(f"--action-set {shlex.quote(agent_action_set(wildcards.env))}")
     if "dataset" in input.keys():
@@ -129,9 +141,17 @@ def train_options(wildcards, input) -> str:
 MS_PER_STEP = {"dqn": 2.0, "diiqn": 3.5, "ha_diiqn": 3.5, "bco": 3.5, "oril": 5.0, "gaifo": 6.0}
 
 
-def train_runtime(algo: str) -> int:
+def train_steps(wildcards) -> int:
+    """Environment steps of a run: the heterogeneous experiment's own ``steps`` where it sets
+    them (a maze needs far fewer than a MinAtar game at paper scale), else the config's."""
+    if VARIANTS[wildcards.variant].get("agent_actions"):
+        return config["experiments"]["heterogeneous"].get("steps", config["steps"])
+    return config["steps"]
+
+
+def train_runtime(wildcards) -> int:
     """SLURM time limit of a train job in minutes: 1.5 x the measured time per step, + 10 min."""
-    return int(config["steps"] * MS_PER_STEP[algo] * 1.5 / 60_000) + 10
+    return int(train_steps(wildcards) * MS_PER_STEP[wildcards.algo] * 1.5 / 60_000) + 10
 
 
 def expert_options(wildcards) -> str:
@@ -164,7 +184,7 @@ SWEEPS = {"dataset_size", "cmax_sensitivity", "tau_sensitivity"}
 
 
 def experiment_figures(experiment: str) -> list[str]:
-    with_diagnostics = any(algo in ("diiqn", "ha_diiqn")
+    with_diagnostics = any(algo in DIIQN_FAMILY
                            for _, algo, _, _ in experiment_runs(experiment))
     with_bridges = any(algo == "ha_diiqn" for _, algo, _, _ in experiment_runs(experiment))
     names = (FIGURES + (["sweep"] if experiment in SWEEPS else [])

@@ -12,7 +12,7 @@ rule train:
     params:
         py=PY,
         options=train_options,
-        steps=config["steps"],
+        steps=train_steps,
         out=lambda wildcards, output: str(Path(output[0]).parent),
     log:
         "logs/train/{env}/{algo}/{variant}/seed{seed}.log",
@@ -23,7 +23,7 @@ rule train:
         # Measured: peak RSS 260 MB for DQN with a full 100K replay; DIIQN adds its dataset
         # and index (< 100 MB at 100K). Runtime in minutes: see train_runtime.
         mem_mb=1000,
-        runtime=lambda wildcards: train_runtime(wildcards.algo),
+        runtime=train_runtime,
     shell:
         "{params.py} -m algos train {wildcards.algo} --game {wildcards.env} --seed {wildcards.seed} "
         "--steps {params.steps} --threads {threads} --out {params.out} {params.options} "
