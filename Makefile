@@ -23,8 +23,10 @@ $(VENV)/.installed: pyproject.toml
 lint: install
 	$(PY) -m ruff check algos tests benchmarks
 
+# Two workers on two cores (pytest-xdist); tests that share a module's expensive fixture (a
+# workflow run, the SLURM cluster) are one xdist_group and run on one worker.
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(CORES) --dist loadgroup --durations=15
 
 bench: install
 	mkdir -p benchmarks/out

@@ -6,6 +6,9 @@ import pytest
 from algos.stats import aggregate_metrics, score_matrices
 from conftest import cli
 
+# Under pytest-xdist (make test), the tests sharing this module's fixtures run on one worker.
+pytestmark = pytest.mark.xdist_group("aggregate_runs")
+
 FAST_MAZE = ["--game", "grid_maze_small", "--action-set", "cardinal", "--steps", "600",
              "--set", "replay_start=200", "--set", "eval_every=200", "--set", "eval_episodes=2",
              "--set", "replay_capacity=1000", "--set", "epsilon_decay_steps=300"]

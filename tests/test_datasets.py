@@ -21,6 +21,9 @@ from algos.experts import UniformRandomPolicy, load_expert
 from algos.loop import child_seed
 from conftest import cli
 
+# Under pytest-xdist (make test), the tests sharing this module's fixtures run on one worker.
+pytestmark = pytest.mark.xdist_group("breakout_expert")
+
 STEPS = 1500
 
 

@@ -22,6 +22,9 @@ from algos.mazes import MAZE_ACTION_NAMES
 from algos.replay import UniformReplay
 from conftest import cli, play_randomly
 
+# Under pytest-xdist (make test), the tests sharing this module's fixtures run on one worker.
+pytestmark = pytest.mark.xdist_group("maze_datasets")
+
 DIAGONALS = {MAZE_ACTION_NAMES.index(a) for a in ("up_right", "down_right", "down_left",
                                                    "up_left")}
 

@@ -25,7 +25,8 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),
 # The plugin never gives up on a job it cannot see; a hang must fail the test, not the CI job.
 WORKFLOW_TIMEOUT = 1200
 
-pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+# xdist_group: under pytest-xdist (make test), the tests sharing the cluster run on one worker.
+pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.xdist_group("slurm_cluster")]
 
 
 def _why_not() -> str | None:
