@@ -125,6 +125,21 @@ def test_positive_confidence_changes_the_loss(breakout_dataset):
     assert loss_b.item() != pytest.approx(loss_a.item(), rel=1e-4)
 
 
+def inference_after_random_play(path, env, steps: int = 20_000) -> dict[str, float]:
+    """A DIIQN agent on dataset ``path`` fed ``steps`` of uniformly random play in ``env`` (no
+    learning is needed for inference); its diagnostics, with the inference scores against the
+    hidden actions."""
+    agent = DIIQNAgent(DIIQNConfig(replay_capacity=steps), env.state_shape, env.n_actions, 0,
+                       steps, dataset=load_dataset(path),
+                       scorer=inference_scorer(path, env.actions))
+    assert not hasattr(agent.dataset, "actions")  # the learner's view has no actions
+    play_randomly(agent, env, steps, seed=1)
+    diagnostics = agent.diagnostics()
+    print({k: diagnostics[k] for k in ("inference_accuracy", "inference_effect_accuracy",
+                                       "inferred_coverage")})
+    return diagnostics
+
+
 def test_action_inference_is_accurate_on_a_deterministic_setting(tmp_path):
     """Breakout, minimal action set (noop, left, right), sticky actions off; the expert is a
     known policy (uniformly random) whose 3K-transition dataset keeps its true actions apart.
@@ -135,14 +150,7 @@ def test_action_inference_is_accurate_on_a_deterministic_setting(tmp_path):
     state can differ behind one picture.)"""
     path = random_expert_dataset(tmp_path / "n3000.npz", action_set="minimal", sticky_prob=0.0)
     env = MinAtarEnv(EnvConfig("breakout", action_set="minimal", sticky_action_prob=0.0), 11)
-    agent = DIIQNAgent(DIIQNConfig(replay_capacity=20_000), env.state_shape, env.n_actions, 0,
-                       20_000, dataset=load_dataset(path),
-                       scorer=inference_scorer(path, env.actions))
-    assert not hasattr(agent.dataset, "actions")  # the learner's view has no actions
-    play_randomly(agent, env, 20_000, seed=1)
-    diagnostics = agent.diagnostics()
-    print({k: diagnostics[k] for k in ("inference_accuracy", "inference_effect_accuracy",
-                                       "inferred_coverage")})
+    diagnostics = inference_after_random_play(path, env)
     assert diagnostics["inferred_coverage"] >= 0.90
     assert diagnostics["inference_accuracy"] >= 0.95
     assert diagnostics["inference_effect_accuracy"] >= diagnostics["inference_accuracy"]
@@ -219,13 +227,6 @@ def test_inference_sees_through_sticky_actions(tmp_path):
     path = tmp_path / "n3000.npz"
     make_dataset(SCRIPTED_EXPERTS["planner"](config), config, size=3000, seed=0, epsilon=0.3,
                  out=path, expert_dir=tmp_path, expert_info={"kind": "scripted"})
-    env = make_env(config, 1)
-    agent = DIIQNAgent(DIIQNConfig(replay_capacity=20_000), env.state_shape, env.n_actions, 0,
-                       20_000, dataset=load_dataset(path),
-                       scorer=inference_scorer(path, env.actions))
-    play_randomly(agent, env, 20_000, seed=1)
-    diagnostics = agent.diagnostics()
-    print({k: diagnostics[k] for k in ("inference_accuracy", "inference_effect_accuracy",
-                                       "inferred_coverage")})
+    diagnostics = inference_after_random_play(path, make_env(config, 1))
     assert diagnostics["inferred_coverage"] >= 0.9
     assert diagnostics["inference_effect_accuracy"] >= 0.99
