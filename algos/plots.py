@@ -26,13 +26,22 @@ import seaborn as sns
 
 from .runs import atomic_write
 
+ALGO_ORDER = ("dqn", "diiqn", "ha_diiqn", "bco", "gaifo", "oril")
+"""The algorithms in the order of their colours."""
+
 
 def palette(methods) -> dict[str, tuple]:
-    """One colour per method, the same in every figure (methods in sorted order), from seaborn's
-    colour-blind-safe palette."""
+    """One colour per method (``algo`` or ``algo/variant``) from seaborn's colour-blind-safe
+    palette. Where the methods are distinct algorithms, each algorithm has its own colour in
+    every figure (DQN blue, DIIQN orange, HA-DIIQN green, ...), so a figure without DQN does not
+    repaint the others; variants of one algorithm take the palette in sorted order."""
     methods = sorted(set(methods))
-    colors = sns.color_palette("colorblind", n_colors=len(methods))
-    return dict(zip(methods, colors, strict=True))
+    algos = [method.split("/")[0] for method in methods]
+    colors = sns.color_palette("colorblind", n_colors=max(len(methods), len(ALGO_ORDER)))
+    if len(set(algos)) == len(algos) and set(algos) <= set(ALGO_ORDER):
+        return {method: colors[ALGO_ORDER.index(algo)]
+                for method, algo in zip(methods, algos, strict=True)}
+    return dict(zip(methods, colors[: len(methods)], strict=True))
 
 
 def _save(fig, out: Path, name: str) -> list[Path]:

@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from algos.plots import palette
 from algos.stats import aggregate_metrics, score_matrices
 from conftest import cli
 
@@ -89,3 +90,15 @@ def test_aggregate_refuses_unfinished_runs_and_missing_expert_scores(runs, tmp_p
     result = cli("aggregate", *map(str, dqn_only), "--out", str(tmp_path / "b"))
     assert result.returncode == 2 and "no normalised score" in result.stderr
     assert not (tmp_path / "b").exists()
+
+
+def test_each_algorithm_keeps_its_colour_across_figures():
+    """HA-DIIQN is the same colour in a figure with DQN and in one without it (the diagnostics
+    figure); variants of one algorithm get distinct colours."""
+    with_dqn = palette(["dqn/agent-actions", "diiqn/agent-actions", "ha_diiqn/agent-actions"])
+    without = palette(["diiqn/agent-actions", "ha_diiqn/agent-actions"])
+    assert with_dqn["ha_diiqn/agent-actions"] == without["ha_diiqn/agent-actions"]
+    assert with_dqn["diiqn/agent-actions"] == without["diiqn/agent-actions"]
+    assert palette(["ha_diiqn"])["ha_diiqn"] == without["ha_diiqn/agent-actions"]
+    variants = palette(["diiqn/default", "diiqn/tau-0.9", "diiqn/tau-1"])
+    assert len(set(variants.values())) == 3
