@@ -190,3 +190,22 @@ def test_in_the_point_maze_only_ha_diiqn_can_use_the_expert(tmp_path,
         else:
             assert float(rows[-1]["zeta_mean"]) < 0.2
     assert shares["ha_diiqn"] > 5 * shares["diiqn"], shares
+
+
+def test_ha_diiqn_on_minatar_with_a_reduced_action_set(tmp_path, breakout_dataset):
+    """Breakout, an expert on all six actions (uniformly random here), an agent with only left and
+    right: every expert transition that stays put away from a wall is infeasible, and HA-DIIQN
+    bridges some of them (left then right: the paddle is back where the expert kept it)."""
+    out = tmp_path / "run"
+    cli("train", "ha_diiqn", "--game", "breakout", "--action-set", "left,right", "--seed", "0",
+        "--steps", "3000", "--dataset", str(breakout_dataset), "--out", str(out),
+        "--set", "replay_start=500", "--set", "eval_every=1000", "--set", "eval_episodes=2",
+        check=True)
+    with open(out / "diagnostics.csv") as f:
+        rows = list(csv.DictReader(f))
+    print({k: rows[-1][k] for k in ("infeasible_share", "bridge_attempts", "bridge_hits",
+                                    "bridge_length_mean", "bridge_search_ms")})
+    assert 0.2 < float(rows[-1]["infeasible_share"]) < 1
+    assert sum(float(r["bridge_hits"]) for r in rows) > 0
+    config = json.loads((out / "run.json").read_text())["env"]
+    assert config["action_names"] == ["left", "right"]
