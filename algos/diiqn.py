@@ -88,6 +88,13 @@ class DIIQNConfig(DQNConfig):
     expert before rewards have propagated back. 0 (default) keeps L_e a TD loss only."""
     margin_weight: float = 1.0
     """λ: weight of the large-margin term in L_e (used when ``expert_margin`` > 0)."""
+    skip_unchanged: bool = False
+    """Give no expert loss for an expert transition whose next state is its state: nothing
+    changed, so it shows nothing of where the expert was going. In the mazes these are the
+    expert's random or sticky moves into a wall (1-2 % of its data), and where its real move
+    there could not be used, imitating them (with the margin) parked the agent against the
+    wall. MinAtar's screens almost always change (0 % of a Breakout dataset, 0.3 % of Space
+    Invaders'), so false keeps the paper's use of every transition."""
     expert_reward: str = "inferred"
     """Reward in L_e: inferred (that of the agent transition that inferred a_e, i.e. of the same
     state change; default) or agent (that of the sampled agent transition)."""
@@ -144,8 +151,9 @@ def large_margin_loss(q: torch.Tensor, expert_actions: torch.Tensor,
                       margin: float) -> torch.Tensor:
     """DQfD's supervised loss per sample, ``max_a [Q(s, a) + margin 1(a != a_e)] - Q(s, a_e)``:
     non-negative, and zero once the expert's action leads every other by ``margin``."""
-    margins = torch.full_like(q, margin).scatter_(1, expert_actions.unsqueeze(1), 0.0)
-    return (q + margins).max(dim=1).values - q.gather(1, expert_actions.unsqueeze(1)).squeeze(1)
+    expert = expert_actions.unsqueeze(1)
+    rivals = q.scatter(1, expert, float("-inf")).max(dim=1).values  # max over a != a_e
+    return torch.relu(rivals + margin - q.gather(1, expert).squeeze(1))
 
 
 def combined_loss(agent_loss: torch.Tensor, expert_loss: torch.Tensor, phi: torch.Tensor,
@@ -288,6 +296,9 @@ class DIIQNAgent(DQNAgent):
         self.inference = ActionInference(dataset.states, dataset.next_states, self.index,
                                          n_bits, config.metric, config.inference_on, n_actions)
         self.expert_dones = dataset.dones.astype(np.float32)
+        # Expert transitions that may be imitated (all, or those that changed the state).
+        self.expert_usable = (~(dataset.states == dataset.next_states).all(axis=1)
+                              if config.skip_unchanged else np.ones(len(dataset), dtype=bool))
         # The nearest expert state of each replay slot's start state, found once on insertion.
         self.match_group = np.full(config.replay_capacity, -1, dtype=np.int32)
         self.match_similarity = np.zeros(config.replay_capacity, dtype=np.float32)
@@ -313,7 +324,8 @@ class DIIQNAgent(DQNAgent):
 
     def expert_pairs(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
         """For a sampled batch: the rows with a usable expert match, and the expert transition
-        paired with each (drawn uniformly among those that start at the matched state)."""
+        paired with each (drawn uniformly among those that start at the matched state; usable if
+        it has an inferred action and, with ``skip_unchanged``, changed the state)."""
         groups = self.match_group[batch.indices]
         similarities = self.match_similarity[batch.indices]
         accepted = (groups >= 0) & (similarities >= self.config.tau)
@@ -322,7 +334,8 @@ class DIIQNAgent(DQNAgent):
         picks = self.index.starts[g] + (self.rng.random(len(rows)) * self.index.sizes[g]).astype(
             np.int64)
         members = self.index.members[picks]
-        inferred = self.inference.actions[self.inference.transition_of[members]] >= 0
+        inferred = ((self.inference.actions[self.inference.transition_of[members]] >= 0)
+                    & self.expert_usable[members])
         stats = self._stats
         stats["sampled"] += len(batch.indices)
         stats["accepted"] += len(rows)

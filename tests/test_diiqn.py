@@ -58,7 +58,7 @@ def test_combined_loss_is_phi_weighted_and_reduces_to_dqn_at_zero():
 def test_large_margin_loss_by_hand():
     """DQfD's max_a [Q(s, a) + m 1(a != a_e)] - Q(s, a_e): positive while another action is
     within the margin m of the expert's, zero once a_e leads by m; its gradient lowers the
-    rival and raises the expert's action."""
+    rival and raises the expert's action, and is zero once the margin holds."""
     q = torch.tensor([[1.0, 0.5, 0.9], [0.2, 1.0, 0.0]], requires_grad=True)
     loss = large_margin_loss(q, torch.tensor([0, 1]), margin=0.2)
     assert loss.tolist() == pytest.approx([0.1, 0.0])
@@ -230,3 +230,26 @@ def test_inference_sees_through_sticky_actions(tmp_path):
     diagnostics = inference_after_random_play(path, make_env(config, 1))
     assert diagnostics["inferred_coverage"] >= 0.9
     assert diagnostics["inference_effect_accuracy"] >= 0.99
+
+
+def test_skip_unchanged_never_imitates_a_transition_that_changed_nothing(tmp_path):
+    """Grid maze planner data with ε = 0.3: many of its random moves hit a wall and change
+    nothing. With ``skip_unchanged`` no such transition is paired with an agent sample; without
+    it, some are."""
+    config = EnvConfig("grid_maze", action_set="cardinal", sticky_action_prob=0.1)
+    path = tmp_path / "n3000.npz"
+    make_dataset(SCRIPTED_EXPERTS["planner"](config), config, size=3000, seed=0, epsilon=0.3,
+                 out=path, expert_dir=tmp_path, expert_info={"kind": "scripted"})
+    data = load_dataset(path)
+    unchanged = (data.states == data.next_states).all(axis=1)
+    paired = {}
+    for skip in (False, True):
+        env = make_env(config, 1)
+        agent = DIIQNAgent(DIIQNConfig(replay_capacity=5000, skip_unchanged=skip),
+                           env.state_shape, env.n_actions, 0, 5000, dataset=data)
+        play_randomly(agent, env, 5000, seed=1)
+        experts = np.concatenate([agent.expert_pairs(agent.replay.sample(256, beta=1.0))[1]
+                                  for _ in range(20)])
+        paired[skip] = unchanged[experts].sum()
+        assert len(experts) > 1000
+    assert paired[True] == 0 and paired[False] > 0, paired
