@@ -63,9 +63,7 @@ class HADIIQNConfig(DIIQNConfig):
     another action) that later play outweighs. A search costs tens of microseconds."""
     bridge_retry: int = 100
     """Search again after this many updates where no bridge was found: early in a run the replay
-    lacks the agent's detours, and a miss cached for ``bridge_refresh`` updates would leave the
-    expert's few feasible transitions at that state (its random wall bumps) as the only expert
-    signal there."""
+    lacks the agent's detours, and a sample without a bridge gives no expert loss."""
     bridge_search: str = "indexed"
     """indexed (hash of states -> replay slots) or brute_force (scan the replay; same result)."""
 
@@ -145,21 +143,29 @@ def most_reliable_slot(transitions: Iterable[tuple[int, int, bytes]], reached: b
     return min(hits[action])
 
 
-def _bfs(start: bytes, targets: dict[bytes, int], max_steps: int,
-         out_edges) -> tuple[bytes, int, int] | None:
+EPISODE_END = b""
+"""Bridge target standing for the end of the expert's episode (no packed state is empty)."""
+
+
+def _bfs(start: bytes, targets: dict[bytes, int], max_steps: int, out_edges,
+         ends) -> tuple[bytes, int, int] | None:
     """Breadth-first search from ``start`` for the shortest path (then the earliest rejoin, then
-    the lowest slots) to a state in ``targets`` (state bytes -> rejoin j). ``out_edges(state)``
+    the lowest slots) to a state in ``targets`` (state bytes -> rejoin j; ``EPISODE_END`` is
+    reached by any transition that ended its episode, ``ends(slot)``). ``out_edges(state)``
     lists ``(slot, reached)`` by slot, one per distinct reached state (its lowest slot). Returns
     the state the path's first step reaches, its length and j."""
     frontier: list[tuple[bytes, bytes | None]] = [(start, None)]
     seen = {start}
+    end = targets.get(EPISODE_END)
     for depth in range(1, max_steps + 1):
         found: tuple[bytes, int, int] | None = None
         following: list[tuple[bytes, bytes | None]] = []
         for state, first in frontier:
-            for _, reached in out_edges(state):
+            for slot, reached in out_edges(state):
                 first_step = reached if first is None else first
                 j = targets.get(reached)
+                if end is not None and ends(slot) and (j is None or end < j):
+                    j = end
                 if j is not None and (found is None or j < found[2]):
                     found = (first_step, depth, j)
                 if reached not in seen:
@@ -174,7 +180,8 @@ def _bfs(start: bytes, targets: dict[bytes, int], max_steps: int,
 def indexed_bridge(graph: ReplayGraph, start: bytes, targets: dict[bytes, int],
                    max_steps: int) -> Bridge | None:
     """The bridge search with the hashed graph: a node's distinct edges in one lookup."""
-    found = _bfs(start, targets, max_steps, graph.out_edges)
+    dones = graph.replay.dones
+    found = _bfs(start, targets, max_steps, graph.out_edges, lambda slot: bool(dones[slot]))
     if found is None:
         return None
     first, length, rejoin = found
@@ -197,7 +204,7 @@ def brute_force_bridge(replay: UniformReplay, start: bytes, targets: dict[bytes,
             edges.setdefault(reached, slot)  # the lowest slot
         return sorted((slot, reached) for reached, slot in edges.items())
 
-    found = _bfs(start, targets, max_steps, out_edges)
+    found = _bfs(start, targets, max_steps, out_edges, lambda slot: bool(replay.dones[slot]))
     if found is None:
         return None
     first, length, rejoin = found
@@ -227,13 +234,26 @@ class HADIIQNAgent(DIIQNAgent):
         self.graph.add((self.replay.cursor - 1) % self.replay.capacity)
 
     def targets(self, expert: int) -> dict[bytes, int]:
-        """The expert's next ``n`` states after transition ``expert``, as bridge targets."""
+        """The expert's next ``n`` states after transition ``expert``, as bridge targets, and
+        ``EPISODE_END`` if its episode ended among them: an agent path that ends its own episode
+        there rejoins the expert's at its end (a diagonal agent cannot reach the goal point the
+        axis expert reached, but another point of the goal cell; without this, the expert's
+        last move was never usable and the agent's step into the goal, learnt from its own TD
+        alone, was lost again after 16K steps in every seed). A state equal to the start is
+        left out: where the expert came back (up, then down), a move that changes nothing would
+        "rejoin" it, a bridge that goes nowhere."""
         data, out = self.dataset, {}
+        start = data.states[expert].tobytes()
         for j in range(1, self.config.bridge_expert_steps + 1):
             e = expert + j - 1
             if e >= len(data) or self._episodes[e] != self._episodes[expert]:
                 break
-            out.setdefault(data.next_states[e].tobytes(), j)
+            state = data.next_states[e].tobytes()
+            if state != start:
+                out.setdefault(state, j)
+            if data.dones[e]:
+                out.setdefault(EPISODE_END, j)
+                break
         return out
 
     def find_bridge(self, expert: int) -> Bridge | None:

@@ -11,6 +11,7 @@ from algos.datasets import load_dataset, load_true_actions, make_dataset
 from algos.envs import EnvConfig, make_env
 from algos.experts import SCRIPTED_EXPERTS
 from algos.ha_diiqn import (
+    EPISODE_END,
     Bridge,
     HADIIQNAgent,
     HADIIQNConfig,
@@ -33,11 +34,12 @@ def _state(value: int) -> np.ndarray:
     return np.array([value], dtype=np.uint8)
 
 
-def _replay(transitions) -> tuple[UniformReplay, ReplayGraph]:
+def _replay(transitions, ends=()) -> tuple[UniformReplay, ReplayGraph]:
+    """Transitions ``(s, a, s')``; those whose index is in ``ends`` ended their episode."""
     replay = UniformReplay(len(transitions) + 1, 1, seed=0)
     graph = ReplayGraph(replay)
-    for s, a, s2 in transitions:
-        graph.add(replay.add(_state(s), a, 0.0, _state(s2), False))
+    for i, (s, a, s2) in enumerate(transitions):
+        graph.add(replay.add(_state(s), a, 0.0, _state(s2), i in ends))
     return replay, graph
 
 
@@ -68,17 +70,32 @@ def test_a_bridge_starts_with_the_action_that_reliably_makes_its_first_step():
         assert replay.actions[bridge.slot] == 1
 
 
+def test_a_bridge_can_rejoin_the_expert_at_the_end_of_its_episode():
+    """The expert's episode ends at t + 1 in terminal state 7, which the agent cannot reach; the
+    agent's 1 -a2-> 8 ends its own episode (state 8 is another point of the goal). That is a
+    one-step bridge to the expert's end; without the end as a target there is none."""
+    replay, graph = _replay([(1, 0, 2), (1, 2, 8), (2, 1, 3)], ends={1})
+    ended = {bytes([7]): 1, EPISODE_END: 1}
+    for search in (lambda t: indexed_bridge(graph, bytes([1]), t, 3),
+                   lambda t: brute_force_bridge(replay, bytes([1]), t, 3)):
+        assert search(ended) == Bridge(slot=1, length=1, rejoin=1)
+        assert search({bytes([7]): 1}) is None
+
+
 def test_indexed_and_brute_force_agree_on_random_replays():
     rng = np.random.default_rng(0)
     for trial in range(30):
         n_states = int(rng.integers(5, 40))
         transitions = [(int(rng.integers(n_states)), int(rng.integers(4)),
                         int(rng.integers(n_states))) for _ in range(int(rng.integers(20, 300)))]
-        replay, graph = _replay(transitions)
+        ends = set(np.flatnonzero(rng.random(len(transitions)) < 0.05).tolist())
+        replay, graph = _replay(transitions, ends)
         for _ in range(20):
             start = bytes([int(rng.integers(n_states))])
             targets = {bytes([int(t)]): j + 1 for j, t in
                        enumerate(rng.choice(n_states, size=3, replace=False))}
+            if rng.random() < 0.5:
+                targets[EPISODE_END] = int(rng.integers(1, 4))
             k = int(rng.integers(1, 5))
             assert indexed_bridge(graph, start, targets, k) == \
                 brute_force_bridge(replay, start, targets, k), trial
@@ -150,6 +167,26 @@ def test_in_the_point_maze_every_moving_expert_transition_is_infeasible(
     inferred = np.isfinite(errors) & moved
     assert inferred.sum() >= 100
     assert (errors[inferred] > config.infeasible_error).all()
+
+
+def test_a_bridge_never_rejoins_where_it_started(eight_way_expert_data):
+    """Where the expert came back to its start within n steps (a random move and back), that
+    start is no bridge target: a move into a wall, which changes nothing, would otherwise count
+    as a one-step bridge and be imitated."""
+    env = make_env(EnvConfig("grid_maze", action_set="cardinal", sticky_action_prob=0.0), 1)
+    data = load_dataset(eight_way_expert_data)
+    agent = HADIIQNAgent(HADIIQNConfig(replay_capacity=1000), env.state_shape, env.n_actions, 0,
+                         1000, dataset=data)
+    returns, excluded = 0, 0
+    for e in range(len(data) - 3):
+        start = data.states[e].tobytes()
+        later = [data.next_states[e + j].tobytes() for j in range(3)
+                 if data.episodes[e + j] == data.episodes[e]]
+        targets = agent.targets(e)
+        returns += start in later
+        excluded += start in later and start not in targets
+        assert set(targets) - {EPISODE_END} == set(later) - {start}
+    assert returns > 10 and excluded == returns
 
 
 def test_ha_diiqn_bridges_from_the_command_line(tmp_path, eight_way_expert_data):
