@@ -85,6 +85,7 @@ def test_smoke_config_makes_every_table_and_figure(smoke):
             assert config["algo_config"]["eval_every"] == 500
             assert config["algo_config"].get("expert_margin", 0.0) == (
                 0.0 if algo == "dqn" else 0.05)
+            assert config["algo_config"].get("skip_unchanged", False) == (algo != "dqn")
     # The default DIIQN run is shared by five experiments and trained once.
     runs = list((smoke / "results" / "runs" / "breakout" / "diiqn").glob("*/seed0"))
     variants = sorted(run.parent.name for run in runs)
