@@ -15,7 +15,7 @@ FAST_MAZE = ["--game", "grid_maze_small", "--action-set", "cardinal", "--steps",
              "--set", "replay_capacity=1000", "--set", "epsilon_decay_steps=300"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def runs(tmp_path_factory):
     """A scripted expert, its dataset, and DQN and DIIQN runs on two seeds in the run-folder
     layout results/runs/{game}/{algo}/{variant}/seed{seed}. Returns (experts, run folders)."""

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.xdist_group("breakout_expert")
 STEPS = 1500
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def expert_dir(tmp_path_factory):
     """A tiny trained expert (budget only: --stop-fraction 0), made by the real command."""
     out = tmp_path_factory.mktemp("experts") / "breakout"
@@ -37,7 +37,7 @@ def expert_dir(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def datasets(expert_dir, tmp_path_factory):
     """Datasets of 1K and 4K transitions from the same expert and seed."""
     folder = tmp_path_factory.mktemp("datasets")

@@ -119,7 +119,7 @@ def planner_dataset(folder, game: str, action_set: str):
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def eight_way_expert_data(tmp_path_factory):
     """The grid maze's planner with all eight moves."""
     return planner_dataset(tmp_path_factory.mktemp("maze"), "grid_maze", "full")
@@ -145,7 +145,7 @@ def test_diagonal_expert_moves_are_infeasible_for_a_cardinal_agent(eight_way_exp
     assert (errors[cardinal] <= config.infeasible_error).all()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def axis_expert_point_maze_data(tmp_path_factory):
     """The point maze's planner moving along the axes only."""
     return planner_dataset(tmp_path_factory.mktemp("point_maze"), "point_maze", "cardinal")

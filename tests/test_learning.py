@@ -24,7 +24,7 @@ PROTOCOL = ["--game", "space_invaders", "--steps", "50000", "--set", "replay_sta
 SHIPPED_EXPERT = Path(__file__).parent / "data" / "space_invaders_expert"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def expert_data(tmp_path_factory) -> Path:
     """30K transitions of the shipped Space Invaders expert (24.3 over 100 episodes; random
     2.9), made by the real dataset command."""

@@ -37,7 +37,7 @@ def _why_not() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cluster():
     reason = _why_not()
     if reason:
@@ -58,9 +58,11 @@ def snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=WORKFLOW_TIMEOUT)
 
 
-@pytest.fixture(scope="module")
+# Session scope: under xdist a worker may interleave other modules' tests, which would tear down
+# and rebuild a module-scoped fixture (the whole workflow again).
+@pytest.fixture(scope="session")
 def slurm_smoke(cluster, tmp_path_factory) -> Path:
-    """config/smoke.yaml with one seed (18 training runs instead of 36), to all_figures."""
+    """config/smoke.yaml with one seed (21 training runs instead of 42), to all_figures."""
     work = tmp_path_factory.mktemp("slurm_workflow")
     config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
     config["seeds"] = [0]
@@ -72,7 +74,7 @@ def slurm_smoke(cluster, tmp_path_factory) -> Path:
 
 def test_every_run_is_a_slurm_job_and_every_figure_is_made(slurm_smoke):
     runs = sorted((slurm_smoke / "results" / "runs").glob("*/*/*/seed*/run.json"))
-    assert len(runs) == 18
+    assert len(runs) == 21
     job_ids = [json.loads(path.read_text())["provenance"]["slurm_job_id"] for path in runs]
     assert all(job_id is not None and job_id.isdigit() for job_id in job_ids), job_ids
     assert len(set(job_ids)) == len(job_ids)  # one job per run

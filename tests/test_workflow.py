@@ -27,7 +27,9 @@ def snakemake(*args: str, cwd: Path, timeout: float = 1500) -> subprocess.Comple
                           capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.fixture(scope="module")
+# Session scope: under xdist a worker may interleave other modules' tests, which would tear down
+# and rebuild a module-scoped fixture (the whole workflow again: 5 minutes).
+@pytest.fixture(scope="session")
 def smoke(tmp_path_factory) -> Path:
     """``snakemake all_figures --configfile config/smoke.yaml`` in an empty folder."""
     work = tmp_path_factory.mktemp("workflow")
