@@ -8,8 +8,11 @@ agent that moves only along axes). HA-DIIQN adds two things to DIIQN:
    never landed where the expert did.
 2. **Bridges.** For an infeasible transition ``s_e^t -> s_e^(t+1)``, a bridge is a path of at most
    ``bridge_agent_steps`` (k) of the agent's own replay transitions from ``s_e^t`` to any of the
-   expert's next ``bridge_expert_steps`` (n) states ``s_e^(t+j)``, j <= n, of the same episode.
-   Its first transition ``(s_e^t, a_feas, r, s')`` replaces the expert sample, with
+   expert's next ``bridge_expert_steps`` (n) states ``s_e^(t+j)``, j <= n, of the same episode,
+   or, where the expert's episode ends within those n steps, to the end of an episode of the
+   agent's own (``EPISODE_END``: the expert's last move into a maze's goal has no later state to
+   rejoin, yet an agent path that also ends its episode there does the same). ``s_e^t`` itself
+   is never a target: a loop back to where the expert was is no progress. Its first transition ``(s_e^t, a_feas, r, s')`` replaces the expert sample, with
    ``Φ = ΔQ · δ`` (ζ dropped: that action was really taken). No bridge: no expert loss.
 
 The search is a breadth-first search over the agent's transition graph, whose nodes are states
