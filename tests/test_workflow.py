@@ -131,6 +131,15 @@ def test_a_second_run_has_nothing_to_do_and_a_lost_run_is_redone_alone(smoke):
                       "diagnostics_figure": "1", "all_figures": "1", "total": "5"}
 
 
+def test_xdist_keeps_this_module_on_one_worker(request):
+    """``make test`` runs pytest-xdist with ``--dist loadgroup``: the group suffix on the node id
+    is what keeps this module's tests, and so its one smoke workflow, on one worker. With pytest 9
+    and xdist 3.8 the suffix is silently lost and the workflow ran once per worker."""
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("not under pytest-xdist --dist loadgroup")
+    assert request.node.nodeid.endswith("@smoke_workflow"), request.node.nodeid
+
+
 def test_paper_config_lists_the_expected_train_jobs(tmp_path):
     """Paper scale: baseline 5 envs x 5 algos x 10 seeds = 250; confidence ablation 6 variants
     (the default run is the baseline's) x 10 = 60; dataset sizes 1K, 10K, 30K, 50K (100K is the
