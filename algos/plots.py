@@ -77,9 +77,12 @@ def learning_curves(curves: pd.DataFrame, scores: pd.DataFrame, out: Path) -> li
     fig, axes = plt.subplots(1, len(games), figsize=(5.2 * len(games), 4.2), squeeze=False)
     for ax, game in zip(axes[0], games, strict=True):
         data = curves[curves["env"] == game]
+        # A marker per method as well as a colour: two methods with the same curve (DIIQN with
+        # no usable expert sample is DQN) would otherwise show as one line.
         sns.lineplot(data=data, x="step", y="eval_return", hue="method",
-                     hue_order=list(colors), palette=colors, errorbar=("ci", 95), n_boot=1000,
-                     seed=0, ax=ax)
+                     hue_order=list(colors), palette=colors, style="method",
+                     style_order=list(colors), markers=True, dashes=False, markersize=6,
+                     errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
         ends = scores[scores["env"] == game][["expert_return", "random_return"]].dropna()
         if len(ends):
             ax.axhline(ends["expert_return"].iloc[0], color="black", ls="--", lw=1.2,
