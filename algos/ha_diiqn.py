@@ -12,8 +12,9 @@ agent that moves only along axes). HA-DIIQN adds two things to DIIQN:
    or, where the expert's episode ends within those n steps, to the end of an episode of the
    agent's own (``EPISODE_END``: the expert's last move into a maze's goal has no later state to
    rejoin, yet an agent path that also ends its episode there does the same). ``s_e^t`` itself
-   is never a target: a loop back to where the expert was is no progress. Its first transition ``(s_e^t, a_feas, r, s')`` replaces the expert sample, with
-   ``Φ = ΔQ · δ`` (ζ dropped: that action was really taken). No bridge: no expert loss.
+   is never a target: a loop back to where the expert was is no progress. Its first transition
+   ``(s_e^t, a_feas, r, s')`` replaces the expert sample, with ``Φ = ΔQ · δ`` (ζ dropped: that
+   action was really taken). No bridge: no expert loss.
 
 The search is a breadth-first search over the agent's transition graph, whose nodes are states
 and whose edges are replay transitions (``ReplayGraph``): a dict from a state's bytes to the
