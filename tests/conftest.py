@@ -11,13 +11,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked ``slow`` (minutes each) run first, the rest keep their order: under
-    pytest-xdist the long ones then start early and the short ones fill the gaps, rather than a
-    long test running alone at the end while the other worker idles."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
 # A tiny but complete DQN run: learning starts early, evaluations and checkpoints are frequent.
 FAST = ["--set", "replay_start=300", "--set", "replay_capacity=5000", "--set", "eval_every=1000",
         "--set", "eval_episodes=3", "--set", "checkpoint_every=1000",
