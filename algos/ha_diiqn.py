@@ -152,10 +152,10 @@ EPISODE_END = b""
 
 
 def _bfs(start: bytes, targets: dict[bytes, int], max_steps: int, out_edges,
-         ends) -> tuple[bytes, int, int] | None:
+         dones: np.ndarray) -> tuple[bytes, int, int] | None:
     """Breadth-first search from ``start`` for the shortest path (then the earliest rejoin, then
     the lowest slots) to a state in ``targets`` (state bytes -> rejoin j; ``EPISODE_END`` is
-    reached by any transition that ended its episode, ``ends(slot)``). ``out_edges(state)``
+    reached by any transition that ended its episode, ``dones[slot]``). ``out_edges(state)``
     lists ``(slot, reached)`` by slot, one per distinct reached state (its lowest slot). Returns
     the state the path's first step reaches, its length and j."""
     frontier: list[tuple[bytes, bytes | None]] = [(start, None)]
@@ -168,7 +168,7 @@ def _bfs(start: bytes, targets: dict[bytes, int], max_steps: int, out_edges,
             for slot, reached in out_edges(state):
                 first_step = reached if first is None else first
                 j = targets.get(reached)
-                if end is not None and ends(slot) and (j is None or end < j):
+                if end is not None and dones[slot] and (j is None or end < j):
                     j = end
                 if j is not None and (found is None or j < found[2]):
                     found = (first_step, depth, j)
@@ -184,8 +184,7 @@ def _bfs(start: bytes, targets: dict[bytes, int], max_steps: int, out_edges,
 def indexed_bridge(graph: ReplayGraph, start: bytes, targets: dict[bytes, int],
                    max_steps: int) -> Bridge | None:
     """The bridge search with the hashed graph: a node's distinct edges in one lookup."""
-    dones = graph.replay.dones
-    found = _bfs(start, targets, max_steps, graph.out_edges, lambda slot: bool(dones[slot]))
+    found = _bfs(start, targets, max_steps, graph.out_edges, graph.replay.dones)
     if found is None:
         return None
     first, length, rejoin = found
@@ -208,7 +207,7 @@ def brute_force_bridge(replay: UniformReplay, start: bytes, targets: dict[bytes,
             edges.setdefault(reached, slot)  # the lowest slot
         return sorted((slot, reached) for reached, slot in edges.items())
 
-    found = _bfs(start, targets, max_steps, out_edges, lambda slot: bool(replay.dones[slot]))
+    found = _bfs(start, targets, max_steps, out_edges, replay.dones)
     if found is None:
         return None
     first, length, rejoin = found
