@@ -78,7 +78,7 @@ def test_every_run_is_a_slurm_job_and_every_figure_is_made(slurm_smoke):
     job_ids = [json.loads(path.read_text())["provenance"]["slurm_job_id"] for path in runs]
     assert all(job_id is not None and job_id.isdigit() for job_id in job_ids), job_ids
     assert len(set(job_ids)) == len(job_ids)  # one job per run
-    # SLURM itself saw these jobs finish (finished jobs stay in squeue for MinJobAge = 300 s).
+    # SLURM itself saw these jobs finish (finished jobs stay in squeue for MinJobAge = 3600 s).
     seen = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%i|%T"],
                           capture_output=True, text=True, check=True).stdout
     states = dict(line.split("|") for line in seen.split())

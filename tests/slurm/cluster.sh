@@ -85,8 +85,10 @@ SelectTypeParameters=CR_Core_Memory
 EnforcePartLimits=ALL
 ReturnToService=2
 # Finished jobs stay visible to 'squeue --states=all' this long; the plugin's poll interval can
-# grow to 180 s, and a job gone from squeue before the poll would look still running.
-MinJobAge=300
+# grow to 180 s, and a job gone from squeue before the poll would look still running. An hour,
+# not SLURM's 300 s: tests/test_slurm.py reads every run's job state after the whole workflow,
+# which took over 5 min on two busy cores, and with 300 s the first runs had left squeue.
+MinJobAge=3600
 KillWait=5
 $node RealMemory=$(( mem_kb * 9 / 10 / 1024 )) NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
