@@ -1,8 +1,31 @@
 """Deep implicit imitation reinforcement learning (DIIQN, HA-DIIQN) and baselines on MinAtar.
 
-One module per idea: ``envs`` (MinAtar wrapper, bit-packed states), ``nets``, ``replay``
-(uniform and prioritized), ``learner`` (the shared Double-DQN update), ``loop`` (the one training
-loop), ``dqn``, ``runs`` (run folders, provenance, atomic writes), ``config`` (``--set``), ``cli``.
+Layers, bottom up: ``runs`` (run folders, provenance, atomic writes), ``config`` (``--set``),
+``envs`` and ``mazes`` (environments, bit-packed states), ``nets``, ``replay`` (uniform and
+prioritized), ``learner`` (the one Double-DQN update), ``loop`` (the one training loop),
+``knn`` (the expert-state index), ``datasets`` and ``experts``; the algorithms ``dqn``,
+``diiqn``, ``ha_diiqn``, ``bco``, ``gaifo`` and ``oril``; ``stats`` and ``plots``; ``cli``
+(``python -m algos``).
 """
 
+import os
+
 __version__ = "0.1.0"
+
+
+def _cpu_has_avx2() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and " avx2" in line for line in f)
+    except OSError:
+        return False
+
+
+# torch chooses its vectorised kernels by CPU (AVX-512 where present). A kernel handles two
+# vectors per iteration and a tensor's remainder with scalar code, so whether an element of a
+# short tensor goes through the vector or the scalar exp depends on the vector width, and the
+# two round differently: the same run came out differently on AVX2 and AVX-512 machines. Every
+# AVX-512 CPU has AVX2, so pinning torch to its AVX2 kernels gives one result on both; it must
+# be set before torch first dispatches (docs/performance.md, "Same results on every CPU").
+if "ATEN_CPU_CAPABILITY" not in os.environ and _cpu_has_avx2():
+    os.environ["ATEN_CPU_CAPABILITY"] = "avx2"

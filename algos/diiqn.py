@@ -57,8 +57,6 @@ class DIIQNConfig(DQNConfig):
     inference_on: str = "transition"
     """Action-inference error D over the whole transition (s and s': default) or next_state
     alone (s' only; s is already matched at >= τ)."""
-    knn_candidates: int = 8
-    """Hamming neighbours fetched from the binary index and re-ranked by ``metric``."""
     confidence: str = "dynamic"
     """dynamic: Φ = min(ΔQ·δ, ζ) per sample; fixed: Φ = ``fixed_phi`` for every usable sample
     (1 trusts only the expert, 0 is plain DQN)."""
@@ -111,8 +109,8 @@ class DIIQNConfig(DQNConfig):
         for name in ("tau", "fixed_phi"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
-        if self.c_max < 1 or self.knn_candidates < 1:
-            raise ConfigError("c_max and knn_candidates must be at least 1")
+        if self.c_max < 1:
+            raise ConfigError(f"c_max must be at least 1, got {self.c_max}")
         if self.err_max < 0:
             raise ConfigError(f"err_max must be >= 0 (0: running maximum), got {self.err_max}")
         for name in ("expert_margin", "margin_weight"):
@@ -122,29 +120,36 @@ class DIIQNConfig(DQNConfig):
 
 # --- the confidence Φ and the combined loss: pure functions ----------------------------------
 
-def delta_q_term(q_expert_action: torch.Tensor, q_agent_action: torch.Tensor,
-                 beta: float) -> torch.Tensor:
+def delta_q_term(q_expert_action: np.ndarray, q_agent_action: np.ndarray,
+                 beta: float) -> np.ndarray:
     """ΔQ = σ(β [Q(s_e, a_e) - Q(s_e, a_a)]): high when the network rates the expert's action
-    above the agent's."""
-    return torch.sigmoid(beta * (q_expert_action - q_agent_action))
+    above the agent's.
+
+    Evaluated in float64 and rounded to float32, as every transcendental term of Φ: a vectorised
+    float32 sigmoid or a float64 ``exp`` rounds differently under AVX2 and AVX-512, and a single
+    different Φ changes a whole run; a last-bit difference in float64 survives the rounding to
+    float32 about once in 2**28 values (docs/algorithms.md, "Same results on every CPU")."""
+    gap = beta * (np.asarray(q_expert_action, np.float64) - np.asarray(q_agent_action, np.float64))
+    return (1.0 / (1.0 + np.exp(-np.clip(gap, -100.0, 100.0)))).astype(np.float32)
 
 
 def delta_term(counts: np.ndarray | float, c_max: int) -> np.ndarray:
-    """δ = log(1 + min(c, c_max)) / log(1 + c_max): how trained the Q-estimates are, in [0, 1]."""
-    return np.log1p(np.minimum(counts, c_max)) / np.log1p(c_max)
+    """δ = log(1 + min(c, c_max)) / log(1 + c_max): how trained the Q-estimates are, in [0, 1]
+    (float32, as ``delta_q_term``)."""
+    return (np.log1p(np.minimum(counts, c_max)) / np.log1p(c_max)).astype(np.float32)
 
 
 def zeta_term(errors: np.ndarray, err_max: float) -> np.ndarray:
     """ζ = 1 - err / err_max: how reliable the inferred action is, in [0, 1] (1 if err_max is 0,
-    i.e. every recorded match was perfect)."""
+    i.e. every recorded match was perfect); float32."""
     if err_max <= 0:
-        return np.ones_like(errors, dtype=np.float64)
-    return np.clip(1.0 - errors / err_max, 0.0, 1.0)
+        return np.ones(np.shape(errors), dtype=np.float32)
+    return np.clip(1.0 - np.asarray(errors, np.float64) / err_max, 0.0, 1.0).astype(np.float32)
 
 
 def confidence(delta_q: np.ndarray, delta: np.ndarray, zeta: np.ndarray) -> np.ndarray:
-    """Φ = min(ΔQ · δ, ζ)."""
-    return np.minimum(delta_q * delta, zeta)
+    """Φ = min(ΔQ · δ, ζ), in float32 (basic arithmetic only: the same on every CPU)."""
+    return np.minimum(np.float32(delta_q) * np.float32(delta), np.float32(zeta))
 
 
 def large_margin_loss(q: torch.Tensor, expert_actions: torch.Tensor,
@@ -292,7 +297,7 @@ class DIIQNAgent(DQNAgent):
         self.dataset, self.scorer = dataset, scorer
         n_bits = int(np.prod(state_shape))
         self.index = ExpertStateIndex(dataset.states, n_bits, metric=config.metric,
-                                      candidates=config.knn_candidates)
+                                      tau=config.tau)
         self.inference = ActionInference(dataset.states, dataset.next_states, self.index,
                                          n_bits, config.metric, config.inference_on, n_actions)
         self.expert_dones = dataset.dones.astype(np.float32)
@@ -319,7 +324,7 @@ class DIIQNAgent(DQNAgent):
         match = self.index.nearest(state)
         self.match_group[slot] = match.group
         self.match_similarity[slot] = match.similarity
-        if match.group >= 0 and match.similarity >= self.config.tau:
+        if match.group >= 0:  # the index answers only matches within τ
             self.inference.observe(match.group, match.similarity, action, reward, next_state)
 
     def expert_pairs(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
@@ -328,8 +333,7 @@ class DIIQNAgent(DQNAgent):
         it has an inferred action and, with ``skip_unchanged``, changed the state)."""
         groups = self.match_group[batch.indices]
         similarities = self.match_similarity[batch.indices]
-        accepted = (groups >= 0) & (similarities >= self.config.tau)
-        rows = np.flatnonzero(accepted)
+        rows = np.flatnonzero(groups >= 0)  # a stored match is within τ
         g = groups[rows]
         picks = self.index.starts[g] + (self.rng.random(len(rows)) * self.index.sizes[g]).astype(
             np.int64)
@@ -410,12 +414,10 @@ class DIIQNAgent(DQNAgent):
         if config.confidence == "fixed":
             stats["phi"] += config.fixed_phi * m
             return np.full(m, config.fixed_phi, dtype=np.float32)
-        ones = np.ones(m)
+        ones = np.ones(m, dtype=np.float32)
         rows = np.arange(m)
-        delta_q = (delta_q_term(torch.from_numpy(q_expert[rows, expert.actions]),
-                                torch.from_numpy(q_expert[rows, agent_actions]),
-                                config.confidence_beta).numpy().astype(np.float64)
-                   if config.use_delta_q else ones)
+        delta_q = (delta_q_term(q_expert[rows, expert.actions], q_expert[rows, agent_actions],
+                                config.confidence_beta) if config.use_delta_q else ones)
         delta = delta_term(counts, config.c_max) if config.use_delta else ones
         err_max = config.err_max or self.inference.max_error
         zeta = zeta_term(expert.errors, err_max) if config.use_zeta else ones

@@ -59,6 +59,9 @@ METRICS_COLUMNS = (
 
 WALL_CLOCK_COLUMNS = ("wall_seconds", "steps_per_second")
 
+WALL_CLOCK_DIAGNOSTICS = ("bridge_search_ms",)
+"""Columns of ``diagnostics.csv`` that are timings, different between identical runs."""
+
 # Child-seed keys: one independent stream per purpose, all from the run's one seed.
 SEED_ENV, SEED_EXPLORE, SEED_REPLAY, SEED_TORCH, SEED_EVAL = range(5)
 

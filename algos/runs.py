@@ -125,9 +125,26 @@ def provenance() -> dict:
         "git_commit": git_commit(),
         "host": socket.gethostname(),
         "platform": platform.platform(),
+        "cpu": cpu_model(),
+        # What results may depend on: torch's kernel set (pinned to AVX2 where the CPU has it,
+        # algos/__init__.py) and its thread count.
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "torch_threads": torch.get_num_threads(),
         "argv": sys.argv,
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
     }
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def peak_rss_mb() -> float:

@@ -66,12 +66,22 @@ def breakout_dataset(tmp_path_factory) -> Path:
     return random_expert_dataset(tmp_path_factory.mktemp("data") / "n3000.npz")
 
 
+def csv_without(path: Path, columns: tuple[str, ...] = ()) -> list[dict]:
+    """The rows of a CSV file, without ``columns``."""
+    with open(path) as f:
+        return [{k: v for k, v in row.items() if k not in columns} for row in csv.DictReader(f)]
+
+
 def metrics_without_wall_clock(run: Path) -> list[dict]:
     from algos.loop import WALL_CLOCK_COLUMNS
 
-    with open(run / "metrics.csv") as f:
-        return [{k: v for k, v in row.items() if k not in WALL_CLOCK_COLUMNS}
-                for row in csv.DictReader(f)]
+    return csv_without(run / "metrics.csv", WALL_CLOCK_COLUMNS)
+
+
+def diagnostics_without_wall_clock(run: Path) -> list[dict]:
+    from algos.loop import WALL_CLOCK_DIAGNOSTICS
+
+    return csv_without(run / "diagnostics.csv", WALL_CLOCK_DIAGNOSTICS)
 
 
 @pytest.fixture

@@ -9,7 +9,15 @@ import time
 
 import pytest
 
-from conftest import ROOT, cli, metrics_without_wall_clock, train_args
+from algos.loop import WALL_CLOCK_DIAGNOSTICS
+from conftest import (
+    ROOT,
+    cli,
+    csv_without,
+    diagnostics_without_wall_clock,
+    metrics_without_wall_clock,
+    train_args,
+)
 
 STEPS = 5000
 
@@ -68,15 +76,83 @@ def test_sigkill_and_resume_gives_the_same_metrics_as_an_uninterrupted_run(
     assert uninterrupted.wait(timeout=600) == 0
     assert metrics_without_wall_clock(killed) == metrics_without_wall_clock(whole)
     if algo != "dqn":  # diagnostics too, except how the index answered (its cache restarts)
-        speed = ("index_cache_share", "index_search_share", "bridge_search_ms")
-        assert _csv_without(killed / "diagnostics.csv", speed) == \
-            _csv_without(whole / "diagnostics.csv", speed)
+        speed = ("index_cache_share", "index_search_share", "index_scan_share",
+                 "index_candidates_mean", *WALL_CLOCK_DIAGNOSTICS)
+        assert csv_without(killed / "diagnostics.csv", speed) == \
+            csv_without(whole / "diagnostics.csv", speed)
     sessions = __import__("json").loads((killed / "run.json").read_text())["sessions"]
     assert len(sessions) == 3 and sessions[1]["from_step"] > 0
 
 
-def _csv_without(path, columns) -> list[dict]:
-    import csv
+# Older CPUs, emulated: each library's SIMD dispatch capped below this machine's (where the
+# machine has no AVX-512, the first equals the machine itself). torch keeps its AVX2 kernels
+# (pinned in algos/__init__.py): below AVX2 it has only scalar ones, which round differently.
+EMULATED_CPUS = {
+    "avx2": {"NPY_DISABLE_CPU_FEATURES": "X86_V4,AVX512_ICL,AVX512_SPR",
+             "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"},
+    "sse4": {"NPY_DISABLE_CPU_FEATURES": "X86_V3,X86_V4,AVX512_ICL,AVX512_SPR",
+             "MKL_ENABLE_INSTRUCTIONS": "SSE4_2", "ONEDNN_MAX_CPU_ISA": "SSE41"},
+}
+SHORT = ["--set", "replay_start=300", "--set", "epsilon_decay_steps=1000",
+         "--set", "eval_every=500", "--set", "eval_episodes=3"]
 
-    with open(path) as f:
-        return [{k: v for k, v in row.items() if k not in columns} for row in csv.DictReader(f)]
+
+def _under(cpu: str) -> dict:
+    return {**os.environ, **EMULATED_CPUS.get(cpu, {})}
+
+
+@pytest.mark.parametrize("algo", ["dqn", "diiqn", "ha_diiqn", "bco", "gaifo", "oril"])
+def test_a_run_is_identical_under_emulated_older_cpus(tmp_path, algo, breakout_dataset):
+    """A short run of every algorithm, on this machine's dispatch and on each emulated CPU, in
+    processes of their own: the same metrics.csv and diagnostics.csv (timings aside). The
+    DIIQN family's expert matches, inferred actions and Φ are on this path; HA-DIIQN with
+    Breakout's left and right only, so that it bridges."""
+    action_set = ["--action-set", "left,right"] if algo == "ha_diiqn" else []
+    dataset = ["--dataset", str(breakout_dataset)] if algo != "dqn" else []
+    procs = {}
+    for cpu in ("native", *EMULATED_CPUS):
+        args = ["train", algo, "--game", "breakout", *action_set, "--seed", "4", "--steps",
+                "2000", "--out", str(tmp_path / cpu), *dataset, *SHORT]
+        procs[cpu] = subprocess.Popen([sys.executable, "-m", "algos", *args], cwd=ROOT,
+                                      env=_under(cpu), stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, text=True)
+    for cpu, proc in procs.items():
+        assert proc.wait(timeout=600) == 0, (cpu, proc.stderr.read())
+    native = tmp_path / "native"
+    for cpu in EMULATED_CPUS:
+        assert metrics_without_wall_clock(tmp_path / cpu) == metrics_without_wall_clock(native)
+        assert diagnostics_without_wall_clock(tmp_path / cpu) == \
+            diagnostics_without_wall_clock(native), cpu
+
+
+CONFIDENCE_TERMS = """
+import sys
+import numpy as np
+from algos.diiqn import confidence, delta_q_term, delta_term, zeta_term
+rng = np.random.default_rng(0)
+q = rng.normal(size=(2, 1_000_000)).astype(np.float32) * 0.3
+dq = delta_q_term(q[0], q[1], beta=3.0)
+d = delta_term(rng.integers(0, 300_000, 1_000_000), c_max=150_000)
+z = zeta_term(rng.random(1_000_000) * 0.1, err_max=0.1)
+sys.stdout.buffer.write(b"".join(a.tobytes() for a in (dq, d, z, confidence(dq, d, z))))
+"""
+
+
+def test_confidence_terms_are_the_same_bits_under_every_numpy_dispatch():
+    """Φ's terms on a million inputs under numpy's AVX-512, AVX2 and baseline loops: float64
+    ``exp`` and ``log1p`` differ in the last bit between them (5 % and 2 % of these values),
+    so each term is rounded to float32, where those differences vanish."""
+    outputs = {cpu: subprocess.run([sys.executable, "-c", CONFIDENCE_TERMS], cwd=ROOT,
+                                   env=_under(cpu), capture_output=True, check=True).stdout
+               for cpu in ("native", *EMULATED_CPUS)}
+    assert len(set(outputs.values())) == 1
+    assert len(outputs["native"]) == 4 * 4 * 1_000_000
+
+
+def test_torch_runs_its_avx2_kernels_and_run_json_says_so(tmp_run):
+    cli(*train_args(tmp_run, 400), check=True)
+    session = __import__("json").loads((tmp_run / "run.json").read_text())["sessions"][0]
+    with open("/proc/cpuinfo") as f:
+        has_avx2 = " avx2" in f.read()
+    assert session["torch_cpu_capability"] == ("AVX2" if has_avx2 else "DEFAULT")
+    assert session["torch_threads"] == 1

@@ -1,7 +1,6 @@
 """DIIQN: the confidence Φ, the combined loss, action inference, τ, and the command line."""
 
 import csv
-import dataclasses
 import itertools
 import json
 import math
@@ -24,6 +23,7 @@ from algos.diiqn import (
 from algos.dqn import DQNAgent, DQNConfig
 from algos.envs import EnvConfig, MinAtarEnv, make_env, pack_states
 from algos.experts import SCRIPTED_EXPERTS
+from algos.knn import ExpertStateIndex
 from conftest import cli, play_randomly, random_expert_dataset, train_args
 
 
@@ -157,25 +157,22 @@ def test_action_inference_is_accurate_on_a_deterministic_setting(tmp_path):
 
 
 def test_raising_tau_never_increases_acceptance(tmp_path):
-    """One fixed batch, τ from 0 to 1: the share of accepted matches can only fall. Space
-    Invaders, whose agent states are mostly near (not exact) matches, so the rate really moves."""
-    path = random_expert_dataset(tmp_path / "si.npz", game="space_invaders", size=3000)
+    """The same agent states against the same expert states, τ from 0 to 1: the share with a
+    match within τ can only fall. Space Invaders, whose agent states are mostly near (not exact)
+    matches, so the rate really moves."""
+    expert = load_dataset(random_expert_dataset(tmp_path / "si.npz", game="space_invaders",
+                                                size=3000))
     env = MinAtarEnv(EnvConfig("space_invaders"), 3)
-    agent = DIIQNAgent(DIIQNConfig(replay_capacity=2000), env.state_shape, env.n_actions, 0,
-                       10_000, dataset=load_dataset(path))
     rng = np.random.default_rng(2)
-    obs = env.reset()
-    for step in range(2000):
-        next_obs, reward, done = env.step(int(rng.integers(env.n_actions)))
-        agent.observe(pack_states(obs), 0, reward, pack_states(next_obs), done, step)
-        obs = env.reset() if done else next_obs
-    batch = agent.replay.sample(256, beta=1.0)
+    obs, states = env.reset(), []
+    for _ in range(1000):
+        states.append(pack_states(obs))
+        obs, _, done = env.step(int(rng.integers(env.n_actions)))
+        obs = env.reset() if done else obs
     rates = []
     for tau in np.linspace(0.0, 1.0, 21):
-        agent.config = dataclasses.replace(agent.config, tau=float(tau))
-        agent._stats = agent._zero_stats()
-        agent.expert_pairs(batch)
-        rates.append(agent._stats["accepted"] / agent._stats["sampled"])
+        index = ExpertStateIndex(expert.states, 600, tau=float(tau))
+        rates.append(np.mean([index.nearest(s).group >= 0 for s in states]))
     assert all(b <= a for a, b in itertools.pairwise(rates))
     assert rates[0] == 1.0 and rates[-1] < rates[0]  # the threshold really bites
 
