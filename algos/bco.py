@@ -27,11 +27,12 @@ from .config import ConfigError
 from .datasets import InferenceScorer, StateOnlyDataset
 from .envs import packed_size
 from .learner import CenteredRMSprop, DivergenceError, StateDecoder
-from .loop import SEED_REPLAY, SEED_TORCH, LoopConfig, child_seed
+from .loop import LoopConfig
 from .nets import QNetwork
 from .replay import UniformReplay
+from .seeds import Stream, child_seed
+from .tally import Tally
 
-SEED_BCO = 11  # child-seed key of BCO's expert-batch draws
 SCORED_PAIRS = 4096  # expert pairs whose IDM labels are scored against the hidden actions
 
 
@@ -71,7 +72,7 @@ class BCOAgent:
                  scorer: InferenceScorer | None = None):
         dataset.require_state_shape(state_shape)
         self.config, self.n_actions, self.dataset, self.scorer = config, n_actions, dataset, scorer
-        torch.manual_seed(child_seed(seed, SEED_TORCH))
+        torch.manual_seed(child_seed(seed, Stream.TORCH))
         channels, grid = state_shape[0], state_shape[1]
         self.policy = QNetwork(channels, n_actions, grid=grid)
         self.idm = QNetwork(2 * channels, n_actions, grid=grid)
@@ -80,32 +81,28 @@ class BCOAgent:
         self.idm_opt = CenteredRMSprop(self.idm.parameters(), lr=config.lr,
                                        alpha=config.rms_alpha, eps=config.rms_eps)
         self.replay = UniformReplay(config.replay_capacity, packed_size(state_shape),
-                                    child_seed(seed, SEED_REPLAY))
-        self.rng = np.random.default_rng(child_seed(seed, SEED_BCO))
+                                    child_seed(seed, Stream.REPLAY))
+        self.rng = np.random.default_rng(child_seed(seed, Stream.BCO))
         self.decode = StateDecoder(state_shape, max_rows=2 * config.batch_size)
         self.scored = np.sort(self.rng.choice(len(dataset), min(SCORED_PAIRS, len(dataset)),
                                               replace=False))
         self.updates = 0
-        self._stats = self._zero_stats()
-
-    @staticmethod
-    def _zero_stats() -> dict[str, float]:
-        return dict.fromkeys(("samples", "idm_correct", "idm_loss", "bc_loss", "bc_agree"), 0.0)
+        self.tally = Tally("samples", "idm_correct", "idm_loss", "bc_loss", "bc_agree")
 
     def greedy_action(self, obs: np.ndarray) -> int:
         with torch.inference_mode():
             return int(self.policy(self.decode.observation(obs)).argmax(dim=1)[0])
 
-    def observe(self, state, action, reward, next_state, done, step) -> None:
+    def observe(self, state, action, reward, next_state, terminated, step) -> None:
         if self.config.refit_idm or step < self.config.replay_start:
-            self.replay.add(state, action, reward, next_state, done)
+            self.replay.add(state, action, reward, next_state, terminated)
 
     def idm_logits(self, states: np.ndarray, next_states: np.ndarray) -> torch.Tensor:
         """IDM logits for packed pairs: ``s`` and ``s'`` stacked along the channel axis."""
         return self.idm(self.decode.pairs(states, next_states))
 
     def update(self, step: int) -> float:
-        config, stats = self.config, self._stats
+        config = self.config
         batch = self.replay.sample(config.batch_size)
         actions = torch.from_numpy(batch.actions)
         idm_logits = self.idm_logits(batch.states, batch.next_states)
@@ -121,11 +118,11 @@ class BCOAgent:
         self._step(self.policy_opt, bc_loss)
         self.updates += 1
         with torch.no_grad():
-            stats["samples"] += config.batch_size
-            stats["idm_correct"] += float((idm_logits.argmax(dim=1) == actions).sum())
-            stats["bc_agree"] += float((policy_logits.argmax(dim=1) == labels).sum())
-            stats["idm_loss"] += idm_loss.item() * config.batch_size
-            stats["bc_loss"] += bc_loss.item() * config.batch_size
+            self.tally.add(samples=config.batch_size,
+                           idm_correct=(idm_logits.argmax(dim=1) == actions).sum(),
+                           bc_agree=(policy_logits.argmax(dim=1) == labels).sum(),
+                           idm_loss=idm_loss.item() * config.batch_size,
+                           bc_loss=bc_loss.item() * config.batch_size)
         return idm_loss.item() + bc_loss.item()
 
     def _step(self, optimizer: CenteredRMSprop, loss: torch.Tensor) -> None:
@@ -145,28 +142,28 @@ class BCOAgent:
                                               self.dataset.next_states[chunk]).argmax(dim=1))
         return torch.cat(labels).numpy()
 
-    def diagnostics(self) -> dict[str, float]:
-        s = self._stats
-        n = s["samples"]
+    def take_diagnostics(self) -> dict[str, float]:
+        """The diagnostics since the last call (which starts a new interval)."""
+        t = self.tally
         out = {"replay_size": len(self.replay),
-               "idm_train_accuracy": s["idm_correct"] / n if n else float("nan"),
-               "idm_loss": s["idm_loss"] / n if n else float("nan"),
-               "bc_loss": s["bc_loss"] / n if n else float("nan"),
-               "bc_agreement": s["bc_agree"] / n if n else float("nan")}
+               "idm_train_accuracy": t.ratio("idm_correct", "samples"),
+               "idm_loss": t.ratio("idm_loss", "samples"),
+               "bc_loss": t.ratio("bc_loss", "samples"),
+               "bc_agreement": t.ratio("bc_agree", "samples")}
         if self.scorer is not None and self.updates:
             labelled = np.full(len(self.dataset), -1, dtype=np.int64)
             labelled[self.scored] = self.expert_labels(self.scored)
             scores = self.scorer(labelled)
             out["idm_expert_accuracy"] = scores["inference_accuracy"]
             out["idm_expert_effect_accuracy"] = scores["inference_effect_accuracy"]
-        self._stats = self._zero_stats()
+        t.restart()
         return out
 
     def state_dict(self) -> dict:
         return {"policy": self.policy.state_dict(), "idm": self.idm.state_dict(),
                 "policy_opt": self.policy_opt.state_dict(), "idm_opt": self.idm_opt.state_dict(),
                 "replay": self.replay.state_dict(), "rng": self.rng.bit_generator.state,
-                "updates": self.updates, "stats": dict(self._stats)}
+                "updates": self.updates, "tally": self.tally.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         self.policy.load_state_dict(state["policy"])
@@ -176,4 +173,4 @@ class BCOAgent:
         self.replay.load_state_dict(state["replay"])
         self.rng.bit_generator.state = state["rng"]
         self.updates = int(state["updates"])
-        self._stats = dict(state["stats"])
+        self.tally.load_state_dict(state["tally"])

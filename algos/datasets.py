@@ -4,8 +4,9 @@
 the expert out (epsilon-greedy, epsilon small) and writes three files:
 
 * ``nN.npz``: the state-only transitions every imitation method reads: ``states`` and
-  ``next_states`` (bit-packed, ``envs.pack_states``), ``dones``, ``episodes`` (episode index) and
-  ``steps`` (step index within the episode).
+  ``next_states`` (bit-packed, ``envs.pack_states``), ``dones`` (the episode *terminated* there:
+  the task's end, nothing follows), ``truncated`` (it was cut there by a time limit: the state
+  has a future), ``episodes`` (episode index) and ``steps`` (step index within the episode).
 * ``nN.json`` (the dataset's description): size, episodes, the expert's return in the collected
   episodes, action set, expert folder and its scores, seed, epsilon, versions, and SHA-256
   checksums of both array files.
@@ -22,6 +23,10 @@ The rollout stream is fixed by the expert and the seed, and ``nN`` holds its fir
 transitions, so a smaller dataset is an exact prefix of a larger one with the same seed (nested
 data for the dataset-size experiments). The last episode may be cut at ``N``; ``nN.json`` says
 how many episodes are complete.
+
+Format 2 (this one) split terminations from time limits. A format-1 file of a MinAtar game loads
+unchanged (its ``dones`` are terminations: the games have no time limit; ``truncated`` is all
+false); a format-1 maze file is refused with a message, since its ``dones`` mixed the two.
 """
 
 from __future__ import annotations
@@ -35,15 +40,24 @@ from pathlib import Path
 
 import numpy as np
 
-from .envs import EnvConfig, make_env, pack_states, packed_size, state_shape
-from .loop import Policy, child_seed, epsilon_greedy
+from .acting import Policy, epsilon_greedy
+from .envs import (
+    EnvConfig,
+    environment_names,
+    is_maze,
+    make_env,
+    pack_states,
+    packed_size,
+    state_shape,
+)
 from .runs import atomic_write, atomic_write_json, now, provenance, read_json
+from .seeds import Stream, child_seed
 
-SEED_DATASET = 200
+FORMAT = 2
 
 ARRAYS: dict[str, str] = {
-    "states": "uint8", "next_states": "uint8", "dones": "bool", "episodes": "int32",
-    "steps": "int32",
+    "states": "uint8", "next_states": "uint8", "dones": "bool", "truncated": "bool",
+    "episodes": "int32", "steps": "int32",
 }
 """The arrays of a dataset file and their dtypes (states are bit-packed rows)."""
 
@@ -87,13 +101,13 @@ def roll_out(policy: Policy, env_config: EnvConfig, size: int, seed: int, epsilo
     ``record_effects``: trying every action costs about 6x the rollout's environment time), and
     statistics.
     """
-    env = make_env(env_config, child_seed(seed, SEED_DATASET, 0))
-    rng = np.random.default_rng(child_seed(seed, SEED_DATASET, 1))
+    env = make_env(env_config, child_seed(seed, Stream.DATASET, 0))
+    rng = np.random.default_rng(child_seed(seed, Stream.DATASET, 1))
     nbytes = packed_size(env.state_shape)
     arrays = {"states": np.zeros((size, nbytes), np.uint8),
               "next_states": np.zeros((size, nbytes), np.uint8),
-              "dones": np.zeros(size, bool), "episodes": np.zeros(size, np.int32),
-              "steps": np.zeros(size, np.int32)}
+              "dones": np.zeros(size, bool), "truncated": np.zeros(size, bool),
+              "episodes": np.zeros(size, np.int32), "steps": np.zeros(size, np.int32)}
     actions = np.zeros(size, np.int8)
     effects = np.zeros(size, np.uint8)
     returns, episode_return, episode, step = [], 0.0, 0, 0
@@ -101,16 +115,18 @@ def roll_out(policy: Policy, env_config: EnvConfig, size: int, seed: int, epsilo
     state = pack_states(obs)
     for t in range(size):
         same_effect = env.equivalent_actions() if record_effects else None
-        obs, reward, done = env.step(epsilon_greedy(policy, obs, epsilon, rng, env.n_actions))
+        obs, reward, terminated, truncated = env.step(
+            epsilon_greedy(policy, obs, epsilon, rng, env.n_actions))
         if same_effect is not None:
             effects[t] = same_effect(env.executed_action)
         next_state = pack_states(obs)
         arrays["states"][t], arrays["next_states"][t] = state, next_state
-        arrays["dones"][t], arrays["episodes"][t], arrays["steps"][t] = done, episode, step
+        arrays["dones"][t], arrays["truncated"][t] = terminated, truncated
+        arrays["episodes"][t], arrays["steps"][t] = episode, step
         actions[t] = env.executed_action
         episode_return += reward
         step += 1
-        if done:
+        if terminated or truncated:
             returns.append(episode_return)
             episode_return, episode, step = 0.0, episode + 1, 0
             obs = env.reset()
@@ -121,7 +137,7 @@ def roll_out(policy: Policy, env_config: EnvConfig, size: int, seed: int, epsilo
     stats = {
         "episodes": int(arrays["episodes"][-1]) + 1,
         "complete_episodes": len(returns),
-        "last_episode_complete": bool(arrays["dones"][-1]),
+        "last_episode_complete": bool(arrays["dones"][-1] or arrays["truncated"][-1]),
         "expert_return_mean": float(np.mean(returns)) if returns else None,
         "expert_return_std": float(np.std(returns)) if returns else None,
     }
@@ -144,7 +160,7 @@ def make_dataset(policy: Policy, env_config: EnvConfig, *, size: int, seed: int,
         atomic_write(effects_path(out), lambda f: np.save(f, hidden["effects"]))
     env = make_env(env_config, seed=0)
     info = {
-        "format": 1,
+        "format": FORMAT,
         "game": env_config.game,
         "size": size,
         **stats,
@@ -180,7 +196,8 @@ class StateOnlyDataset:
     info: dict = field(repr=False)
     states: np.ndarray = field(repr=False)  # uint8 (N, nbytes), bit-packed
     next_states: np.ndarray = field(repr=False)
-    dones: np.ndarray = field(repr=False)  # bool (N,)
+    dones: np.ndarray = field(repr=False)  # bool (N,): terminated (the task ended)
+    truncated: np.ndarray = field(repr=False)  # bool (N,): cut by a time limit
     episodes: np.ndarray = field(repr=False)  # int32 (N,)
     steps: np.ndarray = field(repr=False)  # int32 (N,), index within the episode
 
@@ -216,39 +233,57 @@ def _read_info(path: Path) -> dict:
 def load_dataset(path: Path, game: str | None = None) -> StateOnlyDataset:
     """Load and validate a state-only dataset; it never opens the true-actions file.
 
-    Checks that the file exists and reads, that every array is present with the documented
-    dtype and the shape its description states, that the checksum matches, and that the states
-    fit the game (``game``, if given, must be the dataset's). Each failure is one
-    ``DatasetError`` naming the file and the problem.
+    Checks that the file exists and reads, that its description is whole, that every array is
+    present with the documented dtype and the shape its description states, that the checksum
+    matches, and that the states fit the game (``game``, if given, must be the dataset's). Each
+    failure is one ``DatasetError`` naming the file and the problem. A format-1 file of a MinAtar
+    game gets ``truncated`` all false (see the module's docstring).
     """
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: no such dataset file")
     info = _read_info(path)
+    described = info.get("arrays") if isinstance(info, dict) else None
+    if not isinstance(described, dict) or not all(
+            isinstance(info.get(k), t) for k, t in (("game", str), ("size", int),
+                                                    ("sha256", str))):
+        raise DatasetError(f"{info_path(path)}: not a dataset description (it needs game, size, "
+                           "arrays and sha256)")
+    if info["game"] not in environment_names():
+        raise DatasetError(f"{path}: a dataset of an unknown environment {info['game']!r}")
+    if game is not None and info["game"] != game:
+        raise DatasetError(f"{path}: a dataset of {info['game']!r}, not of {game!r}")
+    expected = dict(ARRAYS)
+    if info.get("format", 1) == 1:
+        if is_maze(info["game"]):
+            raise DatasetError(f"{path}: a format-1 maze dataset, whose dones mix the goal with "
+                               "the step limit; make it again with python -m algos dataset")
+        del expected["truncated"]  # MinAtar has no time limit: its dones are terminations
     try:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in ARRAYS if name in data.files}
+            arrays = {name: data[name] for name in expected if name in data.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         raise DatasetError(f"{path}: unreadable or truncated ({err})") from None
-    missing = sorted(set(ARRAYS) - set(arrays))
+    missing = sorted(set(expected) - set(arrays))
     if missing:
         raise DatasetError(f"{path}: missing arrays {', '.join(missing)}")
-    if game is not None and info.get("game") != game:
-        raise DatasetError(f"{path}: a dataset of {info.get('game')!r}, not of {game!r}")
     expected_bytes = packed_size(state_shape(info["game"]))
-    for name, dtype in ARRAYS.items():
+    for name, dtype in expected.items():
         array = arrays[name]
         if str(array.dtype) != dtype:
             raise DatasetError(f"{path}: array {name} has dtype {array.dtype}, expected {dtype}")
-        if list(array.shape) != info["arrays"][name]["shape"] or len(array) != info["size"]:
+        shape = described.get(name, {}).get("shape") if isinstance(described.get(name),
+                                                                    dict) else None
+        if list(array.shape) != shape or len(array) != info["size"]:
             raise DatasetError(f"{path}: array {name} has shape {array.shape}, its description "
-                               f"says {info['arrays'][name]['shape']}")
+                               f"says {shape}")
     for name in ("states", "next_states"):
         if arrays[name].shape[1] != expected_bytes:
             raise DatasetError(f"{path}: {name} rows have {arrays[name].shape[1]} bytes, but "
                                f"{info['game']} states pack into {expected_bytes}")
-    if checksum(arrays) != info.get("sha256"):
+    if checksum(arrays) != info["sha256"]:
         raise DatasetError(f"{path}: checksum mismatch (the file changed after it was written)")
+    arrays.setdefault("truncated", np.zeros(info["size"], dtype=bool))
     return StateOnlyDataset(path=path, info=info, **arrays)
 
 

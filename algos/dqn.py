@@ -16,9 +16,11 @@ import torch
 from .config import ConfigError
 from .envs import packed_size
 from .learner import QLearner, StateDecoder
-from .loop import SEED_REPLAY, SEED_TORCH, LoopConfig, child_seed
+from .loop import LoopConfig
 from .nets import QNetwork
 from .replay import Batch, PrioritizedReplay, UniformReplay
+from .seeds import Stream, child_seed
+from .tally import Tally
 
 
 @dataclass
@@ -78,14 +80,14 @@ class DQNAgent:
         self.config = config
         self.n_actions = n_actions
         self.total_steps = total_steps
-        torch.manual_seed(child_seed(seed, SEED_TORCH))
+        torch.manual_seed(child_seed(seed, Stream.TORCH))
         network = QNetwork(state_shape[0], n_actions, grid=state_shape[1])
         self.learner = QLearner(network, gamma=config.gamma, lr=config.lr,
                                 rms_alpha=config.rms_alpha, rms_eps=config.rms_eps,
                                 target_update_every=config.target_update_every,
                                 double=config.double, huber_delta=config.huber_delta,
                                 grad_clip=config.grad_clip)
-        replay_seed = child_seed(seed, SEED_REPLAY)
+        replay_seed = child_seed(seed, Stream.REPLAY)
         if config.prioritized:
             self.replay = PrioritizedReplay(config.replay_capacity, packed_size(state_shape),
                                             replay_seed, alpha=config.per_alpha,
@@ -94,7 +96,7 @@ class DQNAgent:
             self.replay = UniformReplay(config.replay_capacity, packed_size(state_shape),
                                         replay_seed)
         self.decode = StateDecoder(state_shape, max_rows=2 * config.batch_size)
-        self._td_sum, self._weight_sum, self._samples = 0.0, 0.0, 0
+        self.tally = Tally("samples", "td_abs", "weights")
 
     @property
     def updates(self) -> int:
@@ -103,8 +105,8 @@ class DQNAgent:
     def greedy_action(self, obs: np.ndarray) -> int:
         return self.learner.greedy_action(self.decode.observation(obs))
 
-    def observe(self, state, action, reward, next_state, done, step) -> None:
-        self.replay.add(state, action, reward, next_state, done)
+    def observe(self, state, action, reward, next_state, terminated, step) -> None:
+        self.replay.add(state, action, reward, next_state, terminated)
 
     def beta(self, step: int) -> float:
         """Importance-sampling exponent, linear from ``per_beta_start`` to 1 over the run."""
@@ -117,9 +119,8 @@ class DQNAgent:
         loss, td_abs = self.batch_loss(batch)
         value = self.learner.apply(loss)
         self.replay.update_priorities(batch.indices, td_abs)
-        self._td_sum += float(td_abs.sum())
-        self._weight_sum += float(batch.weights.sum())
-        self._samples += len(batch.indices)
+        self.tally.add(samples=len(batch.indices), td_abs=td_abs.sum(dtype=np.float64),
+                       weights=batch.weights.sum(dtype=np.float64))
         return value
 
     def batch_loss(self, batch: Batch) -> tuple[torch.Tensor, np.ndarray]:
@@ -135,19 +136,19 @@ class DQNAgent:
             states[n:], torch.from_numpy(batch.dones))
         return (loss * torch.from_numpy(batch.weights)).mean(), td.abs().numpy()
 
-    def diagnostics(self) -> dict[str, float]:
-        n = self._samples
-        out = {"replay_size": len(self.replay),
-               "td_abs_mean": self._td_sum / n if n else float("nan"),
-               "is_weight_mean": self._weight_sum / n if n else float("nan")}
-        self._td_sum, self._weight_sum, self._samples = 0.0, 0.0, 0
+    def take_diagnostics(self) -> dict[str, float]:
+        """The diagnostics since the last call (which starts a new interval)."""
+        t = self.tally
+        out = {"replay_size": len(self.replay), "td_abs_mean": t.ratio("td_abs", "samples"),
+               "is_weight_mean": t.ratio("weights", "samples")}
+        t.restart()
         return out
 
     def state_dict(self) -> dict:
         return {"learner": self.learner.state_dict(), "replay": self.replay.state_dict(),
-                "diagnostics": (self._td_sum, self._weight_sum, self._samples)}
+                "dqn_tally": self.tally.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         self.learner.load_state_dict(state["learner"])
         self.replay.load_state_dict(state["replay"])
-        self._td_sum, self._weight_sum, self._samples = state["diagnostics"]
+        self.tally.load_state_dict(state["dqn_tally"])

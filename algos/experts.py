@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .envs import EnvConfig, make_env
+from .acting import Policy, UniformRandomPolicy, evaluate
+from .envs import EnvConfig, ShortestPathExpert, make_env
 from .learner import StateDecoder
-from .loop import Policy, child_seed, evaluate
 from .nets import QNetwork
 from .runs import atomic_write, atomic_write_json, now, provenance, read_json
+from .seeds import Stream, child_seed
 
 REFERENCE_DQN_SCORES: dict[str, float] = {
     "asterix": 17.0,
@@ -40,32 +41,13 @@ REFERENCE_DQN_SCORES: dict[str, float] = {
 """MinAtar's DQN after 5M frames (its README's learning curves, 30 seeds). Seaquest has none: its
 published curve predates the oxygen fix of minatar 1.0.11."""
 
-SEED_EXPERT_EVAL, SEED_RANDOM_EVAL = 100, 101  # evaluation streams, apart from the loop's
-
-def _maze_planner(env_config: EnvConfig) -> Policy:
-    from .mazes import ShortestPathExpert
-
-    return ShortestPathExpert(env_config)
-
-
-SCRIPTED_EXPERTS: dict[str, Callable[[EnvConfig], Policy]] = {"planner": _maze_planner}
+SCRIPTED_EXPERTS: dict[str, Callable[[EnvConfig], Policy]] = {"planner": ShortestPathExpert}
 """Scripted expert name -> factory taking the environment config. ``planner``: the mazes'
-shortest-path expert (``mazes.ShortestPathExpert``), with the expert's own action set."""
+shortest-path expert (``envs.ShortestPathExpert``), with the expert's own action set."""
 
 
 class ExpertError(ValueError):
     """A missing or unreadable expert folder."""
-
-
-class UniformRandomPolicy:
-    """Uniformly random actions: the zero of normalised scores."""
-
-    def __init__(self, n_actions: int, seed: int):
-        self.n_actions = n_actions
-        self.rng = np.random.default_rng(seed)
-
-    def greedy_action(self, obs: np.ndarray) -> int:
-        return int(self.rng.integers(self.n_actions))
 
 
 class DQNExpert:
@@ -73,6 +55,7 @@ class DQNExpert:
 
     def __init__(self, network: QNetwork, state_shape: tuple[int, int, int]):
         self.network = network.eval()
+        self.n_actions = network.out.out_features
         self.decode = StateDecoder(state_shape, max_rows=1)
 
     @torch.inference_mode()
@@ -103,9 +86,9 @@ def score_policy(policy: Policy, env_config: EnvConfig, *, episodes: int, epsilo
     """Mean and standard deviation of the return of ``policy`` and of a random policy."""
     n_actions = make_env(env_config, seed=0).n_actions
     common = {"episodes": episodes, "max_steps": max_steps, "seed": seed}
-    expert = evaluate(policy, env_config, epsilon=epsilon, stream=(SEED_EXPERT_EVAL,), **common)
-    random = evaluate(UniformRandomPolicy(n_actions, child_seed(seed, SEED_RANDOM_EVAL)),
-                      env_config, epsilon=0.0, stream=(SEED_RANDOM_EVAL,), **common)
+    expert = evaluate(policy, env_config, epsilon=epsilon, stream=(Stream.EXPERT_EVAL,), **common)
+    random = evaluate(UniformRandomPolicy(n_actions, child_seed(seed, Stream.RANDOM_EVAL)),
+                      env_config, epsilon=0.0, stream=(Stream.RANDOM_EVAL,), **common)
     return {
         "eval": {"episodes": episodes, "epsilon": epsilon, "return_mean": float(expert.mean()),
                  "return_std": float(expert.std())},
@@ -144,8 +127,18 @@ def load_expert(directory: Path) -> tuple[Policy, dict]:
         info = read_json(info_path)
     except ValueError as err:
         raise ExpertError(f"{info_path}: not valid JSON ({err})") from None
+    if not isinstance(info, dict) or not isinstance(info.get("env"), dict):
+        raise ExpertError(f"{info_path}: not an expert description (no env)")
     if info.get("kind") == "dqn":
-        return DQNExpert.load(directory / info["policy_file"]), info
+        expert = DQNExpert.load(directory / str(info.get("policy_file", "policy.pt")))
+        shape = tuple(info["env"].get("state_shape", ()))
+        actions = len(info["env"].get("action_ids", ()))
+        network = (expert.decode.state_shape, expert.n_actions)
+        if network != (shape, actions):
+            raise ExpertError(f"{directory}: policy.pt is a network for states {network[0]} "
+                              f"and {network[1]} actions, but expert.json describes "
+                              f"{info['env'].get('game')} with {shape} and {actions}")
+        return expert, info
     if info.get("kind") == "scripted" and info.get("name") in SCRIPTED_EXPERTS:
         return SCRIPTED_EXPERTS[info["name"]](EnvConfig(**_env_fields(info["env"]))), info
     raise ExpertError(f"{info_path}: unknown expert kind {info.get('kind')!r}")

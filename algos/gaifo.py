@@ -24,11 +24,10 @@ from .config import ConfigError
 from .datasets import InferenceScorer, StateOnlyDataset
 from .dqn import DQNAgent, DQNConfig
 from .learner import CenteredRMSprop, DivergenceError, StateDecoder
-from .loop import child_seed
 from .nets import QNetwork
 from .replay import Batch
-
-SEED_CLASSIFIER = 12  # child-seed key of the expert-batch draws of the classifier
+from .seeds import Stream, child_seed
+from .tally import Tally
 
 REWARDS = ("gail", "airl")
 
@@ -39,8 +38,10 @@ class LearnedRewardConfig(DQNConfig):
 
     classifier_lr: float = 2.5e-4
     """Learning rate (centered RMSprop) of the discriminator / reward model."""
-    classifier_every: int = 1
-    """One classifier step every this many agent updates (the update ratio)."""
+    classifier_every: int = 4
+    """One classifier step every this many agent updates (the update ratio). Every update, the
+    classifier cost twice what the agent's update did (GAIfO 3.0x and ORIL 3.4x DQN's time per
+    step); every fourth keeps them near DQN's cost (benchmarks/imitation_speed.py)."""
     classifier_batch: int = 32
     """Expert pairs, and as many agent transitions, per classifier step."""
 
@@ -56,10 +57,12 @@ class LearnedRewardConfig(DQNConfig):
 class GAIfOConfig(LearnedRewardConfig):
     """GAIfO with a Double DQN + PER agent. Every field can be set with ``--set key=value``."""
 
-    reward: str = "gail"
-    """Reward from the discriminator's probability D that (s, s') is the expert's: gail
-    (-log(1 - D): positive, the usual choice where episodes end) or airl (log D - log(1 - D),
-    the logit, clipped to [-10, 10])."""
+    reward: str = "airl"
+    """Reward from the discriminator's probability D that (s, s') is the expert's: airl
+    (log D - log(1 - D), the logit, clipped to [-10, 10]; default) or gail (-log(1 - D)). gail
+    is always positive, so where episodes end in failure (every MinAtar game) each step
+    survived pays whatever the discriminator says: the survival bias of Kostrikov et al.
+    (2019). The logit has no fixed sign."""
 
     def validate(self) -> None:
         super().validate()
@@ -88,14 +91,11 @@ class LearnedRewardAgent(DQNAgent):
         self.classifier_opt = CenteredRMSprop(self.classifier.parameters(),
                                               lr=config.classifier_lr, alpha=config.rms_alpha,
                                               eps=config.rms_eps)
-        self.rng = np.random.default_rng(child_seed(seed, SEED_CLASSIFIER))
+        self.rng = np.random.default_rng(child_seed(seed, Stream.CLASSIFIER))
         self.classifier_decode = StateDecoder(state_shape, max_rows=4 * config.classifier_batch)
-        self._stats = self._zero_stats()
-
-    @staticmethod
-    def _zero_stats() -> dict[str, float]:
-        return dict.fromkeys(("steps", "loss", "expert_correct", "agent_correct", "expert_score",
-                              "agent_score", "reward", "rewards"), 0.0)
+        self.classifier_tally = Tally("steps", "samples", "loss", "expert_correct",
+                                      "agent_correct", "expert_score", "agent_score", "reward",
+                                      "rewards")
 
     def classifier_input(self, states: np.ndarray, next_states: np.ndarray) -> torch.Tensor:
         """Decoded (s, s') stacked along the channels (a new tensor, not the decoder's buffer)."""
@@ -107,15 +107,15 @@ class LearnedRewardAgent(DQNAgent):
         return (F.binary_cross_entropy_with_logits(expert_logits, torch.ones_like(expert_logits))
                 + F.binary_cross_entropy_with_logits(agent_logits, torch.zeros_like(agent_logits)))
 
-    def reward_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
+    def reward_from_logits(self, logits: np.ndarray) -> np.ndarray:
+        """The reward (float32) from the classifier's logits (float32)."""
         raise NotImplementedError
 
     def batch_loss(self, batch: Batch) -> tuple[torch.Tensor, np.ndarray]:
         with torch.no_grad():
             logits = self.classifier(self.classifier_input(batch.states, batch.next_states))
-            rewards = self.reward_from_logits(logits.squeeze(1)).numpy().astype(np.float32)
-        self._stats["reward"] += float(rewards.sum())
-        self._stats["rewards"] += len(rewards)
+        rewards = self.reward_from_logits(logits.squeeze(1).numpy())
+        self.classifier_tally.add(reward=rewards.sum(dtype=np.float64), rewards=len(rewards))
         learned = Batch(batch.indices, batch.states, batch.actions, rewards, batch.next_states,
                         batch.dones, batch.weights)
         loss = super().batch_loss(learned)
@@ -138,47 +138,42 @@ class LearnedRewardAgent(DQNAgent):
         loss.backward()
         self.classifier_opt.step()
         with torch.no_grad():
-            s, probs = self._stats, torch.sigmoid(logits)
-            s["steps"] += 1
-            s["loss"] += loss.item()
-            s["expert_correct"] += float((probs[:n] > 0.5).sum())
-            s["agent_correct"] += float((probs[n:] <= 0.5).sum())
-            s["expert_score"] += float(probs[:n].sum())
-            s["agent_score"] += float(probs[n:].sum())
+            probs = torch.sigmoid(logits)
+            self.classifier_tally.add(
+                steps=1, samples=n, loss=loss.item(), expert_correct=(probs[:n] > 0.5).sum(),
+                agent_correct=(probs[n:] <= 0.5).sum(), expert_score=probs[:n].sum(),
+                agent_score=probs[n:].sum())
 
-    def diagnostics(self) -> dict[str, float]:
-        out = super().diagnostics()
-        s, n = self._stats, self._stats["steps"] * self.config.classifier_batch
-
-        def per(name: str, count: float) -> float:
-            return s[name] / count if count else float("nan")
-
-        out.update({"classifier_loss": per("loss", s["steps"]),
-                    "classifier_expert_accuracy": per("expert_correct", n),
-                    "classifier_agent_accuracy": per("agent_correct", n),
-                    "classifier_expert_score": per("expert_score", n),
-                    "classifier_agent_score": per("agent_score", n),
-                    "learned_reward_mean": per("reward", s["rewards"])})
-        self._stats = self._zero_stats()
+    def take_diagnostics(self) -> dict[str, float]:
+        out = super().take_diagnostics()
+        t = self.classifier_tally
+        out.update({"classifier_loss": t.ratio("loss", "steps"),
+                    "classifier_expert_accuracy": t.ratio("expert_correct", "samples"),
+                    "classifier_agent_accuracy": t.ratio("agent_correct", "samples"),
+                    "classifier_expert_score": t.ratio("expert_score", "samples"),
+                    "classifier_agent_score": t.ratio("agent_score", "samples"),
+                    "learned_reward_mean": t.ratio("reward", "rewards")})
+        t.restart()
         return out
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "classifier": self.classifier.state_dict(),
                 "classifier_opt": self.classifier_opt.state_dict(),
-                "classifier_rng": self.rng.bit_generator.state, "stats": dict(self._stats)}
+                "classifier_rng": self.rng.bit_generator.state,
+                "classifier_tally": self.classifier_tally.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         self.classifier.load_state_dict(state["classifier"])
         self.classifier_opt.load_state_dict(state["classifier_opt"])
         self.rng.bit_generator.state = state["classifier_rng"]
-        self._stats = dict(state["stats"])
+        self.classifier_tally.load_state_dict(state["classifier_tally"])
 
 
 class GAIfOAgent(LearnedRewardAgent):
     """GAIfO: a discriminator on (s, s'); the agent's reward comes from it."""
 
-    def reward_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
-        if self.config.reward == "gail":
-            return F.softplus(logits)  # -log(1 - sigmoid(x)), computed stably
-        return logits.clamp(-10.0, 10.0)
+    def reward_from_logits(self, logits: np.ndarray) -> np.ndarray:
+        if self.config.reward == "gail":  # -log(1 - sigmoid(x)) = softplus(x), in float64
+            return np.logaddexp(0.0, logits.astype(np.float64)).astype(np.float32)
+        return np.clip(logits, -10.0, 10.0)

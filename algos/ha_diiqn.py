@@ -37,14 +37,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .config import ConfigError
 from .diiqn import DIIQNAgent, DIIQNConfig, ExpertSamples
+from .envs import termination_is_success
 from .replay import Batch, UniformReplay
+from .tally import Tally
 
 SEARCHES = ("indexed", "brute_force")
 
@@ -93,71 +94,92 @@ class Bridge:
     rejoin: int  # j: it reaches the expert's state t + j
 
 
+@dataclass
+class _Edge:
+    """The stored transitions from one state to one other: their slots per action, in the order
+    they were written, and how many of them terminated their episode."""
+
+    slots: dict[int, dict[int, None]] = field(default_factory=dict)
+    ends: int = 0
+
+
 class ReplayGraph:
     """The replay as a graph, hashed: state -> the states one stored transition reaches from it
-    -> the replay slots of those transitions."""
+    -> the slots of those transitions per action; and per state, how often each action was
+    stored from it. Kept up to date as slots are written and overwritten, so a search reads a
+    node's edges and its first step's likelihoods without touching its slots."""
 
     def __init__(self, replay: UniformReplay):
         self.replay = replay
-        self.edges: dict[bytes, dict[bytes, set[int]]] = {}
-        self._key: dict[int, tuple[bytes, bytes]] = {}
+        self.edges: dict[bytes, dict[bytes, _Edge]] = {}
+        self.tries: dict[bytes, Counter[int]] = {}
+        self._key: dict[int, tuple[bytes, bytes, int, bool]] = {}
 
     def add(self, slot: int) -> None:
         """Register ``slot`` after the replay wrote it (unregistering what it held before)."""
-        old = self._key.get(slot)
+        old = self._key.pop(slot, None)
         if old is not None:
-            start, reached = old
-            slots = self.edges[start][reached]
-            slots.discard(slot)
-            if not slots:
-                del self.edges[start][reached]
-                if not self.edges[start]:
-                    del self.edges[start]
-        key = (self.replay.states[slot].tobytes(), self.replay.next_states[slot].tobytes())
-        self.edges.setdefault(key[0], {}).setdefault(key[1], set()).add(slot)
+            self._remove(slot, *old)
+        replay = self.replay
+        key = (replay.states[slot].tobytes(), replay.next_states[slot].tobytes(),
+               int(replay.actions[slot]), bool(replay.dones[slot]))
+        start, reached, action, ended = key
+        edge = self.edges.setdefault(start, {}).setdefault(reached, _Edge())
+        edge.slots.setdefault(action, {})[slot] = None
+        edge.ends += ended
+        self.tries.setdefault(start, Counter())[action] += 1
         self._key[slot] = key
 
-    def out_edges(self, state: bytes) -> list[tuple[int, bytes]]:
-        """``(lowest slot, reached state)`` for each distinct state reachable in one step,
-        ordered by slot."""
-        return sorted((min(slots), reached)
-                      for reached, slots in self.edges.get(state, {}).items())
+    def _remove(self, slot: int, start: bytes, reached: bytes, action: int, ended: bool) -> None:
+        edges = self.edges[start]
+        edge = edges[reached]
+        del edge.slots[action][slot]
+        if not edge.slots[action]:
+            del edge.slots[action]
+        edge.ends -= ended
+        if not edge.slots:
+            del edges[reached]
+            if not edges:
+                del self.edges[start]
+        self.tries[start][action] -= 1
+        if not self.tries[start][action]:
+            del self.tries[start][action]
+            if not self.tries[start]:
+                del self.tries[start]
 
-    def transitions(self, state: bytes) -> Iterator[tuple[int, int, bytes]]:
-        """``(slot, action, reached state)`` of every stored transition out of ``state``."""
-        actions = self.replay.actions
-        for reached, slots in self.edges.get(state, {}).items():
-            for slot in slots:
-                yield slot, int(actions[slot]), reached
+    def out_edges(self, state: bytes) -> list[tuple[bytes, bool]]:
+        """``(reached state, whether a transition to it terminated)`` for each distinct state
+        one stored transition reaches from ``state``, in byte order."""
+        return sorted((reached, edge.ends > 0)
+                      for reached, edge in self.edges.get(state, {}).items())
+
+    def first_step(self, start: bytes, reached: bytes) -> int:
+        """The slot a bridge's first step copies (see ``most_likely_action``): of the transitions
+        ``start -> reached`` with the most likely action, the oldest."""
+        edge = self.edges[start][reached]
+        counts = {action: len(slots) for action, slots in edge.slots.items()}
+        return next(iter(edge.slots[most_likely_action(counts, self.tries[start])]))
 
 
-def most_reliable_slot(transitions: Iterable[tuple[int, int, bytes]], reached: bytes) -> int:
-    """Of the stored transitions ``(slot, action, next state)`` out of one state, the slot of one
-    that reaches ``reached`` with the action most likely to get there: the highest share of that
-    action's transitions from the state (the empirical P(reached | state, action)), then the
-    lower action, then the lowest slot. With sticky actions the stored (chosen) action of a
-    single transition may not be the one that moved the agent."""
-    tries: Counter[int] = Counter()
-    hits: dict[int, list[int]] = {}
-    for slot, action, state in transitions:
-        tries[action] += 1
-        if state == reached:
-            hits.setdefault(action, []).append(slot)
-    action = max(hits, key=lambda a: (len(hits[a]) / tries[a], -a))
-    return min(hits[action])
+def most_likely_action(hits: dict[int, int], tries: dict[int, int]) -> int:
+    """The action most likely to make a move: the highest share of that action's transitions
+    from the state that made it (the empirical P(reached | state, action)), then the lower
+    action. With sticky actions the stored (chosen) action of a single transition may not be
+    the one that moved the agent."""
+    return max(hits, key=lambda a: (hits[a] / tries[a], -a))
 
 
 EPISODE_END = b""
 """Bridge target standing for the end of the expert's episode (no packed state is empty)."""
 
 
-def _bfs(start: bytes, targets: dict[bytes, int], max_steps: int, out_edges,
-         dones: np.ndarray) -> tuple[bytes, int, int] | None:
+def _bfs(start: bytes, targets: dict[bytes, int], max_steps: int,
+         out_edges) -> tuple[bytes, int, int] | None:
     """Breadth-first search from ``start`` for the shortest path (then the earliest rejoin, then
-    the lowest slots) to a state in ``targets`` (state bytes -> rejoin j; ``EPISODE_END`` is
-    reached by any transition that ended its episode, ``dones[slot]``). ``out_edges(state)``
-    lists ``(slot, reached)`` by slot, one per distinct reached state (its lowest slot). Returns
-    the state the path's first step reaches, its length and j."""
+    the first in the edges' byte order) to a state in ``targets`` (state bytes -> rejoin j;
+    ``EPISODE_END`` is reached by a transition that terminated its episode). ``out_edges(state)``
+    lists ``(reached, terminated)`` per distinct reached state, in byte order. Returns the state
+    the path's first step reaches, its length and j."""
     frontier: list[tuple[bytes, bytes | None]] = [(start, None)]
     seen = {start}
     end = targets.get(EPISODE_END)
@@ -165,10 +187,10 @@ def _bfs(start: bytes, targets: dict[bytes, int], max_steps: int, out_edges,
         found: tuple[bytes, int, int] | None = None
         following: list[tuple[bytes, bytes | None]] = []
         for state, first in frontier:
-            for slot, reached in out_edges(state):
+            for reached, terminated in out_edges(state):
                 first_step = reached if first is None else first
                 j = targets.get(reached)
-                if end is not None and dones[slot] and (j is None or end < j):
+                if end is not None and terminated and (j is None or end < j):
                     j = end
                 if j is not None and (found is None or j < found[2]):
                     found = (first_step, depth, j)
@@ -184,11 +206,11 @@ def _bfs(start: bytes, targets: dict[bytes, int], max_steps: int, out_edges,
 def indexed_bridge(graph: ReplayGraph, start: bytes, targets: dict[bytes, int],
                    max_steps: int) -> Bridge | None:
     """The bridge search with the hashed graph: a node's distinct edges in one lookup."""
-    found = _bfs(start, targets, max_steps, graph.out_edges, graph.replay.dones)
+    found = _bfs(start, targets, max_steps, graph.out_edges)
     if found is None:
         return None
     first, length, rejoin = found
-    return Bridge(most_reliable_slot(graph.transitions(start), first), length, rejoin)
+    return Bridge(graph.first_step(start, first), length, rejoin)
 
 
 def brute_force_bridge(replay: UniformReplay, start: bytes, targets: dict[bytes, int],
@@ -201,17 +223,26 @@ def brute_force_bridge(replay: UniformReplay, start: bytes, targets: dict[bytes,
         return [(slot, int(replay.actions[slot]), replay.next_states[slot].tobytes())
                 for slot in np.flatnonzero((states == row).all(axis=1)).tolist()]
 
-    def out_edges(state: bytes) -> list[tuple[int, bytes]]:
-        edges: dict[bytes, int] = {}
+    def out_edges(state: bytes) -> list[tuple[bytes, bool]]:
+        ends: dict[bytes, bool] = {}
         for slot, _, reached in scan(state):
-            edges.setdefault(reached, slot)  # the lowest slot
-        return sorted((slot, reached) for reached, slot in edges.items())
+            ends[reached] = ends.get(reached, False) or bool(replay.dones[slot])
+        return sorted(ends.items())
 
-    found = _bfs(start, targets, max_steps, out_edges, replay.dones)
+    found = _bfs(start, targets, max_steps, out_edges)
     if found is None:
         return None
     first, length, rejoin = found
-    return Bridge(most_reliable_slot(scan(start), first), length, rejoin)
+    transitions = scan(start)
+    tries = Counter(action for _, action, _ in transitions)
+    hits = Counter(action for _, action, reached in transitions if reached == first)
+    action = most_likely_action(hits, tries)
+
+    def age(slot: int) -> int:  # 0 for the oldest slot of the ring buffer
+        return (slot - replay.cursor) % replay.capacity
+
+    slot = min((s for s, a, reached in transitions if a == action and reached == first), key=age)
+    return Bridge(slot, length, rejoin)
 
 
 class HADIIQNAgent(DIIQNAgent):
@@ -220,127 +251,126 @@ class HADIIQNAgent(DIIQNAgent):
     def __init__(self, config: HADIIQNConfig, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         self.graph = ReplayGraph(self.replay)
-        data = self.dataset
-        # Expert transition e's later states: s_e^(t+j) = next_states[e + j - 1] while in the
-        # same episode.
-        self._episodes = data.episodes
-        self.bridges: dict[int, tuple[int, tuple | None]] = {}  # distinct -> (update, bridge)
-        self._bridge_stats = self._zero_bridge_stats()
+        # Whether an expert episode's termination is worth rejoining (a maze's goal), not a
+        # failure (a MinAtar life lost).
+        self.end_is_goal = termination_is_success(self.dataset.game)
+        # (start, targets) -> (update of the search, first step of its bridge or None).
+        self.bridges: dict[tuple, tuple[int, tuple | None]] = {}
+        self.bridge_tally = Tally("infeasible", "samples", "attempts", "hits", "length",
+                                  "seconds", "cached")
 
-    @staticmethod
-    def _zero_bridge_stats() -> dict[str, float]:
-        return dict.fromkeys(("infeasible", "samples", "attempts", "hits", "length", "seconds",
-                              "cached"), 0.0)
-
-    def observe(self, state, action, reward, next_state, done, step) -> None:
-        super().observe(state, action, reward, next_state, done, step)
-        self.graph.add((self.replay.cursor - 1) % self.replay.capacity)
+    def stored(self, slot: int) -> None:
+        self.graph.add(slot)
 
     def targets(self, expert: int) -> dict[bytes, int]:
-        """The expert's next ``n`` states after transition ``expert``, as bridge targets, and
-        ``EPISODE_END`` if its episode ended among them: an agent path that ends its own episode
-        there rejoins the expert's at its end (a diagonal agent cannot reach the goal point the
-        axis expert reached, but another point of the goal cell; without this, the expert's
-        last move was never usable and the agent's step into the goal, learnt from its own TD
-        alone, was lost again after 16K steps in every seed). A state equal to the start is
-        left out: where the expert came back (up, then down), a move that changes nothing would
+        """The expert's next ``n`` states after transition ``expert`` (``s_e^(t+j) =
+        next_states[e + j - 1]`` while in its episode), as bridge targets, and ``EPISODE_END``
+        if its episode terminated among them where a termination is the goal: an agent path
+        that terminates its own episode there rejoins the expert's at its end (a diagonal agent
+        cannot reach the goal point the axis expert reached, but another point of the goal
+        cell; without this, the expert's last move was never usable and the agent's step into
+        the goal, learnt from its own TD alone, was lost again after 16K steps in every seed).
+        In MinAtar a termination is a loss, never a target. A state equal to the start is left
+        out: where the expert came back (up, then down), a move that changes nothing would
         "rejoin" it, a bridge that goes nowhere."""
         data, out = self.dataset, {}
         start = data.states[expert].tobytes()
         for j in range(1, self.config.bridge_expert_steps + 1):
             e = expert + j - 1
-            if e >= len(data) or self._episodes[e] != self._episodes[expert]:
+            if e >= len(data) or data.episodes[e] != data.episodes[expert]:
                 break
             state = data.next_states[e].tobytes()
             if state != start:
                 out.setdefault(state, j)
             if data.dones[e]:
-                out.setdefault(EPISODE_END, j)
+                if self.end_is_goal:
+                    out.setdefault(EPISODE_END, j)
                 break
         return out
 
-    def find_bridge(self, expert: int) -> Bridge | None:
-        start = self.dataset.states[expert].tobytes()
-        targets = self.targets(expert)
+    def find_bridge(self, start: bytes, targets: dict[bytes, int]) -> Bridge | None:
         k = self.config.bridge_agent_steps
         began = time.perf_counter()
         if self.config.bridge_search == "indexed":
             bridge = indexed_bridge(self.graph, start, targets, k)
         else:
             bridge = brute_force_bridge(self.replay, start, targets, k)
-        self._bridge_stats["seconds"] += time.perf_counter() - began
+        self.bridge_tally.add(seconds=time.perf_counter() - began)
         return bridge
 
-    def bridge_for(self, expert: int, distinct: int) -> tuple | None:
-        """(action, reward, next state, done) of the first step of ``expert``'s bridge, cached."""
-        stats = self._bridge_stats
-        cached = self.bridges.get(distinct)
+    def bridge_for(self, expert: int) -> tuple | None:
+        """(action, reward, next state, terminated) of the first step of ``expert``'s bridge.
+        Cached by what the search depends on, its start and its targets, so expert transitions
+        alike up to where their episodes went next share a search, and no others."""
+        start = self.dataset.states[expert].tobytes()
+        targets = self.targets(expert)
+        key = (start, tuple(sorted(targets.items())))
+        tally = self.bridge_tally
+        cached = self.bridges.get(key)
         if cached is not None:
             found_at, step = cached
             valid_for = (self.config.bridge_refresh if step is not None
                          else self.config.bridge_retry)
             if self.learner.updates - found_at < valid_for:
-                stats["cached"] += 1
+                tally.add(cached=1)
                 return step
-        stats["attempts"] += 1
-        bridge = self.find_bridge(expert)
+        tally.add(attempts=1)
+        bridge = self.find_bridge(start, targets)
         step = None
         if bridge is not None:
             replay, slot = self.replay, bridge.slot
             step = (int(replay.actions[slot]), float(replay.rewards[slot]),
                     replay.next_states[slot].copy(), float(replay.dones[slot]))
-            stats["hits"] += 1
-            stats["length"] += bridge.length
-        self.bridges[distinct] = (self.learner.updates, step)
+            tally.add(hits=1, length=bridge.length)
+        self.bridges[key] = (self.learner.updates, step)
         return step
 
     def expert_samples(self, batch: Batch) -> ExpertSamples:
         expert = super().expert_samples(batch)
-        stats = self._bridge_stats
-        stats["samples"] += len(expert.rows)
         infeasible = np.flatnonzero(expert.errors > self.config.infeasible_error)
-        stats["infeasible"] += len(infeasible)
+        self.bridge_tally.add(samples=len(expert.rows), infeasible=len(infeasible))
         if not len(infeasible):
             return expert
         keep = np.ones(len(expert.rows), dtype=bool)
-        distinct = self.inference.transition_of[expert.experts]
         next_states = expert.next_states.copy()
         for i in infeasible:
-            step = self.bridge_for(int(expert.experts[i]), int(distinct[i]))
+            step = self.bridge_for(int(expert.experts[i]))
             if step is None:
                 keep[i] = False  # no bridge: no expert loss for this sample
                 continue
             expert.actions[i], expert.rewards[i], next_states[i], expert.dones[i] = step
+            expert.discounts[i] = self.config.gamma  # one agent step
             expert.errors[i] = 0.0  # ζ = 1: the bridge's first action was really taken
         return ExpertSamples(rows=expert.rows[keep], experts=expert.experts[keep],
                              actions=expert.actions[keep], rewards=expert.rewards[keep],
                              next_states=next_states[keep], dones=expert.dones[keep],
-                             errors=expert.errors[keep])
+                             discounts=expert.discounts[keep], errors=expert.errors[keep])
 
-    def diagnostics(self) -> dict[str, float]:
-        out = super().diagnostics()
-        s = self._bridge_stats
+    def take_diagnostics(self) -> dict[str, float]:
+        out = super().take_diagnostics()
+        t = self.bridge_tally
         out.update({
-            "infeasible_share": s["infeasible"] / s["samples"] if s["samples"] else float("nan"),
-            "bridge_attempts": s["attempts"],
-            "bridge_hits": s["hits"],
-            "bridge_cache_uses": s["cached"],
-            "bridge_length_mean": s["length"] / s["hits"] if s["hits"] else float("nan"),
-            "bridge_search_ms": 1000 * s["seconds"] / s["attempts"] if s["attempts"]
-            else float("nan"),
+            "infeasible_share": t.ratio("infeasible", "samples"),
+            "bridge_attempts": t["attempts"],
+            "bridge_hits": t["hits"],
+            "bridge_cache_uses": t["cached"],
+            "bridge_length_mean": t.ratio("length", "hits"),
+            "bridge_search_ms": 1000 * t.ratio("seconds", "attempts"),
         })
-        self._bridge_stats = self._zero_bridge_stats()
+        t.restart()
         return out
 
     def state_dict(self) -> dict:
         # The graph is rebuilt from the replay on load; the cache and counters are kept.
         return {**super().state_dict(), "bridges": self.bridges,
-                "bridge_stats": dict(self._bridge_stats)}
+                "bridge_tally": self.bridge_tally.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         self.graph = ReplayGraph(self.replay)
-        for slot in range(len(self.replay)):
-            self.graph.add(slot)
+        replay = self.replay
+        oldest = replay.cursor if replay.size == replay.capacity else 0
+        for age in range(replay.size):  # in the order they were written, as the graph saw them
+            self.graph.add((oldest + age) % replay.capacity)
         self.bridges = dict(state["bridges"])
-        self._bridge_stats = dict(state["bridge_stats"])
+        self.bridge_tally.load_state_dict(state["bridge_tally"])

@@ -25,8 +25,10 @@ class DivergenceError(RuntimeError):
 
 
 def q_targets(q_next_online: torch.Tensor | None, q_next_target: torch.Tensor,
-              rewards: torch.Tensor, dones: torch.Tensor, gamma: float) -> torch.Tensor:
-    """Bootstrapped targets ``r + gamma (1 - done) Q_target(s', a')``.
+              rewards: torch.Tensor, dones: torch.Tensor,
+              gamma: float | torch.Tensor) -> torch.Tensor:
+    """Bootstrapped targets ``r + gamma (1 - done) Q_target(s', a')`` (``gamma`` a number, or
+    per sample: γ^n for a target that spans n steps).
 
     Double DQN (van Hasselt et al. 2016) when ``q_next_online`` is given: the online network
     chooses ``a' = argmax_a Q_online(s', a)`` and the target network evaluates it. Plain DQN when it
@@ -197,11 +199,14 @@ class QLearner:
 
     def td_loss(self, states: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
                 next_states: torch.Tensor, dones: torch.Tensor,
-                state_rows: torch.Tensor | None = None) -> TDLoss:
+                state_rows: torch.Tensor | None = None,
+                discounts: torch.Tensor | None = None) -> TDLoss:
         """Per-sample Huber TD loss (with grad), TD errors and Q-values at the samples' states.
 
         ``state_rows``, if given, maps each sample to its row of ``states``, so samples that
         start at the same state share one forward pass (DIIQN's exact expert matches).
+        ``discounts``, if given, replaces γ per sample (multi-step targets: ``rewards`` then
+        hold the discounted sums).
         """
         q = self.online(states)
         if state_rows is not None:
@@ -213,7 +218,8 @@ class QLearner:
             next_patches = self.online.patches(next_states)
             q_next_online = self.online.forward_patches(next_patches) if self.double else None
             q_next_target = self.target.forward_patches(next_patches)
-            target = q_targets(q_next_online, q_next_target, rewards, dones, self.gamma)
+            target = q_targets(q_next_online, q_next_target, rewards, dones,
+                               self.gamma if discounts is None else discounts)
         q_taken = q.gather(1, actions.unsqueeze(1)).squeeze(1)
         loss = F.huber_loss(q_taken, target, reduction="none", delta=self.huber_delta)
         return TDLoss(loss, (target - q_taken).detach(), q)

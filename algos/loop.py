@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -33,8 +34,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from .acting import epsilon_greedy, evaluate
 from .config import ConfigError
 from .envs import EnvConfig, make_env, pack_states
+from .learner import DivergenceError
 from .runs import (
     RunDir,
     atomic_write,
@@ -46,6 +49,7 @@ from .runs import (
     read_json,
     to_json,
 )
+from .seeds import Stream, child_seed
 
 METRICS_COLUMNS = (
     "env_steps", "frames", "episodes", "updates", "epsilon",
@@ -61,15 +65,6 @@ WALL_CLOCK_COLUMNS = ("wall_seconds", "steps_per_second")
 
 WALL_CLOCK_DIAGNOSTICS = ("bridge_search_ms",)
 """Columns of ``diagnostics.csv`` that are timings, different between identical runs."""
-
-# Child-seed keys: one independent stream per purpose, all from the run's one seed.
-SEED_ENV, SEED_EXPLORE, SEED_REPLAY, SEED_TORCH, SEED_EVAL = range(5)
-
-
-def child_seed(seed: int, *keys: int) -> int:
-    """A 32-bit seed for the stream named by ``keys``, derived from the run's seed."""
-    return int(np.random.SeedSequence(seed, spawn_key=keys).generate_state(1)[0])
-
 
 @dataclass
 class LoopConfig:
@@ -120,14 +115,16 @@ class Agent(Protocol):
         """Best action for one bool ``(C, H, W)`` observation."""
 
     def observe(self, state: np.ndarray, action: int, reward: float, next_state: np.ndarray,
-                done: bool, step: int) -> None:
-        """Take in one transition (bit-packed states)."""
+                terminated: bool, step: int) -> None:
+        """Take in one transition (bit-packed states; ``terminated``: the task ended at
+        ``next_state``, as opposed to a time limit, after which the episode is simply cut)."""
 
     def update(self, step: int) -> float:
         """One learning update at environment step ``step``; returns the loss."""
 
-    def diagnostics(self) -> dict[str, float]:
-        """Algorithm-specific numbers for ``diagnostics.csv`` (reset after each call)."""
+    def take_diagnostics(self) -> dict[str, float]:
+        """Algorithm-specific numbers for ``diagnostics.csv`` over the interval since the last
+        call; the call starts a new interval."""
 
     def state_dict(self) -> dict:
         ...
@@ -142,40 +139,6 @@ def epsilon_at(config: LoopConfig, step: int) -> float:
         return 1.0
     progress = min(1.0, (step - config.replay_start) / config.epsilon_decay_steps)
     return config.epsilon_start + progress * (config.epsilon_end - config.epsilon_start)
-
-
-class Policy(Protocol):
-    def greedy_action(self, obs: np.ndarray) -> int:
-        """Best action (an index into the environment's action set) for one observation."""
-
-
-def epsilon_greedy(policy: Policy, obs: np.ndarray, epsilon: float, rng: np.random.Generator,
-                   n_actions: int) -> int:
-    """A uniformly random action with probability ``epsilon``, else the policy's greedy one (the
-    network is not run for random actions)."""
-    if rng.random() < epsilon:
-        return int(rng.integers(n_actions))
-    return policy.greedy_action(obs)
-
-
-def evaluate(policy: Policy, env_config: EnvConfig, *, episodes: int, epsilon: float,
-             max_steps: int, seed: int, stream: tuple[int, ...]) -> np.ndarray:
-    """Returns of ``episodes`` epsilon-greedy episodes, each on a fresh environment.
-
-    The environments and the exploration draws are seeded from ``(seed, *stream)``, so an
-    evaluation is reproducible on its own and independent of anything else drawn in the run.
-    """
-    rng = np.random.default_rng(child_seed(seed, *stream))
-    returns = np.zeros(episodes)
-    for episode in range(episodes):
-        env = make_env(env_config, child_seed(seed, *stream, episode))
-        obs = env.reset()
-        for _ in range(max_steps):
-            obs, reward, done = env.step(epsilon_greedy(policy, obs, epsilon, rng, env.n_actions))
-            returns[episode] += reward
-            if done:
-                break
-    return returns
 
 
 def _rng_states() -> dict:
@@ -196,8 +159,8 @@ class _Trainer:
                  total_steps: int, run: RunDir):
         self.agent, self.config, self.env_config = agent, config, env_config
         self.seed, self.total_steps, self.run = seed, total_steps, run
-        self.env = make_env(env_config, child_seed(seed, SEED_ENV))
-        self.explore = np.random.default_rng(child_seed(seed, SEED_EXPLORE))
+        self.env = make_env(env_config, child_seed(seed, Stream.ENV))
+        self.explore = np.random.default_rng(child_seed(seed, Stream.EXPLORE))
         self.step = 0
         self.episodes = 0
         self.obs = self.env.reset()
@@ -208,6 +171,7 @@ class _Trainer:
         self.stopped = False  # set when ``stop_when`` ended training before ``total_steps``
         self.diagnostics: list[dict] = []
         self.wall_seconds = 0.0  # accumulated over every session of this run
+        self.saved_step: int | None = None  # of the last checkpoint written or read
         self._session_start = time.perf_counter()
         self._last_eval_wall, self._last_eval_step = 0.0, 0
 
@@ -223,14 +187,40 @@ class _Trainer:
                                                       "diagnostics", "stopped")},
             "wall_seconds": self.elapsed(),
         }
-        atomic_write(self.run.checkpoint, lambda f: torch.save(_arrays_as_tensors(state), f))
+        run = self.run
+        try:
+            # The last checkpoint becomes the previous one only once the new one is whole, so
+            # a kill or a full disk at any moment leaves at least one readable checkpoint.
+            atomic_write(run.checkpoint, lambda f: torch.save(_arrays_as_tensors(state), f),
+                         keep_previous=run.previous_checkpoint)
+        except (OSError, RuntimeError) as err:
+            reason = " ".join(str(err).split())[:200]
+            raise CheckpointError(f"cannot write the checkpoint of step {self.step} to "
+                                  f"{run.checkpoint} ({reason}); {self.saved()}") from None
+        self.saved_step = self.step
+
+    def saved(self) -> str:
+        """Where a resumed run would start, in words."""
+        if self.saved_step is None:
+            return "the run has no checkpoint yet (it would start again)"
+        return f"the run keeps its checkpoint of step {self.saved_step}"
 
     def load(self) -> None:
-        try:
-            # Our own file: it holds numpy RNG states and the like, so not weights_only.
-            state = _tensors_as_arrays(torch.load(self.run.checkpoint, weights_only=False))
-        except Exception as err:
-            raise ResumeError(f"cannot read checkpoint {self.run.checkpoint}: {err}") from None
+        errors = []
+        for path in (self.run.checkpoint, self.run.previous_checkpoint):
+            if not path.exists():
+                continue
+            try:
+                # Our own file: it holds numpy RNG states and the like, so not weights_only.
+                state = _tensors_as_arrays(torch.load(path, weights_only=False))
+                break
+            except Exception as err:  # any unreadable file: try the previous checkpoint
+                errors.append(f"{path}: {' '.join(str(err).split())[:120]}")
+                print(f"warning: cannot read checkpoint {path}; trying the one before it",
+                      file=sys.stderr)
+        else:
+            raise ResumeError(f"cannot read any checkpoint of {self.run.root} ({'; '.join(errors)}"
+                              "); delete its checkpoint folder to start the run again") from None
         self.agent.load_state_dict(state["agent"])
         self.env.load_state_dict(state["env"])
         self.explore.bit_generator.state = state["explore"]
@@ -238,6 +228,7 @@ class _Trainer:
         for key, value in state["loop"].items():
             setattr(self, key, value)
         self.wall_seconds = state["wall_seconds"]
+        self.saved_step = self.step
         self._session_start = time.perf_counter()
         self._last_eval_wall, self._last_eval_step = self.wall_seconds, self.step
 
@@ -252,7 +243,7 @@ class _Trainer:
         config = self.config
         returns = evaluate(self.agent, self.env_config, episodes=config.eval_episodes,
                            epsilon=config.eval_epsilon, max_steps=config.eval_max_episode_steps,
-                           seed=self.seed, stream=(SEED_EVAL, len(self.metrics)))
+                           seed=self.seed, stream=(Stream.EVAL, len(self.metrics)))
         row = {
             "env_steps": self.step,
             "frames": self.step,  # MinAtar has no frame skip: one step is one frame
@@ -271,7 +262,7 @@ class _Trainer:
             if self.step > self._last_eval_step else float("nan"),
         }
         self.metrics.append(row)
-        self.diagnostics.append({"env_steps": self.step, **self.agent.diagnostics()})
+        self.diagnostics.append({"env_steps": self.step, **self.agent.take_diagnostics()})
         self.train_returns, self.losses = [], []
         self._last_eval_wall, self._last_eval_step = self.elapsed(), self.step
         self.write_logs()
@@ -283,7 +274,7 @@ class _Trainer:
         atomic_write_csv(self.run.diagnostics, columns, self.diagnostics)
 
     # --- the loop ----------------------------------------------------------------------------
-    def run_steps(self, progress: tqdm, stop_when: Callable[[dict], bool] | None) -> None:
+    def run_steps(self, progress: Progress, stop_when: Callable[[dict], bool] | None) -> None:
         config, agent, env, explore = self.config, self.agent, self.env, self.explore
         n_actions = env.n_actions
         state = pack_states(self.obs)
@@ -292,13 +283,14 @@ class _Trainer:
         while self.step < self.total_steps and not self.stopped:
             step = self.step
             action = epsilon_greedy(agent, self.obs, epsilon_at(config, step), explore, n_actions)
-            obs, reward, done = env.step(action)
+            obs, reward, terminated, truncated = env.step(action)
             next_state = pack_states(obs)
-            agent.observe(state, action, reward, next_state, done, step)
+            # The replay learns of terminations only: a time limit is not the task's end.
+            agent.observe(state, action, reward, next_state, terminated, step)
             if step >= config.replay_start and step % config.train_every == 0:
                 self.losses.append(agent.update(step))
             self.episode_return += reward
-            if done:
+            if terminated or truncated:
                 self.episodes += 1
                 self.train_returns.append(self.episode_return)
                 self.episode_return = 0.0
@@ -307,15 +299,15 @@ class _Trainer:
             self.obs, state = obs, next_state
             self.step = step + 1
             if self.step % 1000 == 0:
-                progress.update(1000)
+                progress.advance(self.step)
             if self.step % config.eval_every == 0 or self.step == self.total_steps:
                 row = self.log_evaluation()
-                progress.set_postfix(eval_return=f"{row['eval_return_mean']:.2f}", refresh=False)
+                progress.evaluated(self.step, row["eval_return_mean"])
                 self.stopped = stop_when is not None and stop_when(row)
             if (self.step % config.checkpoint_every == 0 or self.step == self.total_steps
                     or self.stopped):
                 self.save()
-        progress.update(self.step - progress.n)
+        progress.advance(self.step)
 
 
 _NUMPY_TAG = "__numpy_array__"
@@ -349,6 +341,54 @@ class ResumeError(RuntimeError):
     """A run folder that cannot be resumed (different config, unreadable checkpoint)."""
 
 
+class CheckpointError(RuntimeError):
+    """A checkpoint that could not be written (a full disk, say)."""
+
+
+class Progress:
+    """A run's progress: a bar on a terminal; elsewhere (a log file, a SLURM job) one line every
+    ``every`` seconds with the steps, the speed, the time left and the last evaluation."""
+
+    def __init__(self, description: str, total: int, initial: int, every: float):
+        self.description, self.total, self.every = description, total, every
+        self.bar = tqdm(total=total, initial=initial, desc=description, unit="step",
+                        dynamic_ncols=True, smoothing=0.05) if sys.stderr.isatty() else None
+        self.start, self.start_step = time.monotonic(), initial
+        self.last_line, self.last_eval = self.start, None
+
+    def advance(self, step: int) -> None:
+        if self.bar is not None:
+            self.bar.update(step - self.bar.n)
+            return
+        now = time.monotonic()
+        if now - self.last_line >= self.every or step == self.total:
+            self.last_line = now
+            speed = (step - self.start_step) / max(now - self.start, 1e-9)
+            left = (self.total - step) / speed if speed > 0 else float("inf")
+            evaluation = (f", last evaluation {self.last_eval[1]:.2f} at step {self.last_eval[0]}"
+                          if self.last_eval else "")
+            print(f"{self.description}: step {step}/{self.total} ({step / self.total:.0%}), "
+                  f"{speed:.0f} steps/s, {_duration(left)} left{evaluation}", file=sys.stderr,
+                  flush=True)
+
+    def evaluated(self, step: int, mean_return: float) -> None:
+        self.last_eval = (step, mean_return)
+        if self.bar is not None:
+            self.bar.set_postfix(eval_return=f"{mean_return:.2f}", refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _duration(seconds: float) -> str:
+    if seconds == float("inf"):
+        return "unknown time"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
 def check_run_folder(run: RunDir, run_config: dict) -> None:
     """Raise ``ResumeError`` if ``run`` already holds a run with another configuration."""
     if not run.config.exists():
@@ -365,16 +405,26 @@ def check_run_folder(run: RunDir, run_config: dict) -> None:
 
 def train_run(agent: Agent, run_config: dict, config: LoopConfig, env_config: EnvConfig,
               seed: int, total_steps: int, run: RunDir, threads: int = 1,
-              description: str = "train", stop_when: Callable[[dict], bool] | None = None
-              ) -> dict:
+              description: str = "train", stop_when: Callable[[dict], bool] | None = None,
+              progress_every: float = 60.0) -> dict:
     """Train ``agent`` in ``run``'s folder, resuming from its checkpoint if it has one.
 
     ``run_config`` is the resolved configuration written to ``config.json``; an existing folder
-    must hold the same one (else ``ResumeError``). ``stop_when(row)``, if given, is asked after
-    every evaluation (``row`` as in ``metrics.csv``) and ends training early when it returns
-    true. Returns the contents of ``summary.json``.
+    must hold the same one (else ``ResumeError``), and no other process may be writing it (else
+    ``RunLockedError``). ``stop_when(row)``, if given, is asked after every evaluation (``row``
+    as in ``metrics.csv``) and ends training early when it returns true. Without a terminal,
+    progress is a line every ``progress_every`` seconds. Returns the contents of
+    ``summary.json``.
     """
+    with run.locked():
+        return _train_locked(agent, run_config, config, env_config, seed, total_steps, run,
+                             threads, description, stop_when, progress_every)
+
+
+def _train_locked(agent, run_config, config, env_config, seed, total_steps, run, threads,
+                  description, stop_when, progress_every) -> dict:
     check_run_folder(run, run_config)
+    run.remove_stale_temporaries()
     if not run.config.exists():
         atomic_write_json(run.config, run_config)
 
@@ -382,7 +432,7 @@ def train_run(agent: Agent, run_config: dict, config: LoopConfig, env_config: En
     info = read_json(run.run_info) if run.run_info.exists() else {
         "started": now(), "seed": seed, "env": trainer.env.describe(), "sessions": []}
     resumed_from = 0
-    if run.checkpoint.exists():
+    if run.checkpoint.exists() or run.previous_checkpoint.exists():
         trainer.load()
         resumed_from = trainer.step
         trainer.write_logs()  # drop rows written after the checkpoint by a killed session
@@ -391,9 +441,13 @@ def train_run(agent: Agent, run_config: dict, config: LoopConfig, env_config: En
     info["provenance"] = info["sessions"][-1]
     atomic_write_json(run.run_info, info)
 
-    with tqdm(total=total_steps, initial=resumed_from, desc=description, unit="step",
-              disable=None, dynamic_ncols=True, smoothing=0.05) as progress:
+    progress = Progress(description, total_steps, resumed_from, progress_every)
+    try:
         trainer.run_steps(progress, stop_when)
+    except DivergenceError as err:
+        raise DivergenceError(f"{err}; {trainer.saved()}") from None
+    finally:
+        progress.close()
 
     wall = trainer.elapsed()
     final = trainer.metrics[-1]

@@ -5,7 +5,9 @@ experience, then runs offline RL on the unlabelled data with that reward. Here b
 the same online budget as every other method: the unlabelled data are the agent's own replay, the
 reward model is trained beside the Double DQN + PER agent (``gaifo.LearnedRewardAgent``), and the
 agent's rewards come from it. The model is state-only: it scores the state a transition reaches,
-``R(s') = P(expert | s')``, a reward in [0, 1].
+``D(s') = P(expert | s')``, and the reward is its logit ``log D - log(1 - D)`` (ORIL's own
+``R = D`` in [0, 1] is ``reward=probability``: always positive, it pays the agent for every step
+it survives in a game whose episodes end in failure, the survival bias of DAC).
 
 Its loss is binary cross-entropy (expert 1, agent 0) or, with ``pu_loss``, the non-negative
 positive-unlabelled risk (Kiryo et al. 2017, as ORIL uses it): the agent's states are unlabelled,
@@ -24,6 +26,8 @@ import torch.nn.functional as F
 from .config import ConfigError
 from .gaifo import LearnedRewardAgent, LearnedRewardConfig
 
+ORIL_REWARDS = ("logit", "probability")
+
 
 @dataclass
 class ORILConfig(LearnedRewardConfig):
@@ -33,11 +37,17 @@ class ORILConfig(LearnedRewardConfig):
     """Positive-unlabelled loss (non-negative risk); false uses plain cross-entropy."""
     positive_prior: float = 0.5
     """η of the PU loss: the share of expert-like states among the agent's (unlabelled) ones."""
+    reward: str = "logit"
+    """The agent's reward from D = P(expert | s'): logit (log D - log(1 - D), clipped to
+    [-10, 10]; no fixed sign) or probability (D itself, ORIL's choice: always positive)."""
 
     def validate(self) -> None:
         super().validate()
         if not 0.0 <= self.positive_prior < 1.0:
             raise ConfigError(f"positive_prior must lie in [0, 1), got {self.positive_prior}")
+        if self.reward not in ORIL_REWARDS:
+            raise ConfigError(f"reward must be one of {', '.join(ORIL_REWARDS)}, "
+                              f"got {self.reward!r}")
 
 
 def pu_risk(positive_logits: torch.Tensor, unlabelled_logits: torch.Tensor,
@@ -67,5 +77,7 @@ class ORILAgent(LearnedRewardAgent):
             return pu_risk(expert_logits, agent_logits, self.config.positive_prior)
         return super().classifier_loss(expert_logits, agent_logits)
 
-    def reward_from_logits(self, logits: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(logits)
+    def reward_from_logits(self, logits: np.ndarray) -> np.ndarray:
+        if self.config.reward == "probability":  # sigmoid in float64, as Φ's terms
+            return (1.0 / (1.0 + np.exp(-logits.astype(np.float64)))).astype(np.float32)
+        return np.clip(logits, -10.0, 10.0)

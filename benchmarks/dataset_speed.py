@@ -41,7 +41,7 @@ def env_rate(game: str, steps: int) -> float:
     env.reset()
     start = time.perf_counter()
     for _ in range(steps):
-        obs, _, done = env.step(int(rng.integers(6)))
+        obs, _, done, _ = env.step(int(rng.integers(6)))
         pack_states(obs)
         if done:
             env.reset()

@@ -41,8 +41,9 @@ from common import emit  # noqa: E402
 from algos.dqn import DQNAgent, DQNConfig  # noqa: E402
 from algos.envs import EnvConfig, MinAtarEnv  # noqa: E402
 from algos.learner import configure_torch  # noqa: E402
-from algos.loop import SEED_ENV, child_seed, config_dict, train_run  # noqa: E402
+from algos.loop import config_dict, train_run  # noqa: E402
 from algos.runs import RunDir  # noqa: E402
+from algos.seeds import Stream, child_seed  # noqa: E402
 
 Transition = namedtuple("Transition", "state next_state action reward terminal")
 
@@ -161,7 +162,7 @@ def ours(game: str, warmup: int, steps: int, seed: int, agent_cls=DQNAgent,
                         checkpoint_every=10**9, **overrides)
     env_config = EnvConfig(game)
     total = warmup + steps
-    env = MinAtarEnv(env_config, child_seed(seed, SEED_ENV))
+    env = MinAtarEnv(env_config, child_seed(seed, Stream.ENV))
     agent = agent_cls(config, env.state_shape, env.n_actions, seed, total, **(agent_inputs or {}))
     with tempfile.TemporaryDirectory() as out, contextlib.redirect_stderr(io.StringIO()):
         run = RunDir(Path(out))

@@ -35,9 +35,9 @@ def random_expert_dataset(out: Path, game: str = "breakout", size: int = 3000, s
                           action_set: str = "full", sticky_prob: float = 0.1) -> Path:
     """A state-only dataset of a uniformly random 'expert' (no training needed), with its hidden
     true actions, written by the real dataset code."""
+    from algos.acting import UniformRandomPolicy
     from algos.datasets import make_dataset
     from algos.envs import EnvConfig, MinAtarEnv
-    from algos.experts import UniformRandomPolicy
 
     env_config = EnvConfig(game, action_set=action_set, sticky_action_prob=sticky_prob)
     n_actions = MinAtarEnv(env_config, 0).n_actions
@@ -56,9 +56,9 @@ def play_randomly(agent, env, steps: int, seed: int) -> None:
     obs = env.reset()
     for step in range(steps):
         action = int(rng.integers(env.n_actions))
-        next_obs, reward, done = env.step(action)
-        agent.observe(pack_states(obs), action, reward, pack_states(next_obs), done, step)
-        obs = env.reset() if done else next_obs
+        next_obs, reward, terminated, truncated = env.step(action)
+        agent.observe(pack_states(obs), action, reward, pack_states(next_obs), terminated, step)
+        obs = env.reset() if terminated or truncated else next_obs
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ def test_inverse_dynamics_labels_expert_pairs_accurately(tmp_path):
     play_randomly(agent, env, 4000, seed=0)
     for step in range(3000):
         agent.update(4000 + step)
-    scores = agent.diagnostics()
+    scores = agent.take_diagnostics()
     print({k: scores[k] for k in ("idm_expert_accuracy", "idm_expert_effect_accuracy")})
     assert scores["idm_expert_effect_accuracy"] >= 0.95
     assert scores["idm_expert_accuracy"] >= 0.90

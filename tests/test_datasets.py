@@ -6,9 +6,9 @@ import shutil
 import numpy as np
 import pytest
 
+from algos.acting import UniformRandomPolicy
 from algos.datasets import (
     ARRAYS,
-    SEED_DATASET,
     DatasetError,
     StateOnlyDataset,
     load_action_effects,
@@ -17,8 +17,8 @@ from algos.datasets import (
     roll_out,
 )
 from algos.envs import EnvConfig, MinAtarEnv, unpack_states
-from algos.experts import UniformRandomPolicy, load_expert
-from algos.loop import child_seed
+from algos.experts import load_expert
+from algos.seeds import Stream, child_seed
 from conftest import cli
 
 # Under pytest-xdist (make test), the tests sharing this module's fixtures run on one worker.
@@ -106,11 +106,11 @@ def test_packed_states_are_what_the_environment_produced(expert_dir):
     # Sticky probability 0 still draws from the game's RandomState every step (and never
     # repeats), so the replay consumes random numbers exactly as the rollout did.
     env = MinAtarEnv(EnvConfig("breakout", sticky_action_prob=0.0),
-                     child_seed(5, SEED_DATASET, 0))
+                     child_seed(5, Stream.DATASET, 0))
     obs = env.reset()
     for t in range(300):
         np.testing.assert_array_equal(unpack_states(arrays["states"][t], (4, 10, 10)), obs)
-        obs, _, done = env.step(int(actions[t]))  # full action set: index == MinAtar id
+        obs, _, done, _ = env.step(int(actions[t]))  # full action set: index == MinAtar id
         np.testing.assert_array_equal(unpack_states(arrays["next_states"][t], (4, 10, 10)), obs)
         if done:
             obs = env.reset()

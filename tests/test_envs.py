@@ -20,7 +20,7 @@ def rollout(env: MinAtarEnv, steps: int, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     states = [env.reset()]
     for _ in range(steps):
-        obs, _, done = env.step(int(rng.integers(env.n_actions)))
+        obs, _, done, _ = env.step(int(rng.integers(env.n_actions)))
         states.append(obs)
         if done:
             states.append(env.reset())
@@ -43,7 +43,7 @@ def test_wrapper_matches_minatar_environment_step_for_step(game):
     for _ in range(6000):  # Freeway's episodes last 2500 steps
         np.testing.assert_array_equal(obs, reference.state().transpose(2, 0, 1))
         action = int(rng.integers(6))
-        obs, reward, done = ours.step(action)
+        obs, reward, done, _ = ours.step(action)
         ref_reward, ref_done = reference.act(action)
         assert (reward, done) == (float(ref_reward), bool(ref_done))
         if done:
@@ -129,7 +129,7 @@ def test_state_dict_restores_the_game_mid_episode(game):
 def rollout_from_here(env: MinAtarEnv, steps: int) -> list:
     out = []
     for t in range(steps):
-        obs, reward, done = env.step(t * 7 % env.n_actions)
+        obs, reward, done, _ = env.step(t * 7 % env.n_actions)
         out.append((pack_states(obs).tobytes(), reward, done))
         if done:
             env.reset()

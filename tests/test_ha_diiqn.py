@@ -9,6 +9,7 @@ import pytest
 
 from algos.datasets import load_dataset, load_true_actions, make_dataset
 from algos.envs import EnvConfig, make_env
+from algos.envs.mazes import MAZE_ACTION_NAMES
 from algos.experts import SCRIPTED_EXPERTS
 from algos.ha_diiqn import (
     EPISODE_END,
@@ -19,7 +20,6 @@ from algos.ha_diiqn import (
     brute_force_bridge,
     indexed_bridge,
 )
-from algos.mazes import MAZE_ACTION_NAMES
 from algos.replay import UniformReplay
 from conftest import cli, play_randomly
 
@@ -106,8 +106,21 @@ def test_the_graph_forgets_overwritten_slots():
     graph = ReplayGraph(replay)
     for s, s2 in ((1, 2), (2, 3), (4, 5)):  # the third overwrites slot 0 (1 -> 2)
         graph.add(replay.add(_state(s), 0, 0.0, _state(s2), False))
-    assert graph.out_edges(bytes([1])) == [] and graph.out_edges(bytes([4])) == [(0, bytes([5]))]
+    assert graph.out_edges(bytes([1])) == []
+    assert graph.out_edges(bytes([4])) == [(bytes([5]), False)]
+    assert graph.tries == {bytes([2]): {0: 1}, bytes([4]): {0: 1}}
     assert indexed_bridge(graph, bytes([1]), {bytes([3]): 1}, 3) is None
+
+
+def test_an_edge_ends_an_episode_if_any_of_its_transitions_did():
+    """1 -> 8 is stored twice: first without an end, then ending its episode (slot 1). The
+    episode's end is a target, so 1 -> 8 is a one-step bridge, in both searches: an edge's end
+    is read from all its transitions, not from the first one."""
+    replay, graph = _replay([(1, 0, 8), (1, 0, 8), (1, 1, 2)], ends={1})
+    targets = {bytes([7]): 1, EPISODE_END: 1}
+    for search in (indexed_bridge(graph, bytes([1]), targets, 3),
+                   brute_force_bridge(replay, bytes([1]), targets, 3)):
+        assert search == Bridge(slot=0, length=1, rejoin=1)
 
 
 def planner_dataset(folder, game: str, action_set: str):
@@ -187,6 +200,53 @@ def test_a_bridge_never_rejoins_where_it_started(eight_way_expert_data):
         excluded += start in later and start not in targets
         assert set(targets) - {EPISODE_END} == set(later) - {start}
     assert returns > 10 and excluded == returns
+
+
+def test_the_end_of_an_episode_is_a_target_only_where_it_is_the_goal(
+        eight_way_expert_data, breakout_dataset):
+    """In a maze an episode terminates at the goal, worth rejoining; in MinAtar it terminates
+    when the game is lost, and a bridge into the agent's own losses is no bridge."""
+    for path, game, action_set, expected in ((eight_way_expert_data, "grid_maze", "cardinal",
+                                              True),
+                                             (breakout_dataset, "breakout", "left,right",
+                                              False)):
+        data = load_dataset(path)
+        env = make_env(EnvConfig(game, action_set=action_set), 0)
+        agent = HADIIQNAgent(HADIIQNConfig(replay_capacity=100), env.state_shape, env.n_actions,
+                             0, 100, dataset=data)
+        last_steps = np.flatnonzero(data.dones)
+        assert len(last_steps)
+        assert all((EPISODE_END in agent.targets(e)) == expected for e in last_steps)
+
+
+def test_bridges_are_cached_by_where_the_expert_went_next(eight_way_expert_data):
+    """Two expert transitions with the same state and next state whose episodes then went
+    different ways have different bridge targets: each gets its own search, and the same
+    (state, targets) shares one."""
+    data = load_dataset(eight_way_expert_data)
+    env = make_env(EnvConfig("grid_maze", action_set="cardinal", sticky_action_prob=0.0), 1)
+    agent = HADIIQNAgent(HADIIQNConfig(replay_capacity=1000), env.state_shape, env.n_actions, 0,
+                         1000, dataset=data)
+    pairs = {}
+    for e in range(len(data)):
+        key = data.states[e].tobytes() + data.next_states[e].tobytes()
+        pairs.setdefault(key, []).append(e)
+    same, different = None, None
+    for members in pairs.values():
+        for a in members:
+            for b in members:
+                if a < b:
+                    if agent.targets(a) == agent.targets(b):
+                        same = same or (a, b)
+                    else:
+                        different = different or (a, b)
+    assert same is not None and different is not None
+    for pair, searches in ((same, 1), (different, 2)):
+        agent.bridges.clear()
+        agent.bridge_tally.restart()
+        for e in pair:
+            agent.bridge_for(e)
+        assert len(agent.bridges) == searches and agent.bridge_tally["attempts"] == searches
 
 
 def test_ha_diiqn_bridges_from_the_command_line(tmp_path, eight_way_expert_data):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from algos.acting import UniformRandomPolicy
 from algos.envs import EnvConfig, MinAtarEnv, pack_states
-from algos.experts import UniformRandomPolicy
 from algos.knn import NO_MATCH, ExpertStateIndex, Match, similarity
 
 
@@ -16,7 +16,7 @@ def random_play_states(game: str, n: int, seed: int) -> np.ndarray:
     out = []
     for _ in range(n):
         out.append(pack_states(obs))
-        obs, _, done = env.step(policy.greedy_action(obs))
+        obs, _, done, _ = env.step(policy.greedy_action(obs))
         if done:
             obs = env.reset()
     return np.array(out)

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from algos.envs import EnvConfig, EnvError, environment_names, make_env, state_shape
-from algos.experts import SCRIPTED_EXPERTS
-from algos.mazes import (
+from algos.envs.mazes import (
     MAX_EPISODE_STEPS,
     MAZE_ACTION_NAMES,
     NAMED_SETS,
@@ -14,6 +13,7 @@ from algos.mazes import (
     layout_resolution,
     load_layout,
 )
+from algos.experts import SCRIPTED_EXPERTS
 
 
 def maze(action_set: str = "full", sticky: float = 0.0, seed: int = 0) -> GridMazeEnv:
@@ -39,24 +39,27 @@ def test_moves_walls_goal_and_step_limit():
     assert obs.shape == (2, 10, 10) and obs[0].sum() == 1 and obs[0][start] and obs[1][goal]
     assert obs[1].sum() == 1 and not walls[start] and not walls[goal]
     up = MAZE_ACTION_NAMES.index("up")
-    obs, reward, done = env.step(up)  # the start is under a wall: stay put
-    assert env.position == start and reward == -STEP_COST and not done
-    obs, reward, done = env.step(MAZE_ACTION_NAMES.index("right"))
+    obs, reward, terminated, truncated = env.step(up)  # the start is under a wall: stay put
+    assert env.position == start and reward == -STEP_COST and not (terminated or truncated)
+    env.step(MAZE_ACTION_NAMES.index("right"))
     assert env.position == (start[0], start[1] + 1)
     env.reset()
     for step in range(MAX_EPISODE_STEPS):
-        _, reward, done = env.step(up)
-        assert reward == -STEP_COST and done == (step == MAX_EPISODE_STEPS - 1)
+        _, reward, terminated, truncated = env.step(up)
+        # The step limit cuts the episode: a time limit, not the task's end.
+        assert reward == -STEP_COST and not terminated
+        assert truncated == (step == MAX_EPISODE_STEPS - 1)
 
 
 @pytest.mark.parametrize(("action_set", "length"), [("cardinal", 17), ("full", 13)])
 def test_planner_takes_a_shortest_path(action_set, length):
     env = maze(action_set)
     expert = SCRIPTED_EXPERTS["planner"](env.config)
-    obs, steps, done, reward = env.reset(), 0, False, 0.0
-    while not done:
-        obs, reward, done = env.step(expert.greedy_action(obs))
+    obs, steps, terminated, reward = env.reset(), 0, False, 0.0
+    while not terminated:
+        obs, reward, terminated, truncated = env.step(expert.greedy_action(obs))
         steps += 1
+        assert not truncated
     assert reward == 1.0 and steps == length
 
 
@@ -96,9 +99,9 @@ def test_the_point_maze_is_a_finer_lattice_with_a_goal_cell():
 def test_in_the_point_maze_both_disjoint_action_sets_reach_the_goal(action_set):
     env = point_maze(action_set)
     expert = SCRIPTED_EXPERTS["planner"](env.config)
-    obs, done, reward = env.reset(), False, 0.0
-    while not done:
-        obs, reward, done = env.step(expert.greedy_action(obs))
+    obs, terminated, reward = env.reset(), False, 0.0
+    while not terminated:
+        obs, reward, terminated, _ = env.step(expert.greedy_action(obs))
     assert reward == 1.0 and env.goal_region[env.position]
 
 
