@@ -28,18 +28,29 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .confidence import (
+    TRUSTS,
+    VISIT_COUNTS,
+    GapScale,
+    VisitCounts,
+    confidence,
+    delta_q_term,
+    delta_term,
+    pooled_regions,
+    trust_term,
+    zeta_term,
+)
 from .config import ConfigError
 from .datasets import InferenceScorer, StateOnlyDataset
 from .dqn import DQNAgent, DQNConfig
 from .knn import SIMILARITIES, ExpertStateIndex, similarity
 from .learner import StateDecoder
-from .loop import child_seed
 from .replay import Batch
-
-SEED_DIIQN = 10  # child-seed key of DIIQN's own draws (which expert transition of a group)
+from .seeds import Stream, child_seed
+from .tally import Tally
 
 CONFIDENCE_MODES = ("dynamic", "fixed")
-VISIT_COUNTS = ("updates", "state")
+BETA_SCALES = ("fixed", "running")
 INFERENCE_ON = ("transition", "next_state")
 EXPERT_REWARDS = ("inferred", "agent")
 
@@ -58,25 +69,36 @@ class DIIQNConfig(DQNConfig):
     """Action-inference error D over the whole transition (s and s': default) or next_state
     alone (s' only; s is already matched at >= τ)."""
     confidence: str = "dynamic"
-    """dynamic: Φ = min(ΔQ·δ, ζ) per sample; fixed: Φ = ``fixed_phi`` for every usable sample
-    (1 trusts only the expert, 0 is plain DQN)."""
+    """dynamic: Φ = min(ΔQ · trust, ζ) per sample; fixed: Φ = ``fixed_phi`` for every usable
+    sample (1 trusts only the expert, 0 is plain DQN)."""
     fixed_phi: float = 0.5
     """Φ of every usable sample when ``confidence=fixed``."""
+    trust: str = "growing"
+    """The training-frequency factor of Φ: growing (δ, [KR]'s formula: the expert weighs more
+    where the network is trained) or decaying (1 - δ, the brief's words: trust in the expert
+    fades as the agent's Q-model becomes trained on a region)."""
     confidence_beta: float = 1.0
-    """β of ΔQ = σ(β [Q(s_e, a_e) - Q(s_e, a_a)]) (unknown in the paper; Q-values here are of
-    order 1-10)."""
+    """β of ΔQ = σ(β [Q(s_e, a_e) - Q(s_e, a_a)]) (unknown in the paper); with
+    ``beta_scale=running``, in units of the running mean |Q(s_e, a_e) - Q(s_e, a_a)|."""
+    beta_scale: str = "fixed"
+    """fixed: β as given; running: β divided by the running mean Q gap, so that ΔQ tells a
+    clear preference from noise whatever the scale of the Q-values."""
     c_max: int = 150_000
-    """Saturation of the training-frequency weight δ = log(1+min(c, c_max)) / log(1+c_max)
-    (paper: 100K-225K; 150K default)."""
+    """Saturation of the training-frequency weight δ = log(1+min(c, c_max)) / log(1+c_max): the
+    count at which a region counts as trained (paper: 100K-225K of its counts)."""
     visit_count: str = "updates"
-    """What c counts: updates (learning updates so far, on the scale of c_max; default) or state
-    (updates that used the matched expert state)."""
+    """What c counts: updates (learning updates so far, one count for every state), state
+    (updates that trained on an agent sample matched to that distinct expert state) or region
+    (the same for the expert states that look alike once max-pooled, see region_pool)."""
+    region_pool: int = 2
+    """With visit_count=region: expert states whose channels, max-pooled over squares of this
+    side, are equal form one region."""
     err_max: float = 0.0
     """Scale of ζ = 1 - err / err_max; 0 uses the running maximum of recorded errors."""
     use_delta_q: bool = True
     """Ablation: false replaces ΔQ by 1."""
     use_delta: bool = True
-    """Ablation: false replaces δ by 1."""
+    """Ablation: false replaces the trust factor (δ or 1 - δ) by 1."""
     use_zeta: bool = True
     """Ablation: false replaces ζ by 1."""
     expert_margin: float = 0.0
@@ -86,6 +108,10 @@ class DIIQNConfig(DQNConfig):
     expert before rewards have propagated back. 0 (default) keeps L_e a TD loss only."""
     margin_weight: float = 1.0
     """λ: weight of the large-margin term in L_e (used when ``expert_margin`` > 0)."""
+    expert_nstep: int = 1
+    """Steps of the expert's own episode in L_e's target: ``sum_k γ^k r_(t+k) + γ^n max Q(s'_
+    (t+n-1))`` with the rewards inferred for its next transitions, cut short where one has no
+    inferred reward yet or the episode ends. 1: the one-step TD target."""
     skip_unchanged: bool = False
     """Give no expert loss for an expert transition whose next state is its state: nothing
     changed, so it shows nothing of where the expert was going. In the mazes these are the
@@ -101,7 +127,7 @@ class DIIQNConfig(DQNConfig):
         super().validate()
         choices = {"metric": SIMILARITIES, "inference_on": INFERENCE_ON,
                    "confidence": CONFIDENCE_MODES, "visit_count": VISIT_COUNTS,
-                   "expert_reward": EXPERT_REWARDS}
+                   "expert_reward": EXPERT_REWARDS, "trust": TRUSTS, "beta_scale": BETA_SCALES}
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
                 raise ConfigError(f"{name} must be one of {', '.join(valid)}, "
@@ -109,8 +135,9 @@ class DIIQNConfig(DQNConfig):
         for name in ("tau", "fixed_phi"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
-        if self.c_max < 1:
-            raise ConfigError(f"c_max must be at least 1, got {self.c_max}")
+        for name in ("c_max", "region_pool", "expert_nstep"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.err_max < 0:
             raise ConfigError(f"err_max must be >= 0 (0: running maximum), got {self.err_max}")
         for name in ("expert_margin", "margin_weight"):
@@ -118,39 +145,7 @@ class DIIQNConfig(DQNConfig):
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
-# --- the confidence Φ and the combined loss: pure functions ----------------------------------
-
-def delta_q_term(q_expert_action: np.ndarray, q_agent_action: np.ndarray,
-                 beta: float) -> np.ndarray:
-    """ΔQ = σ(β [Q(s_e, a_e) - Q(s_e, a_a)]): high when the network rates the expert's action
-    above the agent's.
-
-    Evaluated in float64 and rounded to float32, as every transcendental term of Φ: a vectorised
-    float32 sigmoid or a float64 ``exp`` rounds differently under AVX2 and AVX-512, and a single
-    different Φ changes a whole run; a last-bit difference in float64 survives the rounding to
-    float32 about once in 2**28 values (docs/algorithms.md, "Same results on every CPU")."""
-    gap = beta * (np.asarray(q_expert_action, np.float64) - np.asarray(q_agent_action, np.float64))
-    return (1.0 / (1.0 + np.exp(-np.clip(gap, -100.0, 100.0)))).astype(np.float32)
-
-
-def delta_term(counts: np.ndarray | float, c_max: int) -> np.ndarray:
-    """δ = log(1 + min(c, c_max)) / log(1 + c_max): how trained the Q-estimates are, in [0, 1]
-    (float32, as ``delta_q_term``)."""
-    return (np.log1p(np.minimum(counts, c_max)) / np.log1p(c_max)).astype(np.float32)
-
-
-def zeta_term(errors: np.ndarray, err_max: float) -> np.ndarray:
-    """ζ = 1 - err / err_max: how reliable the inferred action is, in [0, 1] (1 if err_max is 0,
-    i.e. every recorded match was perfect); float32."""
-    if err_max <= 0:
-        return np.ones(np.shape(errors), dtype=np.float32)
-    return np.clip(1.0 - np.asarray(errors, np.float64) / err_max, 0.0, 1.0).astype(np.float32)
-
-
-def confidence(delta_q: np.ndarray, delta: np.ndarray, zeta: np.ndarray) -> np.ndarray:
-    """Φ = min(ΔQ · δ, ζ), in float32 (basic arithmetic only: the same on every CPU)."""
-    return np.minimum(np.float32(delta_q) * np.float32(delta), np.float32(zeta))
-
+# --- the expert's losses: pure functions ------------------------------------------------
 
 def large_margin_loss(q: torch.Tensor, expert_actions: torch.Tensor,
                       margin: float) -> torch.Tensor:
@@ -187,6 +182,8 @@ class ActionInference:
     best error so far, the inferred action is the one most likely to produce the expert's change:
     the most matches per time the action was tried at that expert state (the empirical
     P(s'_e | s_e, a), as in Price & Boutilier's action models); ties go to the lower action.
+    Its reward is the mean reward of the matches *with that action*, so a_e and r_e always come
+    from the same transitions.
     """
 
     def __init__(self, states: np.ndarray, next_states: np.ndarray, index: ExpertStateIndex,
@@ -208,9 +205,11 @@ class ActionInference:
         n = len(order)
         self.actions = np.full(n, -1, dtype=np.int16)  # agent action index; -1 = not inferred
         self.errors = np.full(n, np.inf, dtype=np.float64)
-        self.rewards = np.zeros(n, dtype=np.float32)
-        # Agent transitions at the best error, per action; and tries per (expert state, action).
+        self.rewards = np.zeros(n, dtype=np.float32)  # of the inferred action's matches
+        # Agent transitions at the best error per action, their rewards' sum; and tries per
+        # (expert state, action).
         self.matches = np.zeros((n, n_actions), dtype=np.int32)
+        self.reward_sums = np.zeros((n, n_actions), dtype=np.float64)
         self.tries = np.zeros((len(index), n_actions), dtype=np.int32)
         self.max_error = 0.0  # running maximum of recorded errors
         self.updates = 0  # times an inferred action changed
@@ -236,14 +235,17 @@ class ActionInference:
         if better.any():
             improved = lo + np.flatnonzero(better)
             self.errors[improved] = errors[better]
-            self.rewards[improved] = reward
             self.matches[improved] = 0
+            self.reward_sums[improved] = 0.0
             self.max_error = max(self.max_error, float(errors[better].max()))
         self.matches[touched, action] += 1
+        self.reward_sums[touched, action] += reward
         likelihood = self.matches[touched] / np.maximum(self.tries[group], 1)
-        chosen = likelihood.argmax(axis=1).astype(np.int16)
+        chosen = likelihood.argmax(axis=1)
         self.updates += int((chosen != self.actions[touched]).sum())
         self.actions[touched] = chosen
+        self.rewards[touched] = (self.reward_sums[touched, chosen]
+                                 / self.matches[touched, chosen])
 
     def per_transition(self) -> np.ndarray:
         """The inferred action of every expert transition (-1 where none), in dataset order."""
@@ -251,7 +253,7 @@ class ActionInference:
 
     def state_dict(self) -> dict:
         return {"actions": self.actions, "errors": self.errors, "rewards": self.rewards,
-                "matches": self.matches, "tries": self.tries,
+                "matches": self.matches, "reward_sums": self.reward_sums, "tries": self.tries,
                 "max_error": self.max_error, "updates": self.updates}
 
     def load_state_dict(self, state: dict) -> None:
@@ -259,6 +261,7 @@ class ActionInference:
         self.errors[:] = state["errors"]
         self.rewards[:] = state["rewards"]
         self.matches[:] = state["matches"]
+        self.reward_sums[:] = state["reward_sums"]
         self.tries[:] = state["tries"]
         self.max_error = float(state["max_error"])
         self.updates = int(state["updates"])
@@ -270,8 +273,9 @@ class ActionInference:
 class ExpertSamples:
     """The expert half of a batch's augmented samples, one entry per usable row.
 
-    HA-DIIQN replaces an infeasible entry's action, reward, next state and end by those of the
-    first step of a bridge, and its error by 0 (ζ = 1: that action was really taken).
+    HA-DIIQN replaces an infeasible entry's action, reward, next state, end and discount by
+    those of the first step of a bridge, and its error by 0 (ζ = 1: that action was really
+    taken).
     """
 
     rows: np.ndarray  # batch rows that have an expert sample
@@ -280,6 +284,7 @@ class ExpertSamples:
     rewards: np.ndarray  # float32
     next_states: np.ndarray  # packed s'
     dones: np.ndarray  # float32
+    discounts: np.ndarray  # float32: γ^n of the target's bootstrap (n = steps the target spans)
     errors: np.ndarray  # float64: inference error, for ζ
 
 
@@ -307,32 +312,34 @@ class DIIQNAgent(DQNAgent):
         # The nearest expert state of each replay slot's start state, found once on insertion.
         self.match_group = np.full(config.replay_capacity, -1, dtype=np.int32)
         self.match_similarity = np.zeros(config.replay_capacity, dtype=np.float32)
-        self.state_counts = np.zeros(len(self.index), dtype=np.int64)  # visit_count=state
-        self.rng = np.random.default_rng(child_seed(seed, SEED_DIIQN))
+        regions = (pooled_regions(self.index.group_states, state_shape, config.region_pool)
+                   if config.visit_count == "region" else np.arange(len(self.index)))
+        self.visits = VisitCounts(config.visit_count, regions)
+        self.gap_scale = GapScale()
+        self.rng = np.random.default_rng(child_seed(seed, Stream.DIIQN))
         # Agent rows and expert rows of s and s' in one decode.
         self.decode = StateDecoder(state_shape, max_rows=4 * config.batch_size)
-        self._stats = self._zero_stats()
+        self.expert_tally = Tally("sampled", "accepted", "usable", "similarity", "phi", "delta_q",
+                           "delta", "trust", "zeta", "count", "beta", "copies", "same_action",
+                           "greedy_expert", "expert_loss", "total_loss")
 
-    @staticmethod
-    def _zero_stats() -> dict[str, float]:
-        keys = ("sampled", "accepted", "usable", "phi", "delta_q", "delta", "zeta", "count",
-                "expert_loss", "total_loss", "similarity")
-        return dict.fromkeys(keys, 0.0)
-
-    def observe(self, state, action, reward, next_state, done, step) -> None:
-        slot = self.replay.add(state, action, reward, next_state, done)
+    def observe(self, state, action, reward, next_state, terminated, step) -> None:
+        slot = self.replay.add(state, action, reward, next_state, terminated)
         match = self.index.nearest(state)
         self.match_group[slot] = match.group
         self.match_similarity[slot] = match.similarity
         if match.group >= 0:  # the index answers only matches within τ
             self.inference.observe(match.group, match.similarity, action, reward, next_state)
+        self.stored(slot)
+
+    def stored(self, slot: int) -> None:
+        """Called once a transition is in replay slot ``slot`` (HA-DIIQN indexes it)."""
 
     def expert_pairs(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
         """For a sampled batch: the rows with a usable expert match, and the expert transition
         paired with each (drawn uniformly among those that start at the matched state; usable if
         it has an inferred action and, with ``skip_unchanged``, changed the state)."""
         groups = self.match_group[batch.indices]
-        similarities = self.match_similarity[batch.indices]
         rows = np.flatnonzero(groups >= 0)  # a stored match is within τ
         g = groups[rows]
         picks = self.index.starts[g] + (self.rng.random(len(rows)) * self.index.sizes[g]).astype(
@@ -340,11 +347,9 @@ class DIIQNAgent(DQNAgent):
         members = self.index.members[picks]
         inferred = ((self.inference.actions[self.inference.transition_of[members]] >= 0)
                     & self.expert_usable[members])
-        stats = self._stats
-        stats["sampled"] += len(batch.indices)
-        stats["accepted"] += len(rows)
-        stats["usable"] += int(inferred.sum())
-        stats["similarity"] += float(similarities[rows].sum())
+        self.expert_tally.add(
+            sampled=len(batch.indices), accepted=len(rows), usable=inferred.sum(),
+            similarity=self.match_similarity[batch.indices[rows]].sum(dtype=np.float64))
         return rows[inferred], members[inferred]
 
     def expert_samples(self, batch: Batch) -> ExpertSamples:
@@ -352,14 +357,39 @@ class DIIQNAgent(DQNAgent):
         rows, experts = self.expert_pairs(batch)
         inference = self.inference
         distinct = inference.transition_of[experts]
+        rewards = (inference.rewards[distinct] if self.config.expert_reward == "inferred"
+                   else batch.rewards[rows])
+        rewards, last, dones, discounts = self.expert_returns(experts, rewards)
         return ExpertSamples(
-            rows=rows, experts=experts,
-            actions=inference.actions[distinct].astype(np.int64),
-            rewards=(inference.rewards[distinct] if self.config.expert_reward == "inferred"
-                     else batch.rewards[rows]),
-            next_states=self.dataset.next_states[experts],
-            dones=self.expert_dones[experts],
-            errors=inference.errors[distinct])
+            rows=rows, experts=experts, actions=inference.actions[distinct].astype(np.int64),
+            rewards=rewards, next_states=self.dataset.next_states[last], dones=dones,
+            discounts=discounts, errors=inference.errors[distinct])
+
+    def expert_returns(self, experts: np.ndarray, rewards: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The multi-step target of each expert transition along the expert's own episode
+        (``expert_nstep`` steps at most): the discounted reward sum (float32), the expert
+        transition whose next state it bootstraps from, its end (float32) and γ^n (float32).
+        A step is added only where the previous one did not end the episode and the next
+        transition, of the same episode, has an inferred reward."""
+        gamma, data, inference = self.config.gamma, self.dataset, self.inference
+        total = rewards.astype(np.float64)
+        last = experts.copy()
+        ended = self.expert_dones[last] > 0
+        discount = np.full(len(experts), gamma)
+        for _ in range(1, self.config.expert_nstep):
+            step = np.minimum(last + 1, len(data) - 1)
+            distinct = inference.transition_of[step]
+            more = ((~ended) & (last + 1 < len(data)) & (data.episodes[step] == data.episodes[last])
+                    & (inference.actions[distinct] >= 0))
+            if not more.any():
+                break
+            total[more] += discount[more] * inference.rewards[distinct[more]]
+            discount[more] *= gamma
+            last[more] = step[more]
+            ended[more] = self.expert_dones[step[more]] > 0
+        return (total.astype(np.float32), last, ended.astype(np.float32),
+                discount.astype(np.float32))
 
     def batch_loss(self, batch: Batch) -> tuple[torch.Tensor, np.ndarray]:
         expert = self.expert_samples(batch)
@@ -374,6 +404,7 @@ class DIIQNAgent(DQNAgent):
         states = self.decode(batch.states, self.dataset.states[expert.experts[near]],
                              batch.next_states, expert.next_states)
         k = n + len(near)
+        gamma = np.float32(self.config.gamma)
         # One pass over agent and expert rows together: [s_a; s_e] and [s'_a; s'_e].
         loss, td, q = self.learner.td_loss(
             states[:k],
@@ -381,12 +412,19 @@ class DIIQNAgent(DQNAgent):
             torch.from_numpy(np.concatenate([batch.rewards, expert.rewards])),
             states[k:],
             torch.from_numpy(np.concatenate([batch.dones, expert.dones])),
-            state_rows=torch.from_numpy(state_rows))
+            state_rows=torch.from_numpy(state_rows),
+            discounts=torch.from_numpy(np.concatenate([np.full(n, gamma), expert.discounts])))
         phi = np.zeros(n, dtype=np.float32)
         expert_row_loss = loss[n:]
         if m:
-            phi[rows] = self.sample_confidence(q[n:].detach().numpy(), expert,
-                                               batch.actions[rows])
+            q_expert = q[n:].detach().numpy()
+            phi[rows] = self.sample_confidence(q_expert, expert, batch.actions[rows])
+            self.expert_tally.add(
+                copies=(exact & (expert.actions == batch.actions[rows]) & (
+                    self.dataset.next_states[expert.experts] == batch.next_states[rows]
+                ).all(axis=1)).sum(),
+                same_action=(expert.actions == batch.actions[rows]).sum(),
+                greedy_expert=(q_expert.argmax(axis=1) == expert.actions).sum())
             if self.config.expert_margin > 0:
                 expert_row_loss = expert_row_loss + self.config.margin_weight * large_margin_loss(
                     q[n:], torch.from_numpy(expert.actions), self.config.expert_margin)
@@ -395,46 +433,45 @@ class DIIQNAgent(DQNAgent):
         phi_t = torch.from_numpy(phi)
         total = combined_loss(loss[:n], expert_loss, phi_t, weights)
         with torch.no_grad():
-            self._stats["expert_loss"] += float((weights * phi_t * expert_loss).sum())
-            self._stats["total_loss"] += float(total) * n
+            self.expert_tally.add(expert_loss=(weights * phi_t * expert_loss).sum(),
+                                  total_loss=float(total) * n)
+        if self.config.visit_count != "updates":  # this update trained on these regions
+            groups = self.match_group[batch.indices]
+            self.visits.trained(groups[groups >= 0])
         return total, td[:n].abs().numpy()
 
     def sample_confidence(self, q_expert: np.ndarray, expert: ExpertSamples,
                           agent_actions: np.ndarray) -> np.ndarray:
-        """Φ of each usable sample; also accumulates its terms for ``diagnostics``."""
-        config, stats = self.config, self._stats
+        """Φ of each usable sample; also adds its terms to the tally for ``diagnostics``."""
+        config = self.config
         m = len(expert.rows)
-        groups = self.index.group_of[expert.experts]
-        if config.visit_count == "updates":
-            counts = np.full(m, self.learner.updates, dtype=np.float64)
-        else:
-            counts = self.state_counts[groups].astype(np.float64)
-            np.add.at(self.state_counts, groups, 1)
-        stats["count"] += float(counts.sum())
+        counts = self.visits.of(self.index.group_of[expert.experts], self.learner.updates)
+        self.expert_tally.add(count=counts.sum())
         if config.confidence == "fixed":
-            stats["phi"] += config.fixed_phi * m
+            self.expert_tally.add(phi=config.fixed_phi * m)
             return np.full(m, config.fixed_phi, dtype=np.float32)
         ones = np.ones(m, dtype=np.float32)
         rows = np.arange(m)
-        delta_q = (delta_q_term(q_expert[rows, expert.actions], q_expert[rows, agent_actions],
-                                config.confidence_beta) if config.use_delta_q else ones)
-        delta = delta_term(counts, config.c_max) if config.use_delta else ones
+        gaps = (q_expert[rows, expert.actions].astype(np.float64)
+                - q_expert[rows, agent_actions].astype(np.float64))
+        beta = config.confidence_beta
+        if config.beta_scale == "running":
+            self.gap_scale.update(gaps)
+            beta = beta / self.gap_scale.value if self.gap_scale.value > 0 else beta
+        delta_q = delta_q_term(gaps, beta) if config.use_delta_q else ones
+        delta = delta_term(counts, config.c_max)
+        trust = trust_term(delta, config.trust) if config.use_delta else ones
         err_max = config.err_max or self.inference.max_error
         zeta = zeta_term(expert.errors, err_max) if config.use_zeta else ones
-        phi = confidence(delta_q, delta, zeta)
-        for name, values in (("delta_q", delta_q), ("delta", delta), ("zeta", zeta),
-                             ("phi", phi)):
-            stats[name] += float(values.sum())
-        return phi.astype(np.float32)
+        phi = confidence(delta_q, trust, zeta)
+        terms = {"delta_q": delta_q, "delta": delta, "trust": trust, "zeta": zeta, "phi": phi}
+        self.expert_tally.add(beta=beta * m,
+                              **{k: v.sum(dtype=np.float64) for k, v in terms.items()})
+        return phi
 
-    def diagnostics(self) -> dict[str, float]:
-        out = super().diagnostics()
-        s = self._stats
-        usable = s["usable"]
-
-        def per(name: str, n: float) -> float:
-            return s[name] / n if n else float("nan")
-
+    def take_diagnostics(self) -> dict[str, float]:
+        out = super().take_diagnostics()
+        t = self.expert_tally
         inferred_actions = self.inference.per_transition()
         inferred = inferred_actions >= 0
         errors = self.inference.errors[self.inference.transition_of[inferred]]
@@ -442,34 +479,41 @@ class DIIQNAgent(DQNAgent):
             "inferred_coverage": float(inferred.mean()),
             "inference_error_mean": float(errors.mean()) if len(errors) else float("nan"),
             "err_max": self.inference.max_error,
-            "knn_acceptance": per("accepted", s["sampled"]),
-            "match_similarity_mean": per("similarity", s["accepted"]),
-            "usable_share": per("usable", s["sampled"]),
-            "phi_mean": per("phi", usable),
-            "delta_q_mean": per("delta_q", usable),
-            "delta_mean": per("delta", usable),
-            "zeta_mean": per("zeta", usable),
-            "c_mean": per("count", usable),
-            "expert_loss_share": per("expert_loss", s["total_loss"]),
+            "knn_acceptance": t.ratio("accepted", "sampled"),
+            "match_similarity_mean": t.ratio("similarity", "accepted"),
+            "usable_share": t.ratio("usable", "sampled"),
+            "phi_mean": t.ratio("phi", "usable"),
+            "delta_q_mean": t.ratio("delta_q", "usable"),
+            "delta_mean": t.ratio("delta", "usable"),
+            "trust_mean": t.ratio("trust", "usable"),
+            "zeta_mean": t.ratio("zeta", "usable"),
+            "c_mean": t.ratio("count", "usable"),
+            "beta_mean": t.ratio("beta", "usable"),
+            "expert_copy_share": t.ratio("copies", "usable"),
+            "expert_same_action_share": t.ratio("same_action", "usable"),
+            "greedy_is_expert_share": t.ratio("greedy_expert", "usable"),
+            "expert_loss_share": t.ratio("expert_loss", "total_loss"),
         })
         if self.scorer is not None:
             out.update(self.scorer(inferred_actions))
         out.update(self.index.stats())
-        self._stats = self._zero_stats()
+        t.restart()
         return out
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "inference": self.inference.state_dict(),
                 "match_group": self.match_group, "match_similarity": self.match_similarity,
-                "state_counts": self.state_counts, "rng": self.rng.bit_generator.state,
-                "stats": dict(self._stats), "index_counters": self.index.counters_state()}
+                "visit_counts": self.visits.counts, "gap_scale": self.gap_scale.value,
+                "rng": self.rng.bit_generator.state, "expert_tally": self.expert_tally.state_dict(),
+                "index_counters": self.index.counters_state()}
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         self.inference.load_state_dict(state["inference"])
         self.match_group[:] = state["match_group"]
         self.match_similarity[:] = state["match_similarity"]
-        self.state_counts[:] = state["state_counts"]
+        self.visits.counts[:] = state["visit_counts"]
+        self.gap_scale.value = float(state["gap_scale"])
         self.rng.bit_generator.state = state["rng"]
-        self._stats = dict(state["stats"])
+        self.expert_tally.load_state_dict(state["expert_tally"])
         self.index.load_counters_state(state["index_counters"])

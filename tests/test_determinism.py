@@ -128,10 +128,10 @@ def test_a_run_is_identical_under_emulated_older_cpus(tmp_path, algo, breakout_d
 CONFIDENCE_TERMS = """
 import sys
 import numpy as np
-from algos.diiqn import confidence, delta_q_term, delta_term, zeta_term
+from algos.confidence import confidence, delta_q_term, delta_term, zeta_term
 rng = np.random.default_rng(0)
 q = rng.normal(size=(2, 1_000_000)).astype(np.float32) * 0.3
-dq = delta_q_term(q[0], q[1], beta=3.0)
+dq = delta_q_term(q[0] - q[1], beta=3.0)
 d = delta_term(rng.integers(0, 300_000, 1_000_000), c_max=150_000)
 z = zeta_term(rng.random(1_000_000) * 0.1, err_max=0.1)
 sys.stdout.buffer.write(b"".join(a.tobytes() for a in (dq, d, z, confidence(dq, d, z))))

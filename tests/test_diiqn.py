@@ -3,7 +3,6 @@
 import csv
 import itertools
 import json
-import math
 
 import numpy as np
 import pytest
@@ -11,37 +10,17 @@ import torch
 
 from algos.datasets import inference_scorer, load_dataset, make_dataset
 from algos.diiqn import (
+    ActionInference,
     DIIQNAgent,
     DIIQNConfig,
     combined_loss,
-    confidence,
-    delta_q_term,
-    delta_term,
     large_margin_loss,
-    zeta_term,
 )
 from algos.dqn import DQNAgent, DQNConfig
 from algos.envs import EnvConfig, MinAtarEnv, make_env, pack_states
 from algos.experts import SCRIPTED_EXPERTS
 from algos.knn import ExpertStateIndex
 from conftest import cli, play_randomly, random_expert_dataset, train_args
-
-
-def test_confidence_terms_on_hand_computed_inputs():
-    # ΔQ = σ(β (Q(s_e, a_e) - Q(s_e, a_a)))
-    dq = delta_q_term(torch.tensor([2.0, 1.0, 0.5]), torch.tensor([1.0, 1.0, 1.5]), beta=2.0)
-    assert dq.tolist() == pytest.approx([1 / (1 + math.exp(-2)), 0.5, 1 / (1 + math.exp(2))])
-    # δ = log(1 + min(c, c_max)) / log(1 + c_max): 0 untrained, 1 at c_max, clamped beyond.
-    delta = delta_term(np.array([0, 99, 1000, 10**9]), c_max=1000)
-    assert delta.tolist() == pytest.approx([0.0, math.log(100) / math.log(1001), 1.0, 1.0])
-    # ζ = 1 - err / err_max: 1 for a perfect match, 0 at err = err_max.
-    zeta = zeta_term(np.array([0.0, 0.05, 0.2]), err_max=0.2)
-    assert zeta.tolist() == pytest.approx([1.0, 0.75, 0.0])
-    assert zeta_term(np.array([0.0]), err_max=0.0).tolist() == [1.0]  # only perfect matches yet
-    # Φ = min(ΔQ δ, ζ)
-    phi = confidence(np.array([0.9, 0.9, 0.5]), np.array([1.0, 0.5, 1.0]),
-                     np.array([0.3, 1.0, 1.0]))
-    assert phi.tolist() == pytest.approx([0.3, 0.45, 0.5])
 
 
 def test_combined_loss_is_phi_weighted_and_reduces_to_dqn_at_zero():
@@ -75,7 +54,7 @@ def test_the_margin_adds_to_the_expert_loss(breakout_dataset):
                                                             "fixed_phi": 1.0,
                                                             "expert_margin": margin})
         loss, _ = diiqn.batch_loss(diiqn.replay.sample(32, beta=0.5))
-        assert diiqn._stats["usable"] > 0
+        assert diiqn.expert_tally["usable"] > 0
         losses.append(loss.item())
     assert losses[1] > losses[0]
 
@@ -92,7 +71,7 @@ def _agents_on_one_stream(dataset_path, config_kwargs, steps=600, seed=0):
     obs = env.reset()
     for step in range(steps):
         action = int(rng.integers(n))
-        next_obs, reward, done = env.step(action)
+        next_obs, reward, done, _ = env.step(action)
         for agent in (dqn, diiqn):
             agent.observe(pack_states(obs), action, reward, pack_states(next_obs), done, step)
         obs = env.reset() if done else next_obs
@@ -109,7 +88,7 @@ def test_zero_confidence_gives_dqn_loss_on_the_same_batch(breakout_dataset):
     assert np.array_equal(batch_a.indices, batch_b.indices)
     loss_a, td_a = dqn.batch_loss(batch_a)
     loss_b, td_b = diiqn.batch_loss(batch_b)
-    assert diiqn._stats["usable"] > 0  # the expert rows were really there
+    assert diiqn.expert_tally["usable"] > 0  # the expert rows were really there
     assert loss_b.item() == pytest.approx(loss_a.item(), rel=1e-6)
     np.testing.assert_allclose(td_b, td_a, rtol=1e-5, atol=1e-6)
 
@@ -121,7 +100,7 @@ def test_positive_confidence_changes_the_loss(breakout_dataset):
     batch = diiqn.replay.sample(32, beta=0.5)
     loss_a, _ = dqn.batch_loss(dqn.replay.sample(32, beta=0.5))
     loss_b, _ = diiqn.batch_loss(batch)
-    assert diiqn._stats["usable"] > 0
+    assert diiqn.expert_tally["usable"] > 0
     assert loss_b.item() != pytest.approx(loss_a.item(), rel=1e-4)
 
 
@@ -134,10 +113,58 @@ def inference_after_random_play(path, env, steps: int = 20_000) -> dict[str, flo
                        scorer=inference_scorer(path, env.actions))
     assert not hasattr(agent.dataset, "actions")  # the learner's view has no actions
     play_randomly(agent, env, steps, seed=1)
-    diagnostics = agent.diagnostics()
+    diagnostics = agent.take_diagnostics()
     print({k: diagnostics[k] for k in ("inference_accuracy", "inference_effect_accuracy",
                                        "inferred_coverage")})
     return diagnostics
+
+
+def _bits(*on: int) -> np.ndarray:
+    row = np.zeros(8, bool)
+    row[list(on)] = True
+    return np.packbits(row)
+
+
+def test_inferred_reward_is_that_of_the_inferred_action():
+    """Expert A -> B. The agent first makes it with action 1 (reward 5), then with action 0
+    (reward 0) at the same error: the likelihoods tie and the lower action, 0, is inferred, so
+    the reward must be action 0's, not the first match's; and back to action 1's mean when it
+    becomes the likelier."""
+    states, next_states = np.stack([_bits(0, 1)]), np.stack([_bits(2, 3)])
+    index = ExpertStateIndex(states, 8, tau=0.9)
+    inference = ActionInference(states, next_states, index, 8, "jaccard", "transition",
+                                n_actions=2)
+    inference.observe(0, 1.0, 1, 5.0, _bits(2, 3))
+    assert (inference.actions[0], inference.rewards[0]) == (1, 5.0)
+    inference.observe(0, 1.0, 0, 0.0, _bits(2, 3))
+    assert (inference.actions[0], inference.rewards[0]) == (0, 0.0)
+    inference.observe(0, 1.0, 0, 0.0, _bits(4))  # action 0 also went elsewhere: P = 1/2
+    inference.observe(0, 1.0, 1, 7.0, _bits(2, 3))  # action 1: P = 1, the mean of its rewards
+    assert (inference.actions[0], inference.rewards[0]) == (1, 6.0)
+
+
+def test_multi_step_expert_targets_follow_the_expert_episode(breakout_dataset):
+    """Expert transitions 0..3 of one episode, with inferred rewards 1, 2, unknown, 4: the
+    3-step target from 0 sums 1 + γ 2 and stops before the unknown reward, bootstrapping from
+    the next state of transition 1 with γ^2; a terminal step ends the sum without bootstrap."""
+    data = load_dataset(breakout_dataset)
+    env = make_env(EnvConfig("breakout"), 0)
+    agent = DIIQNAgent(DIIQNConfig(expert_nstep=3, gamma=0.5), env.state_shape, env.n_actions,
+                       0, 1000, dataset=data)
+    start = int(np.flatnonzero((data.episodes[:-4] == data.episodes[4:])
+                               & ~data.dones[:-4] & ~data.dones[1:-3])[0])
+    distinct = agent.inference.transition_of[start: start + 4]
+    assert len(set(distinct.tolist())) == 4
+    agent.inference.actions[distinct] = [0, 1, -1, 2]
+    agent.inference.rewards[distinct] = [1.0, 2.0, 3.0, 4.0]
+    rewards, last, ended, discounts = agent.expert_returns(np.array([start, start + 3]),
+                                                           np.array([1.0, 4.0], np.float32))
+    assert rewards.tolist() == [1.0 + 0.5 * 2.0, 4.0] and last.tolist() == [start + 1, start + 3]
+    assert discounts.tolist() == [0.25, 0.5] and ended.tolist() == [0.0, 0.0]
+    agent.expert_dones[start] = 1.0  # a termination at the first step: nothing follows
+    rewards, last, ended, discounts = agent.expert_returns(np.array([start]),
+                                                           np.array([1.0], np.float32))
+    assert (rewards[0], last[0], ended[0], discounts[0]) == (1.0, start, 1.0, 0.5)
 
 
 def test_action_inference_is_accurate_on_a_deterministic_setting(tmp_path):
@@ -167,7 +194,7 @@ def test_raising_tau_never_increases_acceptance(tmp_path):
     obs, states = env.reset(), []
     for _ in range(1000):
         states.append(pack_states(obs))
-        obs, _, done = env.step(int(rng.integers(env.n_actions)))
+        obs, _, done, _ = env.step(int(rng.integers(env.n_actions)))
         obs = env.reset() if done else obs
     rates = []
     for tau in np.linspace(0.0, 1.0, 21):
