@@ -32,10 +32,12 @@ bench: install
 	mkdir -p benchmarks/out
 	$(PY) benchmarks/dqn_speed.py --memory --out benchmarks/out/dqn_speed.json
 	$(PY) benchmarks/dataset_speed.py --out benchmarks/out/dataset_speed.json
+	$(PY) benchmarks/knn_speed.py --out benchmarks/out/knn_speed.json
 	$(PY) benchmarks/diiqn_speed.py --game breakout --out benchmarks/out/diiqn_speed_breakout.json
 	$(PY) benchmarks/diiqn_speed.py --game space_invaders \
 		--out benchmarks/out/diiqn_speed_space_invaders.json
 	$(PY) benchmarks/bridge_speed.py --out benchmarks/out/bridge_speed.json
+	$(PY) benchmarks/imitation_speed.py --out benchmarks/out/imitation_speed.json
 
 all_figures: install
 	$(PY) -m snakemake --cores $(CORES) all_figures

@@ -1,9 +1,12 @@
-# The DIIQN suite's experiments, from experts to figures. Each rule calls the algos CLI.
+# The DIIQN suite's experiments, from experts to figures: every job is one command of the algos
+# package (python -m algos ...); this file only reads the config and names the targets.
 #
-#   snakemake --cores 2 all_figures                       # every experiment, default scale
-#   snakemake --cores 2 tau_sensitivity                   # one experiment
-#   snakemake --cores 64 --configfile config/paper.yaml   # the paper's protocol
-#   snakemake --profile profiles/slurm all_figures        # on a SLURM cluster
+#   snakemake all_figures --cores 2                          # every experiment, default scale
+#   snakemake tau_sensitivity --cores 2                      # one experiment
+#   snakemake all_figures --cores 64 --configfile config/paper.yaml
+#   snakemake all_figures --profile profiles/slurm           # on a SLURM cluster
+#
+# Write the target first: --configfile and --config take several values and would swallow it.
 from pathlib import Path
 
 from snakemake.utils import min_version, validate
@@ -16,7 +19,6 @@ if not config:  # --configfile replaces the default instead of being merged into
     configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
-
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
@@ -27,17 +29,22 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 
 
-localrules: all_figures, aggregate, figures, sweep_figure, diagnostics_figure, bridging_figure
+localrules:
+    all_figures,
+    manifest,
+    aggregate,
+    figure,
+    claims,
 
 
 rule all_figures:
     input:
         [figure for experiment in EXPERIMENTS for figure in experiment_figures(experiment)],
+        "results/aggregate/claims.csv",
     default_target: True
 
 
-# One target per experiment of the paper: DIIQN against DQN and the imitation baselines; the
-# confidence Φ ablated; the expert dataset's size; c_max; τ; heterogeneous actions (HA-DIIQN).
+# One target per experiment of the config (baseline, confidence_ablation, ..., beyond_expert).
 for _experiment in EXPERIMENTS:
 
     rule:

@@ -8,23 +8,24 @@ diverging loss) end with one ``error: ...`` line and exit status 2 (bad input) o
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from pathlib import Path
 
-import numpy as np
-
-from .bco import BCOAgent, BCOConfig
+from .aggregate import AggregateError
+from .algorithms import ALGORITHMS, needs_dataset
 from .config import ConfigError, apply_overrides, describe_fields
 from .datasets import DatasetError, inference_scorer, load_dataset, make_dataset
-from .diiqn import DIIQNAgent, DIIQNConfig
 from .dqn import DQNAgent, DQNConfig
 from .envs import (
     ACTION_NAMES,
+    MAZE_ACTION_NAMES,
     EnvConfig,
     EnvError,
     environment_names,
-    make_env,
+    resolve_action_set,
+    state_shape,
     validate_env_config,
 )
 from .experts import (
@@ -37,32 +38,17 @@ from .experts import (
     stop_at_return,
     write_expert_json,
 )
-from .gaifo import GAIfOAgent, GAIfOConfig
-from .ha_diiqn import HADIIQNAgent, HADIIQNConfig
+from .figures import FIGURES
 from .learner import DivergenceError, configure_torch
 from .loop import (
-    SEED_ENV,
+    CheckpointError,
     LoopConfig,
     ResumeError,
     check_run_folder,
-    child_seed,
     config_dict,
     train_run,
 )
-from .mazes import MAZE_ACTION_NAMES
-from .oril import ORILAgent, ORILConfig
-from .runs import RunDir
-
-ALGORITHMS = {
-    "dqn": (DQNConfig, DQNAgent),
-    "diiqn": (DIIQNConfig, DIIQNAgent),
-    "ha_diiqn": (HADIIQNConfig, HADIIQNAgent),
-    "bco": (BCOConfig, BCOAgent),
-    "gaifo": (GAIfOConfig, GAIfOAgent),
-    "oril": (ORILConfig, ORILAgent),
-}
-"""Algorithm name -> (config dataclass, agent class). An agent class with ``needs_dataset``
-learns from an expert's state-only dataset (``--dataset``)."""
+from .runs import RunDir, RunLockedError
 
 
 class UsageError(Exception):
@@ -93,8 +79,16 @@ def _train_epilog() -> str:
     return "\n\n".join([example, *blocks])
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error in one line (and where the help is) instead of the usage
+    block: the same form as every other error of the command line."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m algos",
         description="Deep implicit imitation RL on MinAtar (DIIQN, HA-DIIQN and baselines): "
                     "train agents and write resumable run folders.",
@@ -112,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("algo", choices=sorted(ALGORITHMS), metavar="ALGO",
                        help=f"algorithm: {', '.join(sorted(ALGORITHMS))}")
     _add_env_arguments(train)
-    train.add_argument("--seed", type=int, required=True,
+    train.add_argument("--seed", type=_seed, required=True,
                        help="the one seed of the run (network, environment, exploration, replay)")
     train.add_argument("--steps", type=_positive_int, required=True,
                        help="environment steps to train for (MinAtar: one step is one frame)")
@@ -126,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "the keys are listed below")
     train.add_argument("--threads", type=_positive_int, default=1,
                        help="torch CPU threads (default 1: run many seeds side by side)")
+    train.add_argument("--progress-every", type=_positive_float, default=60.0, metavar="S",
+                       help="without a terminal (logs, SLURM), a progress line every S seconds "
+                            "(default 60)")
 
     expert = commands.add_parser(
         "expert", help="train a suboptimal DQN expert (policy.pt + expert.json)",
@@ -142,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
                 + ", ".join(f"{g} {s:g}" for g, s in REFERENCE_DQN_SCORES.items())),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_env_arguments(expert)
-    expert.add_argument("--seed", type=int, required=True, help="the one seed of the expert")
+    expert.add_argument("--seed", type=_seed, required=True, help="the one seed of the expert")
     expert.add_argument("--steps", type=_positive_int,
                         help="training budget in environment steps (required unless --scripted)")
     expert.add_argument("--scripted", metavar="NAME", choices=sorted(SCRIPTED_EXPERTS),
@@ -162,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     expert.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE", help="override a DQN config field (repeatable)")
     expert.add_argument("--threads", type=_positive_int, default=1, help="torch CPU threads")
+    expert.add_argument("--progress-every", type=_positive_float, default=60.0, metavar="S",
+                        help="without a terminal, a progress line every S seconds (default 60)")
 
     dataset = commands.add_parser(
         "dataset", help="roll out an expert into a state-only dataset (true actions apart)",
@@ -179,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="expert folder (with expert.json)")
     dataset.add_argument("--size", type=_positive_int, required=True,
                          help="transitions to collect (1K to 100K in the experiments)")
-    dataset.add_argument("--seed", type=int, required=True, help="seed of the rollout stream")
+    dataset.add_argument("--seed", type=_seed, required=True, help="seed of the rollout stream")
     dataset.add_argument("--out", type=Path, required=True, metavar="PATH",
                          help="dataset file to write, e.g. results/datasets/breakout/n1000.npz")
     dataset.add_argument("--epsilon", type=float, default=0.01,
@@ -198,19 +197,22 @@ def build_parser() -> argparse.ArgumentParser:
     aggregate = commands.add_parser(
         "aggregate", help="score finished runs and aggregate them with rliable (CSV out)",
         description=textwrap.fill(
-            "Read finished run folders (results/runs/{game}/{algo}/{variant}/seed{seed}) and "
-            "write OUT/scores.csv (one row per run: mean evaluation return over the last "
-            "--last evaluations, and its expert-normalised value (score - random) / (expert - "
-            "random)), OUT/curves.csv (every evaluation), OUT/intervals.csv (IQM, median, "
-            "mean and optimality gap of the normalised scores per algo/variant, with "
-            "stratified-bootstrap 95 %% intervals), OUT/poi.csv (probability that each method "
-            "beats each other, P(x > y)), OUT/profiles.csv (performance profiles), "
-            "OUT/steps_to_threshold.csv (each run's first evaluation step within --threshold "
-            "of the expert) and OUT/diagnostics.csv (DIIQN's and HA-DIIQN's diagnostics over "
-            "training).",
-            width=96),
+            "Read finished run folders and write OUT/scores.csv (one row per run: its mean "
+            "evaluation return over the last --last evaluations and its expert-normalised "
+            "value (score - random) / (expert - random)), curves.csv (every evaluation), "
+            "intervals.csv (IQM, median, mean and optimality gap per method, stratified-"
+            "bootstrap 95 %% intervals), intervals_by_env.csv, poi.csv (P(x > y) for every "
+            "pair of methods), profiles.csv, beyond.csv (the share of runs above the expert, "
+            "P(method > DQN)), steps_to_threshold.csv and diagnostics.csv (the DIIQN family's "
+            "diagnostics). Runs come from --manifest (the workflow's: each run's method and "
+            "the swept setting) or as RUN folders (each the method algo/variant). Every value "
+            "is read from the runs' own files.", width=96),
+        epilog="example:\n  python -m algos aggregate results/runs/breakout/*/default/seed* "
+               "--experts results/experts --out results/aggregate/mine",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    aggregate.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders")
+    aggregate.add_argument("runs", nargs="*", type=Path, metavar="RUN", help="run folders")
+    aggregate.add_argument("--manifest", type=Path, metavar="JSON",
+                           help="the workflow's experiment manifest instead of RUN folders")
     aggregate.add_argument("--out", type=Path, required=True, help="folder for the CSV files")
     aggregate.add_argument("--experts", type=Path, metavar="DIR",
                            help="experts' folder (DIR/{game}/expert.json) for normalising; "
@@ -228,22 +230,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     plot = commands.add_parser(
         "plot", help="draw an aggregate folder's figures (PNG and PDF)",
-        description="Learning curves per game (mean over seeds with 95 %% bands, expert and "
-                    "random lines), aggregate intervals and probabilities of improvement, from "
-                    "the CSV files of 'python -m algos aggregate'.")
+        description=textwrap.fill(
+            "Draw the figures of an aggregate folder (from 'python -m algos aggregate'): every "
+            "one that applies to its methods, or --only these.", width=96),
+        epilog="figures:\n" + "\n".join(
+            textwrap.fill(f"{name}: {figure.caption}", width=96, initial_indent="  ",
+                          subsequent_indent="    ") for name, figure in FIGURES.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     plot.add_argument("aggregate", type=Path, metavar="DIR", help="aggregate folder")
     plot.add_argument("--out", type=Path, required=True, help="folder for the figures")
-    plot.add_argument("--only", nargs="+", metavar="FIGURE",
-                      choices=["learning_curves", "aggregates", "profiles", "improvement",
-                               "sweep", "diagnostics", "bridging"],
-                      help="draw only these figures (default: all that apply: sweep with "
-                           "--sweep, diagnostics where DIIQN-family runs logged them, bridging "
-                           "where HA-DIIQN runs did)")
-    plot.add_argument("--sweep", metavar="LABEL",
-                      help="also plot the final normalised score against the number at the end "
-                           "of each variant's name (e.g. tau-0.9, data-30000), labelled LABEL")
-    plot.add_argument("--sweep-default", type=float, metavar="X",
-                      help="where the variant 'default' stands on the sweep's axis")
+    plot.add_argument("--only", nargs="+", metavar="FIGURE", choices=list(FIGURES),
+                      help=f"draw only these: {', '.join(FIGURES)}")
+
+    claims = commands.add_parser(
+        "claims", help="a verdict for every claim of the paper, from the experiments' tables",
+        description=textwrap.fill(
+            "Read ROOT/{experiment}/ (the aggregate folders) and write OUT (CSV): for each "
+            "claim of the paper, the measured effect with its 95 %% interval, P(improvement), "
+            "the runs it rests on and a verdict (reproduced / not reproduced / inconclusive "
+            "at this budget / not run). The rules are in docs/results.md.", width=96),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    claims.add_argument("root", type=Path, metavar="ROOT", help="folder of aggregate folders")
+    claims.add_argument("--out", type=Path, required=True, help="CSV file to write")
     return parser
 
 
@@ -262,13 +270,31 @@ def _add_env_arguments(parser: argparse.ArgumentParser) -> None:
                         help="switch off MinAtar's difficulty ramping (on by default)")
 
 
-def _positive_int(text: str) -> int:
+def _integer(text: str, least: int, what: str) -> int:
     try:
-        value = int(float(text.replace("_", "")))
+        number = float(text.replace("_", ""))  # accepts 1e5 and 100_000
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        number = float("nan")
+    if not number.is_integer() or number < least:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return int(number)
+
+
+def _positive_int(text: str) -> int:
+    return _integer(text, 1, "a positive integer")
+
+
+def _seed(text: str) -> int:
+    return _integer(text, 0, "a seed: an integer >= 0")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
 
 
@@ -284,18 +310,34 @@ def _train(args: argparse.Namespace, agent_cls, config, env_config: EnvConfig, r
            run_config: dict, description: str, stop_when=None, **agent_inputs):
     """Build the agent for ``args`` (seed, steps, threads) and train it in ``run``."""
     configure_torch(args.threads)
-    env = make_env(env_config, child_seed(args.seed, SEED_ENV))
+    shape = state_shape(env_config.game)
+    actions = resolve_action_set(env_config.game, env_config.action_set)
     if "dataset" in agent_inputs:
         # Scoring only: the true actions stay inside the scorer, never reach the learner.
         try:
-            agent_inputs["scorer"] = inference_scorer(agent_inputs["dataset"].path, env.actions)
+            agent_inputs["scorer"] = inference_scorer(agent_inputs["dataset"].path, actions)
         except DatasetError as err:
             print(f"warning: no inference accuracy in diagnostics.csv ({err})", file=sys.stderr)
-    agent = agent_cls(config, env.state_shape, env.n_actions, args.seed, args.steps,
-                      **agent_inputs)
+    agent = agent_cls(config, shape, len(actions), args.seed, args.steps, **agent_inputs)
+    if config.replay_start >= args.steps:
+        print(f"warning: --steps {args.steps} ends before replay_start ({config.replay_start}): "
+              "the agent never learns, and its evaluations are of the untrained network",
+              file=sys.stderr)
     summary = train_run(agent, run_config, config, env_config, args.seed, args.steps, run,
-                        threads=args.threads, description=description, stop_when=stop_when)
-    return agent, env, summary
+                        threads=args.threads, description=description, stop_when=stop_when,
+                        progress_every=args.progress_every)
+    return agent, shape, len(actions), summary
+
+
+def _writable_folder(path: Path, what: str) -> Path:
+    """Create folder ``path`` (with its parents) or say in one line why it cannot be."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"{what} {path}: cannot create this folder ({err.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UsageError(f"{what} {path}: the folder is not writable")
+    return Path(path)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -305,7 +347,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     run = RunDir(args.out)
     run_config = config_dict(args.algo, config, env_config, args.seed, args.steps)
     agent_inputs = {}
-    if getattr(agent_cls, "needs_dataset", False):
+    if needs_dataset(args.algo):
         if args.dataset is None:
             raise UsageError(f"{args.algo} learns from an expert dataset: give --dataset PATH")
         dataset = load_dataset(args.dataset, game=env_config.game)
@@ -317,7 +359,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if run.finished():
         print(f"{run.root}: run already finished (summary.json present); nothing to do")
         return 0
-    _, _, summary = _train(args, agent_cls, config, env_config, run, run_config,
+    _writable_folder(run.root, "--out")
+    *_, summary = _train(args, agent_cls, config, env_config, run, run_config,
                            description=f"{args.algo} {env_config.game} seed{args.seed}",
                            **agent_inputs)
     print(f"{run.root}: done; final evaluation return {summary['final_eval_return_mean']:.2f} "
@@ -350,12 +393,13 @@ def cmd_expert(args: argparse.Namespace) -> int:
     if (out / "expert.json").exists():
         print(f"{out}: expert already finished (expert.json present); nothing to do")
         return 0
-    agent, env, summary = _train(
+    _writable_folder(out, "--out")
+    agent, shape, n_actions, summary = _train(
         args, DQNAgent, config, env_config, run, run_config,
         description=f"expert {env_config.game}",
         stop_when=stop_at_return(target) if target is not None else None)
-    expert = DQNExpert(agent.learner.online, env.state_shape)
-    expert.save(out / "policy.pt", env.state_shape, env.n_actions)
+    expert = DQNExpert(agent.learner.online, shape)
+    expert.save(out / "policy.pt", shape, n_actions)
     info = write_expert_json(
         out, kind="dqn", policy=expert, env_config=env_config, seed=args.seed,
         eval_episodes=args.eval_episodes, eval_epsilon=config.eval_epsilon,
@@ -365,7 +409,16 @@ def cmd_expert(args: argparse.Namespace) -> int:
     print(f"{out}: expert after {summary['steps_trained']} steps returns "
           f"{info['eval']['return_mean']:.2f} ± {info['eval']['return_std']:.2f} "
           f"(random {info['random']['return_mean']:.2f}) over {args.eval_episodes} episodes")
+    _warn_if_weak(out, info)
     return 0
+
+
+def _warn_if_weak(out: Path, info: dict) -> None:
+    from .aggregate import expert_clearly_above_random
+
+    if not expert_clearly_above_random(info):
+        print(f"warning: {out}: the expert is not clearly better than the random policy; scores "
+              "normalised by it will mean nothing (train it longer)", file=sys.stderr)
 
 
 def _scripted_expert(args: argparse.Namespace, env_config: EnvConfig) -> int:
@@ -386,6 +439,7 @@ def _scripted_expert(args: argparse.Namespace, env_config: EnvConfig) -> int:
     print(f"{out}: scripted expert {args.scripted} returns {info['eval']['return_mean']:.2f} ± "
           f"{info['eval']['return_std']:.2f} (random {info['random']['return_mean']:.2f}) over "
           f"{args.eval_episodes} episodes")
+    _warn_if_weak(out, info)
     return 0
 
 
@@ -398,6 +452,7 @@ def cmd_dataset(args: argparse.Namespace) -> int:
         raise UsageError(f"--out must name a .npz file, got {args.out}")
     policy, info = load_expert(args.expert)
     env_config = expert_env_config(info)
+    _writable_folder(args.out.parent, "--out")
     configure_torch(1)
     with tqdm(total=args.size, desc=f"dataset {env_config.game}", unit="step",
               disable=None) as progress:
@@ -424,101 +479,69 @@ def cmd_check_dataset(args: argparse.Namespace) -> int:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
-    import itertools
+    from .aggregate import aggregate, runs_by_folder, runs_from_manifest, write_tables
 
-    import pandas as pd
-
-    from . import stats
-    from .runs import atomic_write_text
-
-    try:
-        scores, curves = stats.collect_runs(args.runs, experts=args.experts, last=args.last,
-                                            experiment=args.experiment)
-        matrices = stats.score_matrices(scores)
-    except (ValueError, KeyError, OSError) as err:
-        raise UsageError(str(err)) from None
-    aggregates = stats.aggregate_metrics(matrices, reps=args.reps, seed=args.seed)
-    intervals = [{"metric": metric, "method": method, "point": point, "lower": low,
-                  "upper": high}
-                 for method, values in aggregates.items()
-                 for metric, (point, low, high) in values.items()]
-    poi = []
-    for x, y in itertools.permutations(matrices, 2):
-        point, low, high = stats.probability_of_improvement(matrices[x], matrices[y],
-                                                            reps=args.reps, seed=args.seed)
-        poi.append({"x": x, "y": y, "probability": point, "lower": low, "upper": high})
-    thresholds = np.linspace(0.0, 2.0, 41)
-    profiles = [{"method": method, "tau": tau, "fraction": f, "lower": lo, "upper": hi}
-                for method, (fraction, low, high) in stats.performance_profile(
-                    matrices, thresholds, reps=max(100, args.reps // 10), seed=args.seed).items()
-                for tau, f, lo, hi in zip(thresholds, fraction, low, high, strict=True)]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    tables = {"scores": scores, "curves": curves,
-              "diagnostics": stats.collect_diagnostics(args.runs),
-              "steps_to_threshold": stats.steps_to_threshold(curves, args.threshold),
-              "intervals": pd.DataFrame(intervals),
-              "poi": pd.DataFrame(poi, columns=["x", "y", "probability", "lower", "upper"]),
-              "profiles": pd.DataFrame(profiles)}
-    for name, table in tables.items():
-        atomic_write_text(out / f"{name}.csv", table.to_csv(index=False))
-    print(f"{out}: {len(scores)} runs of {len(matrices)} methods on "
-          f"{scores['env'].nunique()} envs; IQM of expert-normalised scores: "
-          + ", ".join(f"{m} {v['iqm'][0]:.2f}" for m, v in aggregates.items()))
+    if bool(args.manifest) == bool(args.runs):
+        raise UsageError("give either RUN folders or --manifest")
+    sweep, experiment = None, args.experiment
+    if args.manifest:
+        runs, sweep, experiment = runs_from_manifest(args.manifest)
+        experiment = args.experiment or experiment
+    else:
+        runs = runs_by_folder(args.runs)
+    tables = aggregate(runs, experts=args.experts, last=args.last, reps=args.reps,
+                       seed=args.seed, threshold=args.threshold, sweep=sweep,
+                       experiment=experiment)
+    write_tables(tables, args.out)
+    iqm = tables["intervals"].query("metric == 'iqm'")
+    print(f"{args.out}: {len(tables['scores'])} runs of {len(iqm)} methods on "
+          f"{tables['scores']['env'].nunique()} envs; IQM of expert-normalised scores: "
+          + ", ".join(f"{m} {v:.2f}" for m, v in zip(iqm["method"], iqm["point"], strict=True)))
     return 0
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    import pandas as pd
+    from .aggregate import read_tables
+    from .plots import draw
 
-    from . import plots
-
-    folder = Path(args.aggregate)
-    try:
-        tables = {name: pd.read_csv(folder / f"{name}.csv")
-                  for name in ("scores", "curves", "intervals", "poi", "profiles",
-                               "diagnostics", "steps_to_threshold")}
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise UsageError(f"{folder}: not an aggregate folder ({err})") from None
-    wanted = set(args.only or ["learning_curves", "aggregates", "profiles", "improvement"]
-                 + (["sweep"] if args.sweep else [])
-                 + (["diagnostics"] if len(tables["diagnostics"]) else [])
-                 + (["bridging"] if "bridge_hits" in tables["diagnostics"] else []))
-    if "diagnostics" in wanted and not len(tables["diagnostics"]):
-        raise UsageError(f"{folder}: no DIIQN diagnostics to draw")
-    if "sweep" in wanted and not args.sweep:
-        raise UsageError("the sweep figure needs --sweep LABEL")
-    draw = {
-        "learning_curves": lambda: plots.learning_curves(tables["curves"], tables["scores"],
-                                                         args.out),
-        "aggregates": lambda: plots.aggregates(tables["intervals"], args.out),
-        "profiles": lambda: plots.profiles(tables["profiles"], args.out),
-        "improvement": lambda: plots.improvement(tables["poi"], args.out),
-        "sweep": lambda: plots.sweep(tables["scores"], args.sweep, args.out,
-                                     default=args.sweep_default),
-        "diagnostics": lambda: plots.diagnostics(tables["diagnostics"], args.out),
-        "bridging": lambda: plots.bridging(tables["steps_to_threshold"], tables["diagnostics"],
-                                           args.out),
-    }
-    paths = [path for name in draw if name in wanted for path in draw[name]()]
+    paths = draw(read_tables(args.aggregate), args.out, args.only)
     print(f"{args.out}: " + ", ".join(p.name for p in paths))
     return 0
 
 
+def cmd_claims(args: argparse.Namespace) -> int:
+    from .claims import verdicts
+    from .runs import atomic_write_text
+
+    table = verdicts(args.root)
+    try:
+        atomic_write_text(args.out, table.to_csv(index=False))
+    except OSError as err:
+        raise UsageError(f"--out {args.out}: cannot write ({err.strerror})") from None
+    counts = table["verdict"].value_counts()
+    print(f"{args.out}: {len(table)} verdicts: "
+          + ", ".join(f"{n} {v}" for v, n in counts.items()))
+    return 0
+
+
 COMMANDS = {"train": cmd_train, "expert": cmd_expert, "dataset": cmd_dataset,
-            "check-dataset": cmd_check_dataset, "aggregate": cmd_aggregate, "plot": cmd_plot}
+            "check-dataset": cmd_check_dataset, "aggregate": cmd_aggregate, "plot": cmd_plot,
+            "claims": cmd_claims}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, EnvError, UsageError, ResumeError, ExpertError, DatasetError) as err:
+    except (ConfigError, EnvError, UsageError, ResumeError, ExpertError, DatasetError,
+            AggregateError, RunLockedError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except DivergenceError as err:
-        print(f"error: training diverged: {err}; the run folder keeps its last checkpoint "
-              "(try a smaller lr)", file=sys.stderr)
+        print(f"error: training diverged: {err} (try a smaller lr)", file=sys.stderr)
+        return 1
+    except CheckpointError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; re-run the same command to resume from the last checkpoint",

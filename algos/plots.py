@@ -1,16 +1,7 @@
 """Figures of an aggregated experiment (seaborn on matplotlib): PNG and PDF, readable as printed.
 
-* ``learning_curves``: evaluation return against environment frames, one panel per game, one line
-  per method (the mean over seeds, with a 95 % bootstrap band), the expert's and the random
-  policy's returns as dashed and dotted lines.
-* ``aggregates``: IQM, median, mean and optimality gap of expert-normalised scores per method,
-  with their 95 % stratified-bootstrap intervals (rliable), a line at 1 = the expert.
-* ``improvement``: probability of improvement of each method over each other, with intervals.
-* ``profiles``: performance profiles (fraction of runs above each normalised score).
-* ``sweep``: final normalised score against a swept setting (dataset size, c_max, τ).
-* ``diagnostics``: DIIQN's inference accuracy, KNN acceptance and mean Φ over training.
-* ``bridging``: heterogeneous actions: steps each run took to come within a threshold of the
-  expert, the expert's share of the loss, the infeasible share and HA-DIIQN's bridges found.
+One function per figure of ``figures.FIGURES`` (the list of figures, their captions and where
+they apply), of the same name, drawing it from the aggregate's tables into ``out``.
 """
 
 from __future__ import annotations
@@ -24,24 +15,37 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from .figures import figures_for
 from .runs import atomic_write
 
 ALGO_ORDER = ("dqn", "diiqn", "ha_diiqn", "bco", "gaifo", "oril")
 """The algorithms in the order of their colours."""
 
 
-def palette(methods) -> dict[str, tuple]:
-    """One colour per method (``algo`` or ``algo/variant``) from seaborn's colour-blind-safe
-    palette. Where the methods are distinct algorithms, each algorithm has its own colour in
-    every figure (DQN blue, DIIQN orange, HA-DIIQN green, ...), so a figure without DQN does not
-    repaint the others; variants of one algorithm take the palette in sorted order."""
-    methods = sorted(set(methods))
-    algos = [method.split("/")[0] for method in methods]
+def palette(methods, algos=None) -> dict[str, tuple]:
+    """One colour per method from seaborn's colour-blind-safe palette, in the methods' order.
+    ``algos`` gives each method's algorithm (default: the label up to a "/" or a space). Where
+    the methods are distinct algorithms, each algorithm has its own colour in every figure (DQN
+    blue, DIIQN orange, HA-DIIQN green, ...), so a figure without DQN does not repaint the
+    others; methods that share an algorithm take the palette in order."""
+    if algos is None:
+        methods = list(dict.fromkeys(methods))
+        algos = [m.split("/")[0].split(" ")[0] for m in methods]
+    else:
+        first = dict(reversed(list(zip(methods, algos, strict=True))))  # each method's algo
+        methods = list(dict.fromkeys(methods))
+        algos = [first[m] for m in methods]
     colors = sns.color_palette("colorblind", n_colors=max(len(methods), len(ALGO_ORDER)))
     if len(set(algos)) == len(algos) and set(algos) <= set(ALGO_ORDER):
         return {method: colors[ALGO_ORDER.index(algo)]
                 for method, algo in zip(methods, algos, strict=True)}
     return dict(zip(methods, colors[: len(methods)], strict=True))
+
+
+def _method_colors(table: pd.DataFrame) -> dict[str, tuple]:
+    """``palette`` for a table with method and algo columns, in the table's order."""
+    pairs = table[["method", "algo"]].drop_duplicates("method")
+    return palette(pairs["method"], pairs["algo"])
 
 
 def _save(fig, out: Path, name: str) -> list[Path]:
@@ -63,16 +67,27 @@ def _legend_below(fig, axes) -> None:
     for ax in axes:
         if ax.get_legend() is not None:
             ax.get_legend().remove()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize="small",
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize="small",
                frameon=False)
-    rows = -(-len(labels) // 4)
-    fig.tight_layout(rect=(0, 0.05 + 0.045 * rows, 1, 1))
+    rows = -(-len(labels) // 6)
+    height = fig.get_size_inches()[1]
+    fig.tight_layout(rect=(0, (0.25 + 0.22 * rows) / height, 1, 1))  # the legend's inches
 
 
-def learning_curves(curves: pd.DataFrame, scores: pd.DataFrame, out: Path) -> list[Path]:
+def _warn_weak_experts(fig, scores: pd.DataFrame) -> None:
+    """A line over the figure where an env's expert is not clearly above random: its
+    normalised scores measure nothing."""
+    weak = sorted(scores.loc[~scores["expert_above_random"].astype(bool), "env"].unique())
+    if weak:
+        fig.suptitle(f"WARNING: the expert of {', '.join(weak)} is not clearly better than "
+                     "random; normalised scores there are meaningless", color="firebrick",
+                     fontsize="small", y=1.04)
+
+
+def learning_curves(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
+    curves, scores = tables["curves"], tables["scores"]
     sns.set_theme(style="whitegrid", context="notebook")
-    curves = curves.assign(method=curves["algo"] + "/" + curves["variant"])
-    colors = palette(curves["method"])
+    colors = _method_colors(curves)
     games = sorted(curves["env"].unique())
     fig, axes = plt.subplots(1, len(games), figsize=(5.2 * len(games), 4.2), squeeze=False)
     for ax, game in zip(axes[0], games, strict=True):
@@ -90,61 +105,72 @@ def learning_curves(curves: pd.DataFrame, scores: pd.DataFrame, out: Path) -> li
             ax.axhline(ends["random_return"].iloc[0], color="grey", ls=":", lw=1.2,
                        label="random")
         ax.set_title(game)
-        ax.set_xlabel("environment steps (MinAtar: frames)")
+        ax.set_xlabel("environment steps")
         ax.set_ylabel("evaluation return (95 % CI over seeds)")
     _legend_below(fig, axes[0])
+    _warn_weak_experts(fig, scores)
     return _save(fig, out, "learning_curves")
 
 
-def aggregates(table: pd.DataFrame, out: Path) -> list[Path]:
-    """``table``: metric, method, point, lower, upper (as ``intervals.csv``)."""
+def _intervals(ax, rows: pd.DataFrame, colors: dict, point: str, low: str, high: str) -> None:
+    """Horizontal interval bars, one per row (the first on top), with the point marked; a row
+    without a point (NaN) is left empty."""
+    for y, row in enumerate(rows.itertuples()):
+        if pd.isna(getattr(row, point)):
+            continue
+        ax.plot([getattr(row, low), getattr(row, high)], [y, y], lw=6, alpha=0.6,
+                color=colors[row.method], solid_capstyle="butt")
+        ax.plot([getattr(row, point)], [y], "|", ms=14, mew=2, color="black")
+    ax.set_yticks(range(len(rows)), list(rows["method"]))
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+
+
+def aggregates(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
+    """IQM, median, mean and optimality gap per method, from ``intervals``."""
+    table = tables["intervals"]
     sns.set_theme(style="whitegrid", context="notebook")
     metrics = list(dict.fromkeys(table["metric"]))
-    colors = palette(table["method"])
-    methods = list(colors)
+    colors = _method_colors(tables["scores"])
+    methods = [m for m in colors if m in set(table["method"])]
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics),
                                                         0.6 * len(methods) + 1.6),
                              sharey=True, squeeze=False)
     for ax, metric in zip(axes[0], metrics, strict=True):
-        rows = table[table["metric"] == metric].set_index("method").loc[methods]
-        for y, (method, row) in enumerate(rows.iterrows()):
-            ax.plot([row["lower"], row["upper"]], [y, y], lw=6, alpha=0.6, color=colors[method],
-                    solid_capstyle="butt")
-            ax.plot([row["point"]], [y], "|", ms=14, mew=2, color="black")
+        rows = table[table["metric"] == metric].set_index("method").loc[methods].reset_index()
+        _intervals(ax, rows, colors, "point", "lower", "upper")
         if metric != "optimality_gap":
             ax.axvline(1.0, color="black", ls="--", lw=1)  # the expert
-        ax.set_yticks(range(len(methods)), methods)
-        ax.set_ylim(len(methods) - 0.5, -0.5)  # the first method on top
         ax.set_title(metric.replace("_", " "))
         ax.set_xlabel("expert-normalised score")
     fig.tight_layout()
+    _warn_weak_experts(fig, tables["scores"])
     return _save(fig, out, "aggregates")
 
 
-def improvement(table: pd.DataFrame, out: Path) -> list[Path]:
-    """``table``: x, y, probability, lower, upper (as ``poi.csv``)."""
+def improvement(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
+    """P(X > Y) for every ordered pair, from ``poi``."""
+    table = tables["poi"].rename(columns={"x": "method"})
     sns.set_theme(style="whitegrid", context="notebook")
-    labels = [f"P({x} > {y})" for x, y in zip(table["x"], table["y"], strict=True)]
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(labels) + 1.4))
-    colors = palette(table["x"])
-    for i, row in enumerate(table.itertuples()):
-        ax.plot([row.lower, row.upper], [i, i], lw=6, alpha=0.6, color=colors[row.x],
-                solid_capstyle="butt")
-        ax.plot([row.probability], [i], "|", ms=14, mew=2, color="black")
+    colors = _method_colors(tables["scores"])
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(table) + 1.4))
+    _intervals(ax, table, colors, "probability", "lower", "upper")
+    ax.set_yticks(range(len(table)), [f"P({x} > {y})" for x, y in
+                                      zip(table["method"], table["y"], strict=True)])
     ax.axvline(0.5, color="black", ls="--", lw=1)
-    ax.set_yticks(range(len(labels)), labels)
     ax.set_xlim(0, 1)
     ax.set_xlabel("probability of improvement (95 % CI)")
     fig.tight_layout()
     return _save(fig, out, "improvement")
 
 
-def profiles(table: pd.DataFrame, out: Path) -> list[Path]:
-    """``table``: method, tau, fraction, lower, upper (as ``profiles.csv``)."""
+def profiles(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
+    """Performance profiles, from ``profiles``."""
+    table = tables["profiles"]
     sns.set_theme(style="whitegrid", context="notebook")
-    colors = palette(table["method"])
+    colors = _method_colors(tables["scores"])
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for method, rows in table.groupby("method", sort=True):
+    for method in colors:
+        rows = table[table["method"] == method]
         ax.plot(rows["tau"], rows["fraction"], color=colors[method], label=method)
         ax.fill_between(rows["tau"], rows["lower"], rows["upper"], color=colors[method],
                         alpha=0.2)
@@ -156,71 +182,79 @@ def profiles(table: pd.DataFrame, out: Path) -> list[Path]:
     return _save(fig, out, "profiles")
 
 
-def sweep(scores: pd.DataFrame, label: str, out: Path,
-          default: float | None = None) -> list[Path]:
-    """Final normalised score against the number that ends each variant's name (``tau-0.9``,
-    ``data-30000``, ``cmax-150000``; ``default`` stands at ``default``), mean over seeds with a
-    95 % bootstrap band, one line per algorithm; other variants are left out."""
+def sweep(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
+    """Final normalised score against the swept setting (read from each run's config.json into
+    ``scores``), mean over seeds with a 95 % bootstrap band, one line per method."""
+    scores = tables["scores"]
     sns.set_theme(style="whitegrid", context="notebook")
-    value = pd.to_numeric(scores["variant"].str.extract(r"-([0-9.eE+-]+)$")[0], errors="coerce")
-    if default is not None:
-        value = value.where(scores["variant"] != "default", default)
-    data = scores.assign(value=value).dropna(subset=["value"])
+    data = scores.assign(value=pd.to_numeric(scores["sweep_value"], errors="coerce")).dropna(
+        subset=["value"])
+    colors = palette(data["method_base"], data["algo"])
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    sns.lineplot(data=data, x="value", y="normalized_score", hue="algo", marker="o",
-                 palette=palette(data["algo"]),
-                 errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
+    sns.lineplot(data=data, x="value", y="normalized_score", hue="method_base", marker="o",
+                 hue_order=list(colors), palette=colors, errorbar=("ci", 95), n_boot=1000,
+                 seed=0, ax=ax)
     ax.axhline(1.0, color="black", ls="--", lw=1, label="expert")
     if data["value"].max() / max(data["value"].min(), 1e-12) >= 100:
         ax.set_xscale("log")
-    ax.set_xlabel(label)
+    ax.set_xlabel(str(data["sweep_label"].iloc[0]))
     ax.set_ylabel("final expert-normalised score (95 % CI)")
     ax.legend(fontsize="small")
     fig.tight_layout()
     return _save(fig, out, "sweep")
 
 
-def diagnostics(table: pd.DataFrame, out: Path) -> list[Path]:
-    """``table``: as ``diagnostics.csv`` of the aggregate. Three panels over environment steps:
-    inference accuracy against the hidden true actions (by effect where the dataset has the
-    effects file, else by action id), the share of sampled agent states with an expert match
-    within τ, and the mean confidence Φ; one line per method (mean over envs and seeds, 95 %
-    band)."""
+DIAGNOSTIC_PANELS = (
+    ("inference_effect_accuracy", "inference accuracy (same effect)"),
+    ("knn_acceptance", "share of agent states matched within τ"),
+    ("expert_same_action_share", "share of expert samples with a_e = a_a"),
+    ("greedy_is_expert_share", "share where the greedy action is a_e"),
+    ("phi_mean", "mean confidence Φ"),
+    ("delta_q_mean", "mean ΔQ"),
+    ("trust_mean", "mean trust factor (δ or 1 - δ)"),
+    ("expert_loss_share", "share of the loss from the expert"),
+)
+
+
+def diagnostics(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
+    """The DIIQN family's diagnostics over training (``diagnostics``): inference, matches, what
+    the expert samples add, and Φ with its terms; one line per method (mean over envs and
+    seeds, 95 % band)."""
+    table = tables["diagnostics"]
     sns.set_theme(style="whitegrid", context="notebook")
-    table = table.assign(method=table["algo"] + "/" + table["variant"])
-    accuracy = ("inference_effect_accuracy" if table.get("inference_effect_accuracy") is not None
-                and table["inference_effect_accuracy"].notna().any() else "inference_accuracy")
-    panels = [(accuracy, "inference accuracy (" +
-               ("same effect" if accuracy == "inference_effect_accuracy" else "action id") +
-               ")"),
-              ("knn_acceptance", "share of agent states matched within τ"),
-              ("phi_mean", "mean confidence Φ")]
-    colors = palette(table["method"])
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2), squeeze=False)
-    for ax, (column, label) in zip(axes[0], panels, strict=True):
-        if column in table.columns:
+    panels = list(DIAGNOSTIC_PANELS)
+    if table.get("inference_effect_accuracy") is None or \
+            table["inference_effect_accuracy"].isna().all():
+        panels[0] = ("inference_accuracy", "inference accuracy (action id)")
+    colors = _method_colors(table)
+    fig, axes = plt.subplots(2, 4, figsize=(5.0 * 4, 4.0 * 2), squeeze=False)
+    for ax, (column, label) in zip(axes.ravel(), panels, strict=True):
+        if column in table.columns and table[column].notna().any():
             sns.lineplot(data=table.dropna(subset=[column]), x="step", y=column, hue="method",
                          hue_order=list(colors), palette=colors, errorbar=("ci", 95),
                          n_boot=1000, seed=0, ax=ax, legend=ax is axes[0][0])
+        else:
+            ax.text(0.5, 0.5, "not logged by these runs", ha="center", va="center",
+                    transform=ax.transAxes)
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("environment steps")
-        ax.set_ylabel(label)
-    _legend_below(fig, axes[0])
+        ax.set_ylabel("")
+        ax.set_title(label, fontsize="small")
+    _legend_below(fig, axes.ravel())
     return _save(fig, out, "diagnostics")
 
 
-def bridging(steps: pd.DataFrame, table: pd.DataFrame, out: Path) -> list[Path]:
+def bridging(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     """The heterogeneous-action experiment, one row of panels per environment.
 
-    ``steps``: as ``steps_to_threshold.csv``: each run's first evaluation step within the
-    threshold of the expert (a dot per run; runs that never got there are crosses at the budget,
-    and the panel counts them). ``table``: as ``diagnostics.csv``: the share of the loss that
-    comes from the expert (DIIQN and HA-DIIQN), the share of matched expert samples that are
-    infeasible for the agent, and the bridges found per evaluation interval (HA-DIIQN)."""
+    From ``steps_to_threshold``: each run's first evaluation step within the threshold of the
+    expert (a dot per run; runs that never got there are crosses at the budget, and the panel
+    counts them). From ``diagnostics``: the share of the loss that comes from the expert (DIIQN
+    and HA-DIIQN), the share of matched expert samples that are infeasible for the agent, and
+    the bridges found per evaluation interval (HA-DIIQN)."""
+    steps, table = tables["steps_to_threshold"], tables["diagnostics"]
     sns.set_theme(style="whitegrid", context="notebook")
-    steps = steps.assign(method=steps["algo"] + "/" + steps["variant"])
-    table = table.assign(method=table["algo"] + "/" + table["variant"])
-    colors = palette(steps["method"])
+    colors = _method_colors(steps)
     methods = list(colors)
     envs = sorted(steps["env"].unique())
     panels = [("expert_loss_share", "share of the loss from the expert"),
@@ -270,3 +304,49 @@ def bridging(steps: pd.DataFrame, table: pd.DataFrame, out: Path) -> list[Path]:
             ax.set_title(env, fontsize="small")
     fig.tight_layout()
     return _save(fig, out, "bridging")
+
+
+def beyond(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
+    """Does a method go beyond the expert, and beyond DQN? Left: the IQM of final
+    expert-normalised scores per environment (95 % intervals over seeds; 1 = the expert).
+    Middle: the share of runs above the expert. Right: the probability that a run of the
+    method beats one of DQN."""
+    by_env, table = tables["intervals_by_env"], tables["beyond"]
+    sns.set_theme(style="whitegrid", context="notebook")
+    colors = _method_colors(tables["scores"])
+    methods = [m for m in colors if m in set(table["method"])]
+    envs = sorted(by_env["env"].unique())
+    fig, axes = plt.subplots(1, len(envs) + 2, figsize=(3.8 * (len(envs) + 2),
+                                                       0.55 * len(methods) + 1.8),
+                             sharey=True, squeeze=False)
+    for ax, env in zip(axes[0], envs, strict=False):
+        rows = by_env[by_env["env"] == env].set_index("method").loc[methods].reset_index()
+        _intervals(ax, rows, colors, "iqm", "lower", "upper")
+        ax.axvline(1.0, color="black", ls="--", lw=1)
+        ax.set_title(f"{env}: IQM")
+        ax.set_xlabel("expert-normalised score")
+    rows = table.set_index("method").loc[methods].reset_index()
+    ax = axes[0][len(envs)]
+    _intervals(ax, rows, colors, "above_expert", "above_expert_lower", "above_expert_upper")
+    ax.set_xlim(0, 1)
+    ax.set_title("runs above the expert")
+    ax.set_xlabel("share of runs (95 % CI)")
+    ax = axes[0][len(envs) + 1]
+    _intervals(ax, rows, colors, "beats_dqn", "beats_dqn_lower", "beats_dqn_upper")
+    ax.axvline(0.5, color="black", ls="--", lw=1)
+    ax.set_xlim(0, 1)
+    ax.set_title("P(method > DQN)")
+    ax.set_xlabel("probability of improvement (95 % CI)")
+    fig.tight_layout()
+    _warn_weak_experts(fig, tables["scores"])
+    return _save(fig, out, "beyond")
+
+
+def draw(tables: dict[str, pd.DataFrame], out: Path, only: list[str] | None = None
+         ) -> list[Path]:
+    """Draw ``only`` these figures, or every one that applies to the tables' experiment (each
+    figure of ``figures.FIGURES`` is the function of its name here)."""
+    algos = set(tables["scores"]["algo"])
+    swept = "sweep_value" in tables["scores"].columns
+    names = only or figures_for(algos, swept)
+    return [path for name in names for path in globals()[name](tables, Path(out))]

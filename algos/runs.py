@@ -1,14 +1,18 @@
 """Run folders: atomic writes, provenance, and the files every run leaves behind.
 
 A run folder (``results/runs/{game}/{algo}/{variant}/seed{seed}/``) holds ``config.json``,
-``metrics.csv``, ``diagnostics.csv``, ``run.json``, ``checkpoint/state.pt`` and, written last,
-``summary.json``, whose presence means the run is finished. Every file is written to a temporary
-name beside its target and renamed, so a run killed at any moment leaves whole files only.
+``metrics.csv``, ``diagnostics.csv``, ``run.json``, ``checkpoint/state.pt`` (and the one before
+it, ``state.prev.pt``) and, written last, ``summary.json``, whose presence means the run is
+finished. Every file is written to a temporary name beside its target and renamed, so a run
+killed at any moment leaves whole files only (and, at worst, a stale temporary file, removed
+when the run resumes). A trainer holds ``.lock`` while it writes, so a second one stops at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import io
 import json
 import os
@@ -18,7 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -30,8 +34,10 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
+def atomic_write(path: Path, write: Callable[[BinaryIO], object],
+                 keep_previous: Path | None = None) -> None:
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``
+    (the old ``path`` to ``keep_previous`` first, if given).
 
     Readers see the old file or the new one, never a partial one, whenever the process dies.
     """
@@ -42,6 +48,10 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the usual permissions
         with os.fdopen(fd, "wb") as f:
             write(f)
+            f.flush()
+            os.fsync(f.fileno())  # a full disk fails here, not after the rename
+        if keep_previous is not None and path.exists():
+            os.replace(path, keep_previous)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -156,8 +166,12 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+class RunLockedError(RuntimeError):
+    """Another process is writing the run folder."""
+
+
 class RunDir:
-    """Paths of one run folder."""
+    """Paths of one run folder, and its writer's lock."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -167,6 +181,35 @@ class RunDir:
         self.run_info = self.root / "run.json"
         self.summary = self.root / "summary.json"
         self.checkpoint = self.root / "checkpoint" / "state.pt"
+        self.previous_checkpoint = self.root / "checkpoint" / "state.prev.pt"
+        self.lock_file = self.root / ".lock"
 
     def finished(self) -> bool:
         return self.summary.exists()
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the folder's lock (``flock`` on ``.lock``, which names the holder's PID) while
+        writing it. The kernel releases it however the process ends, SIGKILL included."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+                raise RunLockedError(f"{self.root} is being written by another trainer (PID "
+                                     f"{holder}); wait for it to finish, or stop it") from None
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            yield
+        finally:
+            os.close(fd)
+
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Delete the temporary files of writes a killed process left (call under the lock)."""
+        stale = [p for folder in (self.root, self.checkpoint.parent) if folder.is_dir()
+                 for p in folder.glob(".*.tmp")]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return stale

@@ -9,6 +9,7 @@ style of rliable itself; the workflow's ``aggregate`` step writes their results 
   gap, with stratified-bootstrap confidence intervals (``rliable.library.get_interval_estimates``).
 * ``probability_of_improvement``: P(X > Y) between two algorithms, with its interval.
 * ``performance_profile``: the fraction of runs above each threshold τ, with its interval.
+* ``share_above``: the share of runs above a normalised score (1: beyond the expert).
 * ``steps_to_threshold``: per run, the first evaluation step reaching a normalised return.
 
 Bootstrap draws are seeded by the caller, so the same scores give the same intervals. rliable
@@ -20,9 +21,7 @@ Bootstrap draws are seeded by the caller, so the same scores give the same inter
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -114,115 +113,49 @@ def performance_profile(scores: Mapping[str, np.ndarray], thresholds: np.ndarray
     return {algo: (points[algo], intervals[algo][0], intervals[algo][1]) for algo in scores}
 
 
-# --- from run folders to tables ----------------------------------------------------------------
+# --- tables ---------------------------------------------------------------------------------
 
-def collect_runs(run_dirs: list[Path], experts: Path | None = None, last: int = 3,
-                 experiment: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The finished runs in ``run_dirs`` as two tables.
-
-    ``scores``: one row per run: experiment, algo, variant, env, seed, score (mean evaluation
-    return over its ``last`` evaluations), normalized_score ((score - random) / (expert -
-    random)) and the expert and random returns. ``curves``: every evaluation of every run:
-    algo, variant, env, seed, step, eval_return, normalized_return. A run's variant is the name
-    of its folder's parent (``results/runs/{env}/{algo}/{variant}/seed{seed}``). Expert and
-    random returns come from ``experts/{env}/expert.json`` if ``experts`` is given, else from
-    the run's dataset description (imitation methods); an env with neither gets NaN.
-    """
-    score_rows, curves = [], []
-    for run in map(Path, run_dirs):
-        if not (run / "summary.json").is_file():
-            raise ValueError(f"{run}: not a finished run (no summary.json)")
-        config = json.loads((run / "config.json").read_text())
-        metrics_table = pd.read_csv(run / "metrics.csv")
-        key = {"algo": config["algo"], "variant": run.parent.name, "env": config["game"],
-               "seed": int(config["seed"])}
-        expert, random = _expert_scores(config, experts)
-        scale = (expert - random) if expert is not None and expert != random else float("nan")
-        offset = random if random is not None else float("nan")
-        score = float(metrics_table["eval_return_mean"].tail(last).mean())
-        score_rows.append({"experiment": experiment, **key, "score": score,
-                           "normalized_score": (score - offset) / scale,
-                           "expert_return": expert, "random_return": random})
-        curves.append(pd.DataFrame({
-            **key, "step": metrics_table["env_steps"],
-            "eval_return": metrics_table["eval_return_mean"],
-            "normalized_return": (metrics_table["eval_return_mean"] - offset) / scale}))
-    columns = ["algo", "variant", "env", "seed", "step", "eval_return", "normalized_return"]
-    return (pd.DataFrame(score_rows),
-            pd.concat(curves, ignore_index=True)[columns] if curves
-            else pd.DataFrame(columns=columns))
+def share_above(scores: Mapping[str, np.ndarray], threshold: float, reps: int = 2000,
+                seed: int = 0) -> dict[str, tuple[float, float, float]]:
+    """``{algorithm: (share, low, high)}``: the share of (run, task) scores above
+    ``threshold`` (1: beyond the expert), with its bootstrap interval."""
+    profile = performance_profile(scores, np.array([threshold]), reps=reps, seed=seed)
+    return {algo: (float(f[0]), float(lo[0]), float(hi[0]))
+            for algo, (f, lo, hi) in profile.items()}
 
 
 def steps_to_threshold(curves: pd.DataFrame, threshold: float) -> pd.DataFrame:
     """The first evaluation step at which each run's expert-normalised return reached
-    ``threshold`` (0.9: within 10 % of the expert, on the scale from random to expert): algo,
-    variant, env, seed, threshold, step (NaN if never), reached. ``curves`` as ``collect_runs``
-    returns it."""
+    ``threshold`` (0.9: within 10 % of the expert, on the scale from random to expert): method,
+    algo, variant, env, seed, threshold, step (NaN if never), reached, budget. ``curves``: one
+    row per evaluation (method, algo, variant, env, seed, step, normalized_return)."""
+    keys = ["method", "algo", "variant", "env", "seed"]
     rows = []
-    for (algo, variant, env, seed), run in curves.groupby(["algo", "variant", "env", "seed"],
-                                                          sort=True):
+    for key, run in curves.groupby(keys, sort=True):
         run = run.sort_values("step")
         hits = run.loc[run["normalized_return"] >= threshold, "step"]
-        rows.append({"algo": algo, "variant": variant, "env": env, "seed": int(seed),
-                     "threshold": threshold, "step": float(hits.iloc[0]) if len(hits)
-                     else float("nan"), "reached": bool(len(hits)),
-                     "budget": float(run["step"].max())})
-    columns = ["algo", "variant", "env", "seed", "threshold", "step", "reached", "budget"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-DIAGNOSTICS = ("inference_accuracy", "inference_effect_accuracy", "inferred_coverage",
-               "knn_acceptance", "phi_mean", "delta_q_mean", "delta_mean", "zeta_mean",
-               "expert_loss_share", "infeasible_share", "bridge_attempts", "bridge_hits",
-               "bridge_length_mean")
-"""Columns of DIIQN's and HA-DIIQN's ``diagnostics.csv`` that ``collect_diagnostics`` keeps."""
-
-
-def collect_diagnostics(run_dirs: list[Path]) -> pd.DataFrame:
-    """The DIIQN-family diagnostics of the runs that have them, one row per evaluation: algo,
-    variant, env, seed, step and the ``DIAGNOSTICS`` columns they log."""
-    tables = []
-    for run in map(Path, run_dirs):
-        config = json.loads((run / "config.json").read_text())
-        table = pd.read_csv(run / "diagnostics.csv")
-        if "phi_mean" not in table.columns:
-            continue
-        kept = table[[c for c in DIAGNOSTICS if c in table.columns]].copy()
-        kept.insert(0, "step", table["env_steps"])
-        for name, value in (("seed", int(config["seed"])), ("env", config["game"]),
-                            ("variant", run.parent.name), ("algo", config["algo"])):
-            kept.insert(0, name, value)
-        tables.append(kept)
-    return (pd.concat(tables, ignore_index=True) if tables
-            else pd.DataFrame(columns=["algo", "variant", "env", "seed", "step"]))
-
-
-def _expert_scores(config: dict, experts: Path | None) -> tuple[float | None, float | None]:
-    if experts is not None:
-        path = Path(experts) / config["game"] / "expert.json"
-        if path.is_file():
-            info = json.loads(path.read_text())
-            return info["eval"]["return_mean"], info["random"]["return_mean"]
-    described = config.get("dataset", {}).get("expert", {})
-    if described.get("return_mean") is not None:
-        return described["return_mean"], described["random_return_mean"]
-    return None, None
+        rows.append({**dict(zip(keys, key, strict=True)), "seed": int(key[-1]),
+                     "threshold": threshold,
+                     "step": float(hits.iloc[0]) if len(hits) else float("nan"),
+                     "reached": bool(len(hits)), "budget": float(run["step"].max())})
+    return pd.DataFrame(rows, columns=[*keys, "threshold", "step", "reached", "budget"])
 
 
 def score_matrices(scores: pd.DataFrame) -> dict[str, np.ndarray]:
-    """``{"algo/variant": (runs, tasks) matrix}`` of normalised scores; tasks are the envs in
-    sorted order, runs the seeds. Every method must have the same number of seeds per env."""
+    """``{method: (runs, tasks) matrix}`` of normalised scores (``scores``: one row per run,
+    with method, env, seed, normalized_score); tasks are the envs in sorted order, runs the
+    seeds. Every method must have the same number of seeds per env."""
     matrices = {}
     envs = sorted(scores["env"].unique())
-    for (algo, variant), table in scores.groupby(["algo", "variant"], sort=True):
+    for method, table in scores.groupby("method", sort=False):
         columns = []
         for env in envs:
             values = table[table["env"] == env].sort_values("seed")["normalized_score"]
             if values.isna().any() or values.empty:
-                raise ValueError(f"{algo}/{variant} on {env}: no normalised score (give the "
-                                 "experts' folder, or train it on every env)")
+                raise ValueError(f"{method} on {env}: no normalised score (give the experts' "
+                                 "folder, or train it on every env)")
             columns.append(values.to_numpy())
         if len({len(c) for c in columns}) != 1:
-            raise ValueError(f"{algo}/{variant}: different numbers of seeds per env")
-        matrices[f"{algo}/{variant}"] = np.stack(columns, axis=1)
+            raise ValueError(f"{method}: different numbers of seeds per env")
+        matrices[method] = np.stack(columns, axis=1)
     return matrices

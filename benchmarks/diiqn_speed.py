@@ -7,11 +7,12 @@
    expert, whose states the early agent matches often: the expensive case, most batches carrying
    expert rows). Target: DIIQN's time per step <= 1.5x DQN's.
 2. **Queries** against the 100K dataset's index (``algos.knn.ExpertStateIndex``), one core:
-   ``search``: novel states only (no exact twin, never cached), i.e. faiss's exact binary k-NN
-   alone, the worst case; ``stream``: the states of a fresh random-play stream as the agent
-   meets them (exact hits, cache hits and searches mixed); ``observe``: a whole DIIQN
-   ``observe`` per transition (replay insert, query, action-inference update). Target: >= 3,000
-   queries/s.
+   ``search``: novel states only (no exact twin, never cached), the worst case, by the prefix
+   filter and by the exhaustive scan of every distinct state (the same answers; measured in the
+   same run); ``stream``: the states of a fresh random-play stream as the agent meets them
+   (exact hits, cache hits and searches mixed); ``observe``: a whole DIIQN ``observe`` per
+   transition (replay insert, query, action-inference update). Target: >= 30,000 novel-state
+   queries/s at τ = 0.97 (Space Invaders, 100K transitions).
 
     python benchmarks/diiqn_speed.py --game breakout --out benchmarks/out/diiqn_speed.json
 """
@@ -32,10 +33,10 @@ sys.path.insert(0, str(ROOT))
 from common import emit  # noqa: E402
 from dqn_speed import ours  # noqa: E402
 
+from algos.acting import UniformRandomPolicy  # noqa: E402
 from algos.datasets import load_dataset, make_dataset  # noqa: E402
 from algos.diiqn import DIIQNAgent, DIIQNConfig  # noqa: E402
 from algos.envs import EnvConfig, MinAtarEnv, pack_states  # noqa: E402
-from algos.experts import UniformRandomPolicy  # noqa: E402
 from algos.knn import ExpertStateIndex  # noqa: E402
 from algos.learner import configure_torch  # noqa: E402
 
@@ -47,10 +48,18 @@ def random_stream(game: str, n: int, seed: int) -> list[tuple]:
     obs, out = env.reset(), []
     for _ in range(n):
         action = int(rng.integers(env.n_actions))
-        next_obs, reward, done = env.step(action)
+        next_obs, reward, done, _ = env.step(action)
         out.append((pack_states(obs), action, reward, pack_states(next_obs), done))
         obs = env.reset() if done else next_obs
     return out
+
+
+def novel_state_rate(index: ExpertStateIndex, novel: list) -> float:
+    """Searches per second over states with no exact twin (each searched once)."""
+    start = time.perf_counter()
+    for state in novel:
+        index._search(state)
+    return len(novel) / (time.perf_counter() - start)
 
 
 def query_rates(game: str, dataset, n: int) -> dict:
@@ -59,13 +68,12 @@ def query_rates(game: str, dataset, n: int) -> dict:
     index = ExpertStateIndex(dataset.states, n_bits)
     build = time.perf_counter() - start
     stream = random_stream(game, n, seed=123)
-    # Worst case: states with no exact twin, each searched once.
     novel = [s for s, *_ in stream if s.tobytes() not in index._exact]
     novel = list({s.tobytes(): s for s in novel}.values())[: max(1, n // 4)]
-    start = time.perf_counter()
-    for state in novel:
-        index._search(state)
-    search = len(novel) / (time.perf_counter() - start)
+    search = novel_state_rate(index, novel)
+    candidates = index.stats()["index_candidates_mean"]
+    exhaustive = novel_state_rate(ExpertStateIndex(dataset.states, n_bits, scan_share=0.0),
+                                  novel[: max(1, len(novel) // 10)])
     index = ExpertStateIndex(dataset.states, n_bits)  # a fresh, empty cache
     start = time.perf_counter()
     for state, *_ in stream:
@@ -82,13 +90,18 @@ def query_rates(game: str, dataset, n: int) -> dict:
     return {
         "distinct_expert_states": len(index),
         "index_build_seconds": round(build, 2),
+        "index_megabytes": round(index.memory_bytes() / 1e6, 2),
+        "packed_dataset_megabytes": round(dataset.states.nbytes / 1e6, 2),
         "search_queries_per_second": round(search),
+        "search_candidates_mean": round(candidates, 1),
+        "exhaustive_search_queries_per_second": round(exhaustive),
+        "search_speedup_over_exhaustive": round(search / exhaustive, 1),
         "stream_queries_per_second": round(mixed),
         "stream_exact_share": round(shares["index_exact_share"], 3),
         "stream_cache_share": round(shares["index_cache_share"], 3),
         "stream_search_share": round(shares["index_search_share"], 3),
         "observe_per_second": round(observe),
-        "target_queries_per_second": 3000,
+        "target_queries_per_second": 30000,
     }
 
 
@@ -130,7 +143,7 @@ def main() -> None:
         "steps_per_second": {k: [round(v, 1) for v in vs] for k, vs in runs.items()},
         "best_steps_per_second": {k: round(v, 1) for k, v in best.items()},
         "time_per_step_ratio_diiqn_vs_dqn": round(best["dqn"] / best["diiqn"], 3),
-        "target_time_ratio": 1.5,
+        "target_time_ratio": 1.2,
         "queries": queries,
     }, args.out)
 

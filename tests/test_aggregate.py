@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from algos.aggregate import expert_clearly_above_random
 from algos.plots import palette
 from algos.stats import aggregate_metrics, score_matrices
 from conftest import cli
@@ -102,3 +103,23 @@ def test_each_algorithm_keeps_its_colour_across_figures():
     assert palette(["ha_diiqn"])["ha_diiqn"] == without["ha_diiqn/agent-actions"]
     variants = palette(["diiqn/default", "diiqn/tau-0.9", "diiqn/tau-1"])
     assert len(set(variants.values())) == 3
+
+
+def test_the_same_run_twice_is_an_error(runs, tmp_path):
+    _, folders = runs
+    result = cli("aggregate", str(folders[0]), str(folders[0]), str(folders[1]),
+                 "--out", str(tmp_path / "twice"))
+    assert result.returncode == 2 and "the same run twice" in result.stderr
+    assert not (tmp_path / "twice").exists()
+
+
+def test_an_expert_not_clearly_above_random_is_flagged(tmp_path):
+    """An expert whose return is within noise of the random policy's (or below it) makes
+    normalised scores meaningless, and inverted where it is below: the scores say so."""
+    info = {"eval": {"return_mean": 0.0, "return_std": 1.0, "episodes": 100},
+            "random": {"return_mean": 1.0, "return_std": 1.0, "episodes": 100}}
+    assert not expert_clearly_above_random(info)
+    info["eval"]["return_mean"] = 1.1  # 0.1 above, with a standard error of 0.14
+    assert not expert_clearly_above_random(info)
+    info["eval"]["return_mean"] = 2.0
+    assert expert_clearly_above_random(info)

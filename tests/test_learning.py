@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from algos.acting import UniformRandomPolicy, evaluate
 from algos.envs import EnvConfig
-from algos.experts import UniformRandomPolicy
-from algos.loop import evaluate
 from conftest import cli
 
 # Space Invaders, 50K steps, learning from step 1000, epsilon 1 -> 0.1 over 25K steps, an

@@ -3,8 +3,11 @@
 that fails is reported as failed, not waited on forever.
 
 The cluster comes from ``tests/slurm/cluster.sh`` (Debian's packages, installed on first use) and
-is always torn down, by the PIDs it started. Measured here (2 cores): install 4-10 s, up ~1 s,
-the smoke workflow with one seed ~3-4 min (mostly the plugin's status polling), down ~8 s.
+is always torn down, by the PIDs it started. The workflow is the test config's dataset-size
+experiment with one seed: an expert, two datasets and two runs as SLURM jobs, then the aggregate
+and figures locally (the local smoke workflow, tests/test_workflow.py, covers every rule and
+figure; this checks the profile). Measured here (2 cores): install 4-10 s, up ~1 s, the
+workflow ~1-2 min (mostly the plugin's status polling), down ~8 s.
 """
 
 import json
@@ -60,21 +63,24 @@ def snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 # Session scope: under xdist a worker may interleave other modules' tests, which would tear down
 # and rebuild a module-scoped fixture (the whole workflow again).
+TARGET = "dataset_size"
+
+
 @pytest.fixture(scope="session")
 def slurm_smoke(cluster, tmp_path_factory) -> Path:
-    """config/smoke.yaml with one seed (21 training runs instead of 42), to all_figures."""
+    """The test config's dataset-size experiment with one seed, through the profile."""
     work = tmp_path_factory.mktemp("slurm_workflow")
-    config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
+    config = yaml.safe_load((ROOT / ".test" / "config" / "config.yaml").read_text())
     config["seeds"] = [0]
     (work / "smoke.yaml").write_text(yaml.safe_dump(config))
-    result = snakemake("all_figures", "--configfile", str(work / "smoke.yaml"), cwd=work)
+    result = snakemake(TARGET, "--configfile", str(work / "smoke.yaml"), cwd=work)
     assert result.returncode == 0, result.stderr[-4000:]
     return work
 
 
 def test_every_run_is_a_slurm_job_and_every_figure_is_made(slurm_smoke):
     runs = sorted((slurm_smoke / "results" / "runs").glob("*/*/*/seed*/run.json"))
-    assert len(runs) == 21
+    assert len(runs) == 2
     job_ids = [json.loads(path.read_text())["provenance"]["slurm_job_id"] for path in runs]
     assert all(job_id is not None and job_id.isdigit() for job_id in job_ids), job_ids
     assert len(set(job_ids)) == len(job_ids)  # one job per run
@@ -86,10 +92,9 @@ def test_every_run_is_a_slurm_job_and_every_figure_is_made(slurm_smoke):
     experts = [json.loads(path.read_text()) for path in
                (slurm_smoke / "results" / "experts").glob("*/expert.json")]
     assert any(expert["provenance"]["slurm_job_id"] for expert in experts)
-    for experiment in ("baseline", "confidence_ablation", "dataset_size", "cmax_sensitivity",
-                       "tau_sensitivity", "heterogeneous"):
-        for name in ("learning_curves", "aggregates", "profiles", "improvement"):
-            assert (slurm_smoke / "figures" / experiment / f"{name}.png").stat().st_size > 10_000
+    for name in ("learning_curves", "aggregates", "profiles", "improvement", "sweep",
+                 "diagnostics"):
+        assert (slurm_smoke / "figures" / TARGET / f"{name}.png").stat().st_size > 10_000
 
 
 def test_a_failing_job_fails_the_workflow_instead_of_hanging(slurm_smoke):
@@ -98,12 +103,11 @@ def test_a_failing_job_fails_the_workflow_instead_of_hanging(slurm_smoke):
     dataset = slurm_smoke / "results" / "datasets" / "breakout" / "n500.npz"
     dataset.chmod(0o644)
     dataset.write_bytes(b"not a dataset")
-    result = snakemake("all_figures", "--configfile", str(slurm_smoke / "smoke.yaml"),
-                       cwd=slurm_smoke)
+    result = snakemake(TARGET, "--configfile", str(slurm_smoke / "smoke.yaml"), cwd=slurm_smoke)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-3000:]
-    assert "Error in rule train" in output and "data-500" in output, output[-3000:]
-    log = slurm_smoke / "logs" / "train" / "breakout" / "diiqn" / "data-500" / "seed0.log"
-    assert "n500.npz" in log.read_text()
-    run = slurm_smoke / "results" / "runs" / "breakout" / "diiqn" / "data-500" / "seed0"
+    assert "Error in rule train" in output and "dataset_size-500" in output, output[-3000:]
+    variant = slurm_smoke / "logs" / "train" / "breakout" / "diiqn" / "dataset_size-500"
+    assert "n500.npz" in (variant / "seed0.log").read_text()
+    run = slurm_smoke / "results" / "runs" / "breakout" / "diiqn" / "dataset_size-500" / "seed0"
     assert not (run / "summary.json").exists()

@@ -89,6 +89,7 @@ def test_bad_score_matrices_are_refused():
 def test_steps_to_threshold_is_the_first_evaluation_at_or_above_it():
     curves = pd.DataFrame({
         "algo": ["dqn"] * 4 + ["ha_diiqn"] * 4, "variant": "default", "env": "maze", "seed": 0,
+        "method": ["dqn"] * 4 + ["ha_diiqn"] * 4,
         "step": [0, 100, 200, 300] * 2,
         "normalized_return": [0.0, 0.95, 0.5, 1.0, 0.0, 0.2, 0.89, 0.3]})
     table = steps_to_threshold(curves, 0.9).set_index("algo")

@@ -1,5 +1,5 @@
-"""The Snakemake workflow: config/smoke.yaml end to end, the paper config's job count, lint, and
-a bad config."""
+"""The Snakemake workflow: the test config (.test/config/config.yaml) end to end, the paper
+config's job count, lint, and bad configs."""
 
 import json
 import shutil
@@ -10,7 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
+from algos.experiments import plan
+from algos.figures import figures_for
 from algos.stats import aggregate_metrics, score_matrices
 from conftest import ROOT
 
@@ -18,8 +21,13 @@ from conftest import ROOT
 pytestmark = pytest.mark.xdist_group("smoke_workflow")
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
-EXPERIMENTS = ["baseline", "confidence_ablation", "dataset_size", "cmax_sensitivity",
-               "tau_sensitivity", "heterogeneous"]
+TEST_CONFIG = ROOT / ".test" / "config" / "config.yaml"
+PLAN = plan(yaml.safe_load(TEST_CONFIG.read_text()))
+
+
+def figure_names(experiment: str) -> list[str]:
+    runs = PLAN[experiment].runs
+    return figures_for({r.algo for r in runs}, PLAN[experiment].sweep is not None)
 
 
 def snakemake(*args: str, cwd: Path, timeout: float = 1500) -> subprocess.CompletedProcess:
@@ -31,23 +39,24 @@ def snakemake(*args: str, cwd: Path, timeout: float = 1500) -> subprocess.Comple
 # and rebuild a module-scoped fixture (the whole workflow again: 5 minutes).
 @pytest.fixture(scope="session")
 def smoke(tmp_path_factory) -> Path:
-    """``snakemake all_figures --configfile config/smoke.yaml`` in an empty folder."""
+    """``snakemake all_figures --configfile .test/config/config.yaml`` in an empty folder."""
     work = tmp_path_factory.mktemp("workflow")
-    result = snakemake("all_figures", "--cores", "2", "--configfile",
-                       str(ROOT / "config" / "smoke.yaml"), cwd=work)
+    result = snakemake("all_figures", "--cores", "2", "--configfile", str(TEST_CONFIG), cwd=work)
     assert result.returncode == 0, result.stderr[-3000:]
     return work
 
 
 @pytest.mark.slow
 def test_smoke_config_makes_every_table_and_figure(smoke):
-    for experiment in EXPERIMENTS:
+    for experiment in PLAN:
         folder = smoke / "results" / "aggregate" / experiment
         scores = pd.read_csv(folder / "scores.csv")
-        assert len(scores) >= 4 and (scores["experiment"] == experiment).all()
+        assert len(scores) == len(PLAN[experiment].runs)
+        assert (scores["experiment"] == experiment).all()
         assert np.isfinite(scores["normalized_score"]).all()
         curves = pd.read_csv(folder / "curves.csv")
-        assert len(curves) == len(scores) * 4  # evaluations at 0, 500, 1000, 1500 steps
+        assert len(curves) == sum(r.steps // 500 + 1 if experiment != "beyond_expert" else
+                                  r.steps // 1000 + 1 for r in PLAN[experiment].runs)
         intervals = pd.read_csv(folder / "intervals.csv")
         assert ((intervals["lower"] <= intervals["point"] + 1e-12)
                 & (intervals["point"] <= intervals["upper"] + 1e-12)).all()
@@ -55,40 +64,42 @@ def test_smoke_config_makes_every_table_and_figure(smoke):
         expected = aggregate_metrics(score_matrices(scores), reps=200, seed=0)
         for row in intervals.itertuples():
             assert row.point == pytest.approx(expected[row.method][row.metric][0], abs=1e-12)
-        assert len(pd.read_csv(folder / "poi.csv")) >= 2
-        assert len(pd.read_csv(folder / "profiles.csv")) > 0
-        figures = ["learning_curves", "aggregates", "profiles", "improvement"]
-        if experiment in ("dataset_size", "cmax_sensitivity", "tau_sensitivity"):
-            figures.append("sweep")
-        figures.append("diagnostics")  # every smoke experiment runs DIIQN or HA-DIIQN
+        if PLAN[experiment].sweep:  # the swept value comes from each run's config.json
+            key = PLAN[experiment].sweep["key"]
+            values = {v for v in PLAN[experiment].sweep["values"]}
+            assert set(scores["sweep_value"]) == values and (scores["sweep_key"] == key).all()
         reached = pd.read_csv(folder / "steps_to_threshold.csv")
         assert len(reached) == len(scores)
         assert (reached["step"].isna() == ~reached["reached"]).all()
-        if experiment == "heterogeneous":
-            figures.append("bridging")
-            assert set(scores["env"]) == {"grid_maze_small", "point_maze", "breakout"}
         diagnostics = pd.read_csv(folder / "diagnostics.csv")
         assert diagnostics["phi_mean"].dropna().between(0, 1).all()
         if experiment == "heterogeneous":
+            assert set(scores["env"]) == {"grid_maze_small", "point_maze", "breakout"}
             assert diagnostics["bridge_hits"].notna().any()
-        for name in figures:
+        for name in figure_names(experiment):
             for suffix in ("png", "pdf"):
                 path = smoke / "figures" / experiment / f"{name}.{suffix}"
                 assert path.stat().st_size > 10_000, path
+    assert "beyond" in figure_names("beyond_expert") and "bridging" in figure_names(
+        "heterogeneous")
+    claims = pd.read_csv(smoke / "results" / "aggregate" / "claims.csv")
+    assert set(claims["verdict"]) <= {"reproduced", "not reproduced", "inconclusive", "not run",
+                                      "no verdict: the expert is not clearly better than random"}
+    assert set(claims["experiment"]) >= {"baseline", "beyond_expert", "heterogeneous"}
     # The heterogeneous runs: the agent's action set per env, the experiment's own settings for
-    # every method, and the DIIQN-family settings for DIIQN and HA-DIIQN only.
+    # every method, and the margin for DIIQN and HA-DIIQN only.
     agent_actions = {"grid_maze_small": "cardinal", "point_maze": "diagonal",
                      "breakout": "left,right"}
     for env, action_set in agent_actions.items():
         for algo in ("dqn", "diiqn", "ha_diiqn"):
-            run = smoke / "results" / "runs" / env / algo / "agent-actions" / "seed0"
+            run = smoke / "results" / "runs" / env / algo / "heterogeneous" / "seed0"
             config = json.loads((run / "config.json").read_text())
             assert config["env"]["action_set"] == action_set
             assert config["algo_config"]["eval_every"] == 500
             assert config["algo_config"].get("expert_margin", 0.0) == (
                 0.0 if algo == "dqn" else 0.05)
             assert config["algo_config"].get("skip_unchanged", False) == (algo != "dqn")
-    # The default DIIQN run is shared by five experiments and trained once.
+    # The default DIIQN run is shared by several experiments and trained once.
     runs = list((smoke / "results" / "runs" / "breakout" / "diiqn").glob("*/seed0"))
     variants = sorted(run.parent.name for run in runs)
     assert variants.count("default") == 1 and len(variants) == len(set(variants))
@@ -96,23 +107,22 @@ def test_smoke_config_makes_every_table_and_figure(smoke):
 
 @pytest.mark.slow
 def test_the_report_holds_every_figure_under_its_experiment_with_its_caption(smoke):
-    smoke_config = str(ROOT / "config" / "smoke.yaml")
-    result = snakemake("--report", "report.html", "--configfile", smoke_config, cwd=smoke,
+    result = snakemake("--report", "report.html", "--configfile", str(TEST_CONFIG), cwd=smoke,
                        timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     html = (smoke / "report.html").read_text()
     assert len(html) > 100_000
-    for experiment in EXPERIMENTS:
+    for experiment in PLAN:
         assert experiment in html
-    for name in ("learning_curves", "aggregates", "profiles", "improvement", "sweep",
-                 "diagnostics", "bridging"):
+    for name in {name for experiment in PLAN for name in figure_names(experiment)}:
         assert f"{name}.png" in html
+    assert "claims.csv" in html
     assert "stratified" in html and "bridges HA-DIIQN found" in html  # captions
 
 
 @pytest.mark.slow
 def test_a_second_run_has_nothing_to_do_and_a_lost_run_is_redone_alone(smoke):
-    smoke_config = str(ROOT / "config" / "smoke.yaml")
+    smoke_config = str(TEST_CONFIG)
     result = snakemake("all_figures", "-n", "--configfile", smoke_config, cwd=smoke)
     assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
     # A run, the baseline's aggregate and its figures gone (Snakemake does not regenerate a
@@ -127,8 +137,9 @@ def test_a_second_run_has_nothing_to_do_and_a_lost_run_is_redone_alone(smoke):
     stats = (result.stdout + result.stderr).split("Job stats")[-1].split("Reasons")[0]
     counts = dict(line.split()[:2] for line in stats.splitlines()
                   if len(line.split()) == 2 and line.split()[1].isdigit())
-    assert counts == {"train": "1", "aggregate": "1", "figures": "1",
-                      "diagnostics_figure": "1", "all_figures": "1", "total": "5"}
+    figures = len(figure_names("baseline"))
+    assert counts == {"train": "1", "manifest": "1", "aggregate": "1", "figure": str(figures),
+                      "claims": "1", "all_figures": "1", "total": str(5 + figures)}
 
 
 def test_xdist_keeps_this_module_on_one_worker(request):
@@ -155,7 +166,10 @@ def test_paper_config_lists_the_expected_train_jobs(tmp_path):
     counts = dict(line.split()[:2] for line in stats.splitlines()
                   if len(line.split()) == 2 and line.split()[1].isdigit())
     assert counts["train"] == "490"
-    assert counts["expert"] == "7" and counts["figures"] == "6"
+    paper = plan(yaml.safe_load((ROOT / "config" / "paper.yaml").read_text()))
+    figures = sum(len(figures_for({r.algo for r in e.runs}, e.sweep is not None))
+                  for e in paper.values())
+    assert counts["expert"] == "7" and counts["figure"] == str(figures)
     commands = [line for line in output.splitlines() if "-m algos train" in line]
     maze = [c for c in commands if "--game point_maze" in c]
     game = [c for c in commands if "--game seaquest" in c]
@@ -169,14 +183,19 @@ def test_default_config_is_valid_and_the_workflow_lints_clean(tmp_path):
     assert lint.returncode == 0, lint.stdout[-3000:] + lint.stderr[-3000:]
 
 
-def test_a_bad_config_fails_at_start_naming_the_key(tmp_path):
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("bootstrap_reps: 200", "bootstrap_reps: 200\nwarp_factor: 9", "warp_factor"),
+    ("values: [0.9, 1.0]", "values: [0.9, 1.5]", "tau must lie in [0, 1], got 1.5"),
+    ("  checkpoint_every: 500", "  checkpoint_every: 500\n  replay_strat: 5",
+     "unknown config key 'replay_strat'"),
+    ("  eval_every: 500", "  eval_every: often", "bad value 'often' for eval_every"),
+    ("seeds: [0, 1]", "seeds: [0, 0]", "non-unique"),
+])
+def test_a_bad_config_fails_at_start_naming_the_key(tmp_path, old, new, message):
     bad = tmp_path / "bad.yaml"
-    text = (ROOT / "config" / "smoke.yaml").read_text()
-    bad.write_text(text.replace("bootstrap_reps: 200", "bootstrap_reps: 200\nwarp_factor: 9"))
+    text = TEST_CONFIG.read_text()
+    assert old in text
+    bad.write_text(text.replace(old, new, 1))
     result = snakemake("all_figures", "-n", "--configfile", str(bad), cwd=tmp_path, timeout=300)
-    assert result.returncode != 0 and "warp_factor" in result.stdout + result.stderr
-    bad.write_text(text.replace("values: [0.9, 1.0]", "values: [0.9, 1.5]"))
-    result = snakemake("all_figures", "-n", "--configfile", str(bad), cwd=tmp_path, timeout=300)
-    assert result.returncode != 0 and "1.5 is greater than the maximum of 1" in (
-        result.stdout + result.stderr)
+    assert result.returncode != 0 and message in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()

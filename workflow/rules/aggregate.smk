@@ -1,5 +1,15 @@
-# rliable statistics of one experiment's runs: scores, curves, intervals, poi, profiles, and
-# the DIIQN-family diagnostics over training (CSV).
+# The statistics of one experiment's runs (CSV), and a verdict for each claim of the paper.
+
+
+rule manifest:
+    output:
+        "results/aggregate/{experiment}/manifest.json",
+    params:
+        manifest=lambda wildcards: EXPERIMENTS[wildcards.experiment].manifest(),
+    log:
+        "logs/aggregate/{experiment}_manifest.log",
+    run:
+        write_manifest(output[0], params.manifest, log[0])
 
 
 rule aggregate:
@@ -8,23 +18,34 @@ rule aggregate:
     input:
         runs=experiment_summaries,
         experts=experiment_experts,
+        manifest=rules.manifest.output,
     output:
         multiext("results/aggregate/{experiment}/", "scores.csv", "curves.csv",
-                 "intervals.csv", "poi.csv", "profiles.csv", "diagnostics.csv",
-                 "steps_to_threshold.csv"),
+                 "diagnostics.csv", "steps_to_threshold.csv", "intervals.csv",
+                 "intervals_by_env.csv", "poi.csv", "profiles.csv", "beyond.csv"),
     params:
-        py=PY,
-        runs=lambda wildcards, input: " ".join(str(Path(p).parent) for p in input.runs),
-        experts=lambda wildcards, input: str(Path(input.experts[0]).parent.parent),
+        experts="results/experts",
         last=config.get("last_evaluations", 3),
         reps=config.get("bootstrap_reps", 2000),
         threshold=config.get("threshold", 0.9),
-        out=lambda wildcards, output: str(Path(output[0]).parent),
+        out=subpath(output[0], parent=True),
     log:
         "logs/aggregate/{experiment}.log",
     shell:
-        "{params.py} -m algos aggregate {params.runs} --experts {params.experts} "
-        "--out {params.out} "
-        "--last {params.last} --reps {params.reps} --experiment {wildcards.experiment} "
-        "--threshold {params.threshold} "
-        "> {log} 2>&1"
+        "python -m algos aggregate --manifest {input.manifest} --experts {params.experts} "
+        "--out {params.out} --last {params.last} --reps {params.reps} "
+        "--threshold {params.threshold} > {log} 2>&1"
+
+
+rule claims:
+    conda:
+        "../../environment.yml"
+    input:
+        expand("results/aggregate/{experiment}/scores.csv", experiment=EXPERIMENTS),
+    output:
+        report("results/aggregate/claims.csv", caption="../report/claims.rst",
+               category="Claims of the paper"),
+    log:
+        "logs/aggregate/claims.log",
+    shell:
+        "python -m algos claims results/aggregate --out {output} > {log} 2>&1"

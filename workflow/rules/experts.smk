@@ -8,9 +8,8 @@ rule expert:
     output:
         protected("results/experts/{env}/expert.json"),
     params:
-        py=PY,
         options=expert_options,
-        out=lambda wildcards, output: str(Path(output[0]).parent),
+        out=subpath(output[0], parent=True),
     log:
         "logs/experts/{env}.log",
     threads: config.get("threads", 1)
@@ -21,7 +20,7 @@ rule expert:
         mem_mb=1500,
         runtime=600,
     shell:
-        "{params.py} -m algos expert --game {wildcards.env} {params.options} --threads {threads} "
+        "python -m algos expert --game {wildcards.env} {params.options} --threads {threads} "
         "--out {params.out} > {log} 2>&1"
 
 
@@ -33,9 +32,8 @@ rule dataset:
     output:
         protected("results/datasets/{env}/n{size}.npz"),
     params:
-        py=PY,
         epsilon=config["dataset"].get("epsilon", 0.01),
-        expert=lambda wildcards, input: str(Path(input[0]).parent),
+        expert=subpath(input[0], parent=True),
     log:
         "logs/datasets/{env}/n{size}.log",
     priority: 10
@@ -43,5 +41,5 @@ rule dataset:
         mem_mb=1000,
         runtime=60,
     shell:
-        "{params.py} -m algos dataset --expert {params.expert} --size {wildcards.size} --seed 0 "
+        "python -m algos dataset --expert {params.expert} --size {wildcards.size} --seed 0 "
         "--epsilon {params.epsilon} --out {output} > {log} 2>&1"

@@ -10,10 +10,9 @@ rule train:
     output:
         "results/runs/{env}/{algo}/{variant}/seed{seed}/summary.json",
     params:
-        py=PY,
         options=train_options,
-        steps=train_steps,
-        out=lambda wildcards, output: str(Path(output[0]).parent),
+        steps=lambda wildcards: run_of(wildcards).steps,
+        out=subpath(output[0], parent=True),
     log:
         "logs/train/{env}/{algo}/{variant}/seed{seed}.log",
     benchmark:
@@ -25,6 +24,6 @@ rule train:
         mem_mb=1000,
         runtime=train_runtime,
     shell:
-        "{params.py} -m algos train {wildcards.algo} --game {wildcards.env} --seed {wildcards.seed} "
+        "python -m algos train {wildcards.algo} --game {wildcards.env} --seed {wildcards.seed} "
         "--steps {params.steps} --threads {threads} --out {params.out} {params.options} "
         "> {log} 2>&1"

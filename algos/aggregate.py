@@ -1,0 +1,260 @@
+"""From finished run folders to an experiment's tables (CSV): scores, curves and rliable
+statistics.
+
+Every value comes from the runs' own files: a run's algorithm, environment, seed and any swept
+setting from its ``config.json`` (never from its folder's name), its returns from
+``metrics.csv``, its diagnostics from ``diagnostics.csv``. A method is a label given to a set of
+runs (the workflow's manifest names them; by hand it is ``algo/variant``); where an experiment
+sweeps a setting, each value of it is a method of its own, labelled with the value.
+
+Tables (``aggregate``'s keys, written as ``{name}.csv``):
+
+* ``scores``: one row per run: its score (mean evaluation return over the last ``last``
+  evaluations), the expert's and the random policy's returns, the expert-normalised score
+  ``(score - random) / (expert - random)``, and ``expert_above_random``, false where the expert
+  is not clearly better than random (the normalised score then says nothing; the figures say so).
+* ``curves``: every evaluation of every run, raw and normalised.
+* ``intervals``: IQM, median, mean and optimality gap of the normalised scores per method over
+  envs and seeds, with stratified-bootstrap 95 % intervals; ``intervals_by_env``: the IQM per
+  method and env over seeds.
+* ``poi``: P(X > Y) for every ordered pair of methods; ``profiles``: performance profiles.
+* ``beyond``: per method, the share of runs above the expert (normalised score > 1) and the
+  probability of beating DQN where the experiment has DQN, with intervals.
+* ``steps_to_threshold``: each run's first evaluation within ``threshold`` of the expert.
+* ``diagnostics``: the DIIQN family's diagnostics over training.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import stats
+
+DIAGNOSTICS = ("inference_accuracy", "inference_effect_accuracy", "inferred_coverage",
+               "knn_acceptance", "usable_share", "phi_mean", "delta_q_mean", "delta_mean",
+               "trust_mean", "zeta_mean", "c_mean", "expert_loss_share", "expert_copy_share",
+               "expert_same_action_share", "greedy_is_expert_share", "infeasible_share",
+               "bridge_attempts", "bridge_hits", "bridge_length_mean")
+"""Columns of the DIIQN family's ``diagnostics.csv`` that the aggregate keeps."""
+
+RUN_KEYS = ["method", "algo", "variant", "env", "seed"]
+
+
+class AggregateError(ValueError):
+    """Runs that cannot be aggregated: the message names the run and the problem."""
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """A run folder and the method it stands for."""
+
+    folder: Path
+    method: str
+
+
+def runs_from_manifest(path: Path) -> tuple[list[RunRef], dict | None, str]:
+    """The runs, the sweep and the experiment's name of a workflow manifest."""
+    try:
+        manifest = json.loads(Path(path).read_text())
+        runs = [RunRef(Path(r["folder"]), r["method"]) for r in manifest["runs"]]
+        return runs, manifest.get("sweep"), manifest.get("experiment", "")
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise AggregateError(f"{path}: not an experiment manifest ({err})") from None
+
+
+def runs_by_folder(folders: list[Path]) -> list[RunRef]:
+    """Runs given by hand: each is the method ``algo/variant``."""
+    refs = []
+    for folder in map(Path, folders):
+        config = _read_config(folder)
+        refs.append(RunRef(folder, f"{config['algo']}/{folder.parent.name}"))
+    return refs
+
+
+def _read_config(folder: Path) -> dict:
+    if not (folder / "summary.json").is_file():
+        raise AggregateError(f"{folder}: not a finished run (no summary.json)")
+    try:
+        return json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError) as err:
+        raise AggregateError(f"{folder}: unreadable config.json ({err})") from None
+
+
+def _value_at(config: dict, path: str):
+    value = config
+    for key in path.split("."):
+        value = value[key]
+    return value
+
+
+def _expert_scores(config: dict, experts: Path | None) -> dict:
+    """The expert's and random policy's returns (and their spread) for a run's env."""
+    info = None
+    if experts is not None:
+        path = Path(experts) / config["game"] / "expert.json"
+        if path.is_file():
+            info = json.loads(path.read_text())
+    if info is not None:
+        return {"expert_return": info["eval"]["return_mean"],
+                "random_return": info["random"]["return_mean"],
+                "above": expert_clearly_above_random(info)}
+    described = config.get("dataset", {}).get("expert", {})
+    if described.get("return_mean") is not None:
+        return {"expert_return": described["return_mean"],
+                "random_return": described["random_return_mean"],
+                "above": described["return_mean"] > described["random_return_mean"]}
+    return {"expert_return": math.nan, "random_return": math.nan, "above": False}
+
+
+def expert_clearly_above_random(info: dict, z: float = 2.0) -> bool:
+    """Whether an expert's mean return exceeds the random policy's by more than ``z`` standard
+    errors of the difference (``expert.json``'s means, spreads and episode counts)."""
+    expert, random = info["eval"], info["random"]
+    se = math.sqrt(expert["return_std"] ** 2 / max(expert["episodes"], 1)
+                   + random["return_std"] ** 2 / max(random["episodes"], 1))
+    return expert["return_mean"] - random["return_mean"] > max(z * se, 1e-9)
+
+
+def collect(runs: list[RunRef], experts: Path | None, last: int, sweep: dict | None = None
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Scores, curves and diagnostics of ``runs`` (see the module's docstring)."""
+    seen: dict[tuple, Path] = {}
+    score_rows, curves, diagnostics = [], [], []
+    for ref in runs:
+        config = _read_config(ref.folder)
+        method = ref.method
+        if sweep:
+            value = _value_at(config, sweep["config_path"])
+            method = f"{method} {sweep['key']}={value:g}" if isinstance(value, int | float) \
+                else f"{method} {sweep['key']}={value}"
+        key = {"method": method, "algo": config["algo"], "variant": ref.folder.parent.name,
+               "env": config["game"], "seed": int(config["seed"])}
+        base = {"method_base": ref.method}
+        same = (method, key["env"], key["seed"])
+        if same in seen:
+            raise AggregateError(f"{ref.folder} and {seen[same]}: the same run twice ({method}, "
+                                 f"{key['env']}, seed {key['seed']})")
+        seen[same] = ref.folder
+        ends = _expert_scores(config, experts)
+        expert, random = ends["expert_return"], ends["random_return"]
+        scale = expert - random if expert != random else math.nan
+        metrics = pd.read_csv(ref.folder / "metrics.csv")
+        score = float(metrics["eval_return_mean"].tail(last).mean())
+        row = {**key, **base, "score": score, "normalized_score": (score - random) / scale,
+               "expert_return": expert, "random_return": random,
+               "expert_above_random": ends["above"]}
+        if sweep:
+            row.update(sweep_key=sweep["key"], sweep_label=sweep.get("label", sweep["key"]),
+                       sweep_value=_value_at(config, sweep["config_path"]))
+        score_rows.append(row)
+        curves.append(pd.DataFrame({**key, "step": metrics["env_steps"],
+                                    "eval_return": metrics["eval_return_mean"],
+                                    "normalized_return": (metrics["eval_return_mean"] - random)
+                                    / scale}))
+        table = pd.read_csv(ref.folder / "diagnostics.csv")
+        if "phi_mean" in table.columns:
+            kept = table[[c for c in DIAGNOSTICS if c in table.columns]].copy()
+            kept.insert(0, "step", table["env_steps"])
+            for name in reversed(RUN_KEYS):
+                kept.insert(0, name, key[name])
+            diagnostics.append(kept)
+    curve_columns = [*RUN_KEYS, "step", "eval_return", "normalized_return"]
+    return (pd.DataFrame(score_rows),
+            pd.concat(curves, ignore_index=True)[curve_columns] if curves
+            else pd.DataFrame(columns=curve_columns),
+            pd.concat(diagnostics, ignore_index=True) if diagnostics
+            else pd.DataFrame(columns=[*RUN_KEYS, "step"]))
+
+
+def aggregate(runs: list[RunRef], experts: Path | None = None, last: int = 3, reps: int = 2000,
+              seed: int = 0, threshold: float = 0.9, sweep: dict | None = None,
+              experiment: str = "") -> dict[str, pd.DataFrame]:
+    """Every table of an experiment (see the module's docstring)."""
+    if not runs:
+        raise AggregateError("no runs to aggregate")
+    scores, curves, diagnostics = collect(runs, experts, last, sweep)
+    scores.insert(0, "experiment", experiment)
+    try:
+        matrices = stats.score_matrices(scores)
+    except ValueError as err:
+        raise AggregateError(str(err)) from None
+    aggregates = stats.aggregate_metrics(matrices, reps=reps, seed=seed)
+    intervals = pd.DataFrame([{"metric": metric, "method": method, "point": point,
+                               "lower": low, "upper": high}
+                              for method, values in aggregates.items()
+                              for metric, (point, low, high) in values.items()])
+    by_env = []
+    for env in sorted(scores["env"].unique()):
+        single = {m: matrix[:, [sorted(scores["env"].unique()).index(env)]]
+                  for m, matrix in matrices.items()}
+        for method, values in stats.aggregate_metrics(single, reps=reps, seed=seed).items():
+            point, low, high = values["iqm"]
+            by_env.append({"env": env, "method": method, "iqm": point, "lower": low,
+                           "upper": high})
+    poi = []
+    for x, y in itertools.permutations(matrices, 2):
+        point, low, high = stats.probability_of_improvement(matrices[x], matrices[y], reps=reps,
+                                                            seed=seed)
+        poi.append({"x": x, "y": y, "probability": point, "lower": low, "upper": high})
+    poi = pd.DataFrame(poi, columns=["x", "y", "probability", "lower", "upper"])
+    thresholds = np.linspace(0.0, 2.0, 41)
+    profiles = pd.DataFrame([
+        {"method": method, "tau": tau, "fraction": f, "lower": lo, "upper": hi}
+        for method, (fraction, low, high) in stats.performance_profile(
+            matrices, thresholds, reps=max(100, reps // 10), seed=seed).items()
+        for tau, f, lo, hi in zip(thresholds, fraction, low, high, strict=True)])
+    return {"scores": scores, "curves": curves, "diagnostics": diagnostics,
+            "steps_to_threshold": stats.steps_to_threshold(curves, threshold),
+            "intervals": intervals, "intervals_by_env": pd.DataFrame(by_env), "poi": poi,
+            "profiles": profiles, "beyond": beyond(matrices, poi, reps=reps, seed=seed)}
+
+
+def beyond(matrices: dict[str, np.ndarray], poi: pd.DataFrame, reps: int = 2000,
+           seed: int = 0) -> pd.DataFrame:
+    """Per method: the share of its runs above the expert (normalised score > 1) and the
+    probability that it beats DQN (the experiment's DQN method, if it has exactly one), each
+    with a 95 % interval."""
+    above = stats.share_above(matrices, 1.0, reps=reps, seed=seed)
+    dqn = [m for m in matrices if m.split("/")[0].split(" ")[0] == "dqn"]
+    rows = []
+    for method, (share, low, high) in above.items():
+        row = {"method": method, "above_expert": share, "above_expert_lower": low,
+               "above_expert_upper": high, "versus": dqn[0] if len(dqn) == 1 else None,
+               "beats_dqn": math.nan, "beats_dqn_lower": math.nan, "beats_dqn_upper": math.nan}
+        if len(dqn) == 1 and method != dqn[0]:
+            pair = poi[(poi["x"] == method) & (poi["y"] == dqn[0])].iloc[0]
+            row.update(beats_dqn=pair["probability"], beats_dqn_lower=pair["lower"],
+                       beats_dqn_upper=pair["upper"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> None:
+    """Each table as ``out/{name}.csv``, atomically."""
+    from .runs import atomic_write_text
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        atomic_write_text(out / f"{name}.csv", table.to_csv(index=False))
+
+
+TABLES = ("scores", "curves", "diagnostics", "steps_to_threshold", "intervals",
+          "intervals_by_env", "poi", "profiles", "beyond")
+"""The tables an aggregate folder holds."""
+
+
+def read_tables(folder: Path) -> dict[str, pd.DataFrame]:
+    """The tables of an aggregate folder."""
+    folder = Path(folder)
+    try:
+        return {name: pd.read_csv(folder / f"{name}.csv") for name in TABLES}
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise AggregateError(f"{folder}: not an aggregate folder ({err})") from None

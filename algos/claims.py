@@ -1,0 +1,298 @@
+"""A verdict for every claim of the paper, from the experiments' aggregate tables.
+
+Each claim of ``shared/reference/paper.md`` §6 is tested on the runs that exist: its measured
+effect with a 95 % interval, the probability of improvement where two methods are compared, the
+runs it rests on, and a verdict:
+
+* comparisons (A beats B; A is faster than B): *reproduced* where a one-sided Mann-Whitney test
+  over the runs finds A ahead at p <= 0.05, *not reproduced* where it finds B ahead at that
+  level, *inconclusive* otherwise (three runs per method can reach p = 0.05 only if every run
+  of A beats every run of B);
+* levels (beyond the expert, capped at the expert): from the 95 % stratified-bootstrap interval
+  of the IQM of expert-normalised scores: *reproduced* where the interval lies on the claimed
+  side of 1, *not reproduced* where it lies on the other, *inconclusive* where it straddles it;
+* *not run* where the config has no experiment to test it.
+
+"At this budget" belongs to every verdict: a claim made at 5M frames and 10 seeds is tested at
+the budget and seeds of the config that ran.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+
+from . import stats
+from .aggregate import AggregateError, read_tables
+
+COLUMNS = ["claim", "paper", "experiment", "env", "measure", "effect", "effect_lower",
+           "effect_upper", "p_improvement", "p_improvement_lower", "p_improvement_upper",
+           "p_value", "runs", "verdict"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim of the paper and how to test it on one experiment's tables."""
+
+    name: str
+    paper: str
+    experiment: str
+    test: Callable[[dict[str, pd.DataFrame]], list[dict]]
+    normalised: bool = False
+    """Whether it rests on expert-normalised scores (no verdict where the expert is not
+    clearly better than random)."""
+
+
+def _scores(tables: dict[str, pd.DataFrame], method: str, env: str | None = None) -> np.ndarray:
+    scores = tables["scores"]
+    rows = scores[scores["method"] == method]
+    if env is not None:
+        rows = rows[rows["env"] == env]
+    return rows.sort_values(["env", "seed"])["normalized_score"].to_numpy(dtype=float)
+
+
+def _methods(tables: dict[str, pd.DataFrame], algo: str) -> list[str]:
+    scores = tables["scores"]
+    return list(dict.fromkeys(scores.loc[scores["algo"] == algo, "method"]))
+
+
+def bootstrap(statistic: Callable[..., float], *samples: np.ndarray, reps: int = 2000
+              ) -> tuple[float, float]:
+    """95 % percentile interval of ``statistic(*samples)``, each sample resampled with
+    replacement (seeded: the same runs give the same interval)."""
+    rng = np.random.default_rng(0)
+    draws = [statistic(*(x[rng.integers(0, len(x), len(x))] for x in samples))
+             for _ in range(reps)]
+    low, high = np.nanpercentile(draws, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def relative_gain(a: np.ndarray, b: np.ndarray) -> float:
+    """mean(a) / mean(b) - 1 (NaN where mean(b) is 0)."""
+    return float(np.mean(a) / np.mean(b) - 1) if np.mean(b) else float("nan")
+
+
+def compare(a: np.ndarray, b: np.ndarray, *, higher_is_better: bool = True,
+            alpha: float = 0.05) -> dict:
+    """A beats B? P(A > B) (ties half) with its bootstrap interval, the one-sided Mann-Whitney
+    p-values both ways, and the verdict."""
+    if not higher_is_better:
+        a, b = -a, -b
+    point, low, high = stats.probability_of_improvement(a[:, None], b[:, None], reps=2000)
+    ahead = scipy_stats.mannwhitneyu(a, b, alternative="greater", method="exact").pvalue
+    behind = scipy_stats.mannwhitneyu(a, b, alternative="less", method="exact").pvalue
+    verdict = ("reproduced" if ahead <= alpha else "not reproduced" if behind <= alpha
+               else "inconclusive")
+    return {"p_improvement": point, "p_improvement_lower": low, "p_improvement_upper": high,
+            "p_value": float(ahead), "verdict": verdict}
+
+
+def level(values: np.ndarray, above: bool) -> dict:
+    """The IQM of expert-normalised scores against 1 (the expert)."""
+    point, low, high = stats.aggregate_metrics({"m": values[:, None]}, reps=2000)["m"]["iqm"]
+    claimed, other = (low > 1.0, high < 1.0) if above else (high <= 1.0, low > 1.0)
+    verdict = "reproduced" if claimed else "not reproduced" if other else "inconclusive"
+    return {"effect": point, "effect_lower": low, "effect_upper": high, "verdict": verdict}
+
+
+def _runs(tables: dict[str, pd.DataFrame], *methods: str, env: str | None = None) -> str:
+    scores = tables["scores"]
+    rows = scores[scores["method"].isin(methods)]
+    if env is not None:
+        rows = rows[rows["env"] == env]
+    return "; ".join(f"{m}: seeds {','.join(map(str, sorted(g['seed'].unique())))}"
+                     for m, g in rows.groupby("method", sort=False))
+
+
+def _returns(tables: dict[str, pd.DataFrame], method: str, env: str) -> np.ndarray:
+    scores = tables["scores"]
+    rows = scores[(scores["method"] == method) & (scores["env"] == env)]
+    return rows.sort_values("seed")["score"].to_numpy(dtype=float)
+
+
+def diiqn_over_dqn(tables: dict[str, pd.DataFrame]) -> list[dict]:
+    out = []
+    for diiqn in _methods(tables, "diiqn"):
+        for dqn in _methods(tables, "dqn"):
+            for env in sorted(tables["scores"]["env"].unique()):
+                ours, theirs = _returns(tables, diiqn, env), _returns(tables, dqn, env)
+                low, high = bootstrap(relative_gain, ours, theirs)
+                out.append({"env": env, "measure": f"mean return {diiqn} / {dqn} - 1",
+                            "effect": relative_gain(ours, theirs), "effect_lower": low,
+                            "effect_upper": high, **compare(ours, theirs),
+                            "runs": _runs(tables, diiqn, dqn, env=env)})
+    return out
+
+
+def beyond_expert(tables: dict[str, pd.DataFrame]) -> list[dict]:
+    out = []
+    for diiqn in _methods(tables, "diiqn"):
+        for env in sorted(tables["scores"]["env"].unique()):
+            out.append({"env": env, "measure": f"IQM of {diiqn}'s normalised score (> 1)",
+                        **level(_scores(tables, diiqn, env), above=True),
+                        "runs": _runs(tables, diiqn, env=env)})
+    return out
+
+
+def baselines_capped(tables: dict[str, pd.DataFrame]) -> list[dict]:
+    out = []
+    for algo in ("bco", "gaifo", "oril"):
+        for method in _methods(tables, algo):
+            out.append({"env": "all", "measure": f"IQM of {method}'s normalised score (<= 1)",
+                        **level(_scores(tables, method), above=False),
+                        "runs": _runs(tables, method)})
+    return out
+
+
+def _sweep_trend(tables: dict[str, pd.DataFrame], what: str) -> list[dict]:
+    """Spearman's rank correlation between the swept value and the normalised score, with a
+    bootstrap interval over runs."""
+    scores = tables["scores"]
+    if "sweep_value" not in scores.columns:
+        return []
+    values = pd.to_numeric(scores["sweep_value"]).to_numpy()
+    normalized = scores["normalized_score"].to_numpy(dtype=float)
+    pairs = np.stack([values, normalized], axis=1)
+
+    def rho(rows: np.ndarray) -> float:
+        with warnings.catch_warnings():  # a resample of one value has no rank correlation
+            warnings.simplefilter("ignore", scipy_stats.ConstantInputWarning)
+            return float(scipy_stats.spearmanr(rows[:, 0], rows[:, 1]).statistic)
+
+    low, high = bootstrap(rho, pairs)
+    verdict = "reproduced" if low > 0 else "not reproduced" if high < 0 else "inconclusive"
+    return [{"env": ",".join(sorted(scores["env"].unique())), "measure": what,
+             "effect": rho(pairs), "effect_lower": low, "effect_upper": high,
+             "verdict": verdict, "runs": f"{len(scores)} runs over "
+             f"{', '.join(f'{v:g}' for v in sorted(set(values)))}"}]
+
+
+def dataset_knee(tables: dict[str, pd.DataFrame]) -> list[dict]:
+    return _sweep_trend(tables, "rank correlation of dataset size and score (> 0)")
+
+
+def higher_tau_better(tables: dict[str, pd.DataFrame]) -> list[dict]:
+    return _sweep_trend(tables, "rank correlation of τ and score (> 0)")
+
+
+def cmax_stability(tables: dict[str, pd.DataFrame]) -> list[dict]:
+    """The spread over seeds at each c_max: the paper finds the lowest c_max the least stable."""
+    scores = tables["scores"]
+    if "sweep_value" not in scores.columns:
+        return []
+    values = pd.to_numeric(scores["sweep_value"])
+    groups = dict(list(scores.groupby(values)["normalized_score"]))
+    spread = {k: float(v.std()) for k, v in groups.items()}
+    lowest, *higher = sorted(groups)
+    if not higher:
+        return []
+    rest = np.concatenate([groups[k].to_numpy() for k in higher])
+    p_value = float(scipy_stats.levene(groups[lowest].to_numpy(), rest).pvalue)
+    effect = spread[lowest] - float(np.std(rest, ddof=1))
+    few = len(groups[lowest]) < 3  # a spread of one or two runs says nothing
+    verdict = ("inconclusive" if few or not p_value <= 0.05 else "reproduced" if effect > 0
+               else "not reproduced")
+    return [{"env": ",".join(sorted(scores["env"].unique())),
+             "measure": f"seed spread at c_max {lowest:g} minus at higher c_max (> 0; "
+                        "Levene's test)", "effect": effect, "p_value": p_value,
+             "verdict": verdict, "runs": f"{len(scores)} runs; spreads " + ", ".join(
+                 f"{k:g}: {v:.3f}" for k, v in spread.items())}]
+
+
+def _steps(tables: dict[str, pd.DataFrame], method: str, env: str) -> np.ndarray:
+    """Steps to the threshold, a run that never got there counting as budget + one
+    evaluation interval (behind every run that did)."""
+    steps = tables["steps_to_threshold"]
+    rows = steps[(steps["method"] == method) & (steps["env"] == env)].sort_values("seed")
+    never = rows["budget"] * 1.1
+    return np.where(rows["reached"], rows["step"], never).astype(float)
+
+
+def ha_diiqn_faster(tables: dict[str, pd.DataFrame]) -> list[dict]:
+    out = []
+    envs = [e for e in sorted(tables["scores"]["env"].unique()) if "grid_maze" in e]
+    for env in envs:
+        for ha in _methods(tables, "ha_diiqn"):
+            for algo in ("diiqn", "dqn"):
+                for other in _methods(tables, algo):
+                    a, b = _steps(tables, ha, env), _steps(tables, other, env)
+                    low, high = bootstrap(lambda x, y: -relative_gain(x, y), a, b)
+                    out.append({"env": env, "measure": f"steps to the expert, {ha} against "
+                                f"{other}: 1 - mean ratio (> 0: faster)",
+                                "effect": -relative_gain(a, b), "effect_lower": low,
+                                "effect_upper": high, **compare(a, b, higher_is_better=False),
+                                "runs": _runs(tables, ha, other, env=env)})
+    return out
+
+
+def only_ha_diiqn_on_point_maze(tables: dict[str, pd.DataFrame]) -> list[dict]:
+    out = []
+    if "point_maze" not in set(tables["scores"]["env"]):
+        return out
+    for ha in _methods(tables, "ha_diiqn"):
+        for algo in ("diiqn", "dqn"):
+            for other in _methods(tables, algo):
+                a, b = _scores(tables, ha, "point_maze"), _scores(tables, other, "point_maze")
+
+                def gap(x: np.ndarray, y: np.ndarray) -> float:
+                    return float(np.mean(x) - np.mean(y))
+
+                low, high = bootstrap(gap, a, b)
+                out.append({"env": "point_maze", "measure": f"final normalised score, {ha} "
+                            f"minus {other}", "effect": gap(a, b), "effect_lower": low,
+                            "effect_upper": high, **compare(a, b),
+                            "runs": _runs(tables, ha, other, env="point_maze")})
+    return out
+
+
+CLAIMS = [
+    Claim("DIIQN beats DQN", "up to 130 % higher return than DQN; 24-130 % on every game but "
+          "Freeway", "baseline", diiqn_over_dqn),
+    Claim("DIIQN beats DQN at the long budget", "as above", "beyond_expert", diiqn_over_dqn),
+    Claim("DIIQN goes beyond the expert", "DIIQN goes past a suboptimal expert",
+          "baseline", beyond_expert, normalised=True),
+    Claim("DIIQN goes beyond the expert (long budget)", "as above", "beyond_expert",
+          beyond_expert, normalised=True),
+    Claim("baselines capped at the expert", "BCO, GAIfO and ORIL plateau at the expert's "
+          "level", "baseline", baselines_capped, normalised=True),
+    Claim("baselines capped at the expert (long budget)", "as above", "beyond_expert",
+          baselines_capped, normalised=True),
+    Claim("dataset-size knee near 30K", "gains up to 30K transitions, then a plateau to 100K",
+          "dataset_size", dataset_knee, normalised=True),
+    Claim("c_max 150K-225K more stable than 100K", "100K faster early but more variable",
+          "cmax_sensitivity", cmax_stability),
+    Claim("higher τ is better", "higher τ: less but cleaner data, a better final return",
+          "tau_sensitivity", higher_tau_better, normalised=True),
+    Claim("HA-DIIQN faster in the 2D maze", "52 % faster than DIIQN, 64 % faster than DQN",
+          "heterogeneous", ha_diiqn_faster),
+    Claim("only HA-DIIQN learns the point maze", "DIIQN ~ DQN, both low; HA-DIIQN much "
+          "higher", "heterogeneous", only_ha_diiqn_on_point_maze, normalised=True),
+]
+
+
+def verdicts(aggregate_root: Path) -> pd.DataFrame:
+    """One row per claim and tested case, from ``aggregate_root/{experiment}/``."""
+    rows = []
+    for claim in CLAIMS:
+        folder = Path(aggregate_root) / claim.experiment
+        base = {"claim": claim.name, "paper": claim.paper, "experiment": claim.experiment}
+        try:
+            tables = read_tables(folder)
+        except AggregateError:
+            rows.append({**base, "verdict": "not run"})
+            continue
+        found = claim.test(tables)
+        scores = tables["scores"]
+        for row in found:
+            envs = set(scores["env"]) if row["env"] == "all" else set(row["env"].split(","))
+            weak = ~scores["expert_above_random"].astype(bool) & scores["env"].isin(envs)
+            if claim.normalised and weak.any():
+                row["verdict"] = "no verdict: the expert is not clearly better than random"
+        rows += [{**base, **row} for row in found] or [{**base, "verdict": "not run"}]
+    return pd.DataFrame(rows).reindex(columns=COLUMNS)

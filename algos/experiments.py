@@ -1,0 +1,214 @@
+"""Experiments as data: from the workflow's config to the runs each experiment compares.
+
+An experiment (``config["experiments"][name]``) is methods x envs x seeds, optionally swept over
+one setting::
+
+    tau_sensitivity:
+      envs: [space_invaders]
+      methods: [diiqn]                      # an algorithm, or {name, algo, set}
+      sweep: {key: tau, values: [0.9, 0.97, 1.0]}
+
+A run's settings are, in order of precedence: the sweep's value, the method's ``set``, the
+experiment's ``set``, the config's ``diiqn_set`` (DIIQN and HA-DIIQN only) and ``train_set``;
+its environment steps are the experiment's ``steps`` (one number or one per env) or the config's;
+its agent's action set is the experiment's ``agent_action_set`` (one or per env) or ``full``.
+
+Runs live in ``results/runs/{env}/{algo}/{variant}/seed{seed}``. The variant is a name, never a
+source of values (aggregation and figures read every setting from the run's ``config.json``):
+``default`` for a method with no settings of its own in an experiment with none, the method's
+name or the swept value otherwise, prefixed by the experiment's name where the experiment has
+settings of its own. The same variant always means the same settings, so a run that two
+experiments share is trained once; two meanings of one variant are an error at start.
+
+``plan(config)`` does all of this once and checks every setting against the algorithm's config
+fields (``--set``'s own parser), so a bad key or value fails at start, naming it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from .algorithms import ALGORITHMS, DIIQN_FAMILY, needs_dataset
+from .config import ConfigError, apply_overrides
+from .envs import EnvError, resolve_action_set
+
+SWEEP_KEYS = {"dataset_size": "dataset.size"}
+"""Sweep keys that are not algorithm settings -> where the run's config.json holds them (an
+algorithm setting ``k`` is at ``algo_config.k``)."""
+
+
+class PlanError(ValueError):
+    """A config that cannot become runs: the message names the experiment and the key."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run: what the train command gets, and where it writes."""
+
+    env: str
+    algo: str
+    variant: str
+    seed: int
+    steps: int
+    action_set: str
+    dataset_size: int | None  # None: no dataset (DQN)
+    settings: tuple[tuple[str, Any], ...]  # sorted by key, typed
+
+    @property
+    def folder(self) -> str:
+        return f"results/runs/{self.env}/{self.algo}/{self.variant}/seed{self.seed}"
+
+    def options(self) -> str:
+        """The train command's options beyond algo, game, seed, steps, out and dataset, in one
+        canonical order and form, so the same settings always give the same command."""
+        parts = [f"--set {shlex.quote(f'{key}={_text(value)}')}" for key, value in self.settings]
+        if self.action_set != "full":
+            parts.append(f"--action-set {shlex.quote(self.action_set)}")
+        return " ".join(parts)
+
+
+@dataclass
+class Experiment:
+    """An experiment's methods and runs."""
+
+    name: str
+    envs: list[str]
+    methods: dict[str, list[Run]]  # method label -> its runs (over envs, seeds, sweep values)
+    sweep: dict | None = None  # {"key", "config_path", "label", "values", "default"}
+    own_steps: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def runs(self) -> list[Run]:
+        return [run for runs in self.methods.values() for run in runs]
+
+    def manifest(self) -> dict:
+        """What the aggregate step needs to know beyond the run folders: each run's method, the
+        swept setting (where config.json holds it), and what the figures may draw."""
+        return {"experiment": self.name,
+                "runs": [{"folder": run.folder, "method": method}
+                         for method, runs in self.methods.items() for run in runs],
+                "sweep": self.sweep,
+                "algos": sorted({run.algo for run in self.runs})}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _per_env(value, env: str, what: str, experiment: str):
+    if isinstance(value, dict):
+        if env not in value:
+            raise PlanError(f"experiments.{experiment}.{what} has no entry for {env!r}")
+        return value[env]
+    return value
+
+
+def _checked(algo: str, settings: dict, where: str) -> tuple[tuple[str, Any], ...]:
+    """``settings`` parsed and validated as ``--set`` options of ``algo``, in canonical form:
+    typed, sorted, and only those that differ from the algorithm's defaults (so two spellings
+    of one configuration are one run and one command)."""
+    if algo not in ALGORITHMS:
+        raise PlanError(f"{where}: unknown algorithm {algo!r}; valid: "
+                        f"{', '.join(sorted(ALGORITHMS))}")
+    cls = ALGORITHMS[algo][0]
+    try:
+        parsed = apply_overrides(cls(), [f"{k}={_text(v)}" for k, v in settings.items()])
+    except ConfigError as err:
+        raise PlanError(f"{where}: {err}") from None
+    defaults = cls()
+    return tuple((f.name, getattr(parsed, f.name)) for f in sorted(
+        dataclasses.fields(cls), key=lambda f: f.name)
+        if getattr(parsed, f.name) != getattr(defaults, f.name))
+
+
+def _methods(spec: list, where: str) -> list[tuple[str, str, dict]]:
+    """(label, algo, settings) of each method entry: an algorithm name or {name, algo, set}."""
+    out = []
+    for entry in spec:
+        if isinstance(entry, str):
+            out.append((entry, entry, {}))
+        else:
+            out.append((entry.get("name", entry["algo"]), entry["algo"], dict(entry.get("set",
+                                                                                   {}))))
+    labels = [label for label, _, _ in out]
+    if len(set(labels)) != len(labels):
+        raise PlanError(f"{where}.methods: two methods named alike ({', '.join(labels)})")
+    return out
+
+
+def plan(config: dict) -> dict[str, Experiment]:
+    """Every experiment of ``config`` as runs; raises ``PlanError`` on a bad setting."""
+    seeds = config["seeds"]
+    if len(set(seeds)) != len(seeds):
+        raise PlanError(f"seeds: {seeds} lists a seed twice (one run per seed)")
+    default_size = config["dataset"]["size"]
+    meanings: dict[tuple[str, str, str], tuple] = {}
+    experiments = {}
+    for name, spec in config["experiments"].items():
+        where = f"experiments.{name}"
+        own = any(key in spec for key in ("set", "steps", "agent_action_set"))
+        sweep = spec.get("sweep")
+        points: list[Any] = sweep["values"] if sweep else [None]
+        methods: dict[str, list[Run]] = {}
+        for label, algo, method_set in _methods(spec["methods"], where):
+            for value in points:
+                settings = {**config.get("train_set", {}),
+                            **(config.get("diiqn_set", {}) if algo in DIIQN_FAMILY else {}),
+                            **spec.get("set", {}), **method_set}
+                size = default_size
+                if sweep and sweep["key"] == "dataset_size":
+                    size = value
+                elif sweep:
+                    settings[sweep["key"]] = value
+                parts = [] if label == algo else [label]
+                if sweep and value != _sweep_default(config, sweep, algo):
+                    parts.append(f"{sweep['key']}-{_text(value)}")
+                if own:
+                    parts.insert(0, name)
+                variant = "+".join(parts) or "default"
+                checked = _checked(algo, settings, f"{where} ({label})")
+                for env in spec["envs"]:
+                    action_set = _per_env(spec.get("agent_action_set", "full"), env,
+                                          "agent_action_set", name)
+                    try:
+                        resolve_action_set(env, action_set)
+                    except EnvError as err:
+                        raise PlanError(f"{where}.agent_action_set: {err}") from None
+                    steps = _per_env(spec.get("steps", config["steps"]), env, "steps", name)
+                    meaning = (steps, action_set, size if needs_dataset(algo) else None,
+                               checked)
+                    known = meanings.setdefault((env, algo, variant), meaning)
+                    if known != meaning:
+                        raise PlanError(f"{where}: variant {variant!r} of {algo} on {env} "
+                                        "means other settings in another experiment; name "
+                                        "the method differently")
+                    methods.setdefault(label, []).extend(
+                        Run(env, algo, variant, seed, steps, action_set, meaning[2], checked)
+                        for seed in seeds)
+        sweep_info = None
+        if sweep:
+            sweep_info = {"key": sweep["key"], "label": sweep.get("label", sweep["key"]),
+                          "config_path": SWEEP_KEYS.get(sweep["key"],
+                                                        f"algo_config.{sweep['key']}"),
+                          "values": list(points)}
+        experiments[name] = Experiment(name, list(spec["envs"]), methods, sweep_info)
+    return experiments
+
+
+def _sweep_default(config: dict, sweep: dict, algo: str) -> Any:
+    """The swept setting's value where the method does not set it: the dataset's default size,
+    else the config's ``diiqn_set`` / ``train_set``, else the algorithm's own default."""
+    key = sweep["key"]
+    if key == "dataset_size":
+        return config["dataset"]["size"]
+    for block in ((config.get("diiqn_set", {}) if algo in DIIQN_FAMILY else {}),
+                  config.get("train_set", {})):
+        if key in block:
+            return block[key]
+    cls = ALGORITHMS[algo][0]
+    return getattr(cls(), key) if key in {f.name for f in dataclasses.fields(cls)} else None

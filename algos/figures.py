@@ -1,0 +1,82 @@
+"""The figures of an experiment, by name: one list, read by the command line (``plot``), the
+workflow (one rule draws any of them, with its caption in the report) and the tests.
+
+``plots`` draws each with the function of its name; this module does not import matplotlib, so
+the workflow and ``--help`` can read the list cheaply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure of an experiment: its caption and where it applies (``plots`` draws it, with the
+    function of its name)."""
+
+    caption: str
+    applies: Callable[[set[str], bool], bool]
+    """(the experiment's algorithms, whether it sweeps a setting) -> whether to draw it."""
+
+
+def _always(algos: set[str], swept: bool) -> bool:
+    return True
+
+
+FIGURES: dict[str, Figure] = {
+    "learning_curves": Figure((
+        "Evaluation return against environment steps, one panel per environment: the mean over "
+        "seeds of each method (a colour and a marker each) with a 95 % bootstrap band, the "
+        "expert's return (dashed) and the uniformly random policy's (dotted). Two methods with "
+        "the same runs (DIIQN without a usable expert sample is DQN) draw one curve over the "
+        "other."), _always),
+    "aggregates": Figure((
+        "IQM, median, mean and optimality gap of expert-normalised scores ((score - random) / "
+        "(expert - random); 1 = the expert) over environments x seeds, with rliable's "
+        "stratified-bootstrap 95 % intervals. Scores are the mean evaluation return of each "
+        "run's last evaluations."), _always),
+    "profiles": Figure((
+        "Performance profiles: the fraction of runs whose expert-normalised score exceeds τ, "
+        "with 95 % bootstrap bands; the dashed line is the expert's level."), _always),
+    "improvement": Figure((
+        "Probability of improvement P(X > Y): the chance that a run of method X scores above a "
+        "run of Y on a randomly chosen environment (rliable), with 95 % intervals; 0.5 means no "
+        "difference."), _always),
+    "beyond": Figure((
+        "Beyond the expert: per environment, the IQM of final expert-normalised scores over "
+        "seeds with a 95 % interval (1 = the expert); the share of runs above the expert; and "
+        "the probability that a run of each method beats a run of DQN, with 95 % "
+        "intervals."), lambda algos, swept: "dqn" in algos and len(algos) > 1),
+    "sweep": Figure((
+        "Final expert-normalised score against the swept setting (read from each run's "
+        "config.json), the mean over seeds with a 95 % bootstrap band; the dashed line is the "
+        "expert."), lambda algos, swept: swept),
+    "diagnostics": Figure((
+        "The DIIQN family over training (mean over environments and seeds, 95 % band): the "
+        "accuracy of its inferred expert actions against the hidden true actions, the share of "
+        "sampled agent states with an expert state within τ, the share of expert samples whose "
+        "inferred action is the agent's own, the share where the network's greedy action is "
+        "the expert's, the mean confidence Φ, its terms ΔQ and the trust factor, and the "
+        "expert's share of the loss."),
+        lambda algos, swept: bool(algos & {"diiqn", "ha_diiqn"})),
+    "bridging": Figure((
+        "Heterogeneous actions, one row per environment. Left: the environment steps each run "
+        "took until its evaluation return first came within the config's threshold of the "
+        "expert (0.9 = 90 % of the way from the random policy to the expert); a dot per run, a "
+        "cross at the budget for a run that never got there, the bar at the median, and the "
+        "count of runs that got there. Then, over training: the share of the loss that comes "
+        "from the expert's samples (DIIQN, HA-DIIQN), the share of matched expert samples that "
+        "no single agent action reproduces (HA-DIIQN's infeasible share), and the bridges "
+        "HA-DIIQN found per evaluation interval (mean over seeds, 95 % band)."),
+        lambda algos, swept: "ha_diiqn" in algos),
+}
+"""Every figure, by name, in the order they are listed and drawn."""
+
+
+def figures_for(algos: set[str], swept: bool) -> list[str]:
+    """The figures that apply to an experiment of ``algos``, sweeping a setting or not."""
+    return [name for name, figure in FIGURES.items() if figure.applies(set(algos), swept)]
+
+

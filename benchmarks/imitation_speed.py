@@ -1,0 +1,72 @@
+"""The imitation baselines' cost over DQN: GAIfO and ORIL (classifier updated every update and
+every ``classifier_every`` updates, the default) and BCO, through the suite's real training loop
+(``dqn_speed.ours``), one thread, one update per step, the same game, seed and 5000-step random
+warm-up, with a 30K-transition dataset of a random expert; runs alternate and the best of the
+repeats counts. Target: GAIfO and ORIL <= 1.5x DQN's time per step.
+
+    python benchmarks/imitation_speed.py --out benchmarks/out/imitation_speed.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from common import emit  # noqa: E402
+from dqn_speed import ours  # noqa: E402
+
+from algos.acting import UniformRandomPolicy  # noqa: E402
+from algos.algorithms import ALGORITHMS  # noqa: E402
+from algos.datasets import load_dataset, make_dataset  # noqa: E402
+from algos.envs import EnvConfig, MinAtarEnv  # noqa: E402
+from algos.learner import configure_torch  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--game", default="breakout")
+    parser.add_argument("--warmup", type=int, default=5_000)
+    parser.add_argument("--steps", type=int, default=3_000, help="timed training steps")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
+    args = parser.parse_args()
+    configure_torch(1)
+    variants = {"dqn": ("dqn", {}), "bco": ("bco", {}),
+                "gaifo_every_update": ("gaifo", {"classifier_every": 1}),
+                "gaifo": ("gaifo", {}), "oril_every_update": ("oril", {"classifier_every": 1}),
+                "oril": ("oril", {})}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "n30000.npz"
+        env_config = EnvConfig(args.game)
+        make_dataset(UniformRandomPolicy(MinAtarEnv(env_config, 0).n_actions, 0), env_config,
+                     size=30_000, seed=0, epsilon=0.0, out=path, expert_dir=Path("random"),
+                     expert_info={"kind": "random"}, record_effects=False)
+        dataset = load_dataset(path, game=args.game)
+        runs = {name: [] for name in variants}
+        for repeat in range(args.repeats):  # interleaved, so drifts in load hit all alike
+            for name, (algo, overrides) in variants.items():
+                config_cls, agent_cls = ALGORITHMS[algo]
+                inputs = {"dataset": dataset} if algo != "dqn" else {}
+                runs[name].append(ours(args.game, args.warmup, args.steps, repeat,
+                                       agent_cls=agent_cls, config_cls=config_cls,
+                                       agent_inputs=inputs, **overrides))
+    best = {name: max(values) for name, values in runs.items()}
+    emit({
+        "benchmark": "imitation_speed",
+        "game": args.game,
+        "threads": 1,
+        "timed_steps": args.steps,
+        "steps_per_second": {k: [round(v, 1) for v in vs] for k, vs in runs.items()},
+        "best_steps_per_second": {k: round(v, 1) for k, v in best.items()},
+        "time_per_step_vs_dqn": {k: round(best["dqn"] / v, 2) for k, v in best.items()},
+        "target_time_ratio": 1.5,
+    }, args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Experiments as data: the config's experiments become runs with canonical settings, shared
+where they mean the same thing, and a bad setting fails at once, naming it."""
+
+import copy
+
+import pytest
+import yaml
+
+from algos.experiments import PlanError, plan
+from conftest import ROOT
+
+SMOKE = yaml.safe_load((ROOT / ".test" / "config" / "config.yaml").read_text())
+
+
+def test_variants_name_settings_and_runs_that_mean_the_same_are_shared():
+    experiments = plan(SMOKE)
+    runs = {(r.env, r.algo, r.variant, r.seed): r for e in experiments.values() for r in e.runs}
+    baseline_diiqn = [r for r in experiments["baseline"].runs if r.algo == "diiqn"]
+    assert {r.variant for r in baseline_diiqn} == {"default"}
+    # The sweeps' default points are the baseline's runs (τ = 0.97 is DIIQN's default).
+    tau = experiments["tau_sensitivity"].methods["diiqn"]
+    assert {r.variant for r in tau} == {"tau-0.9", "tau-1.0"}  # 0.97 is not swept here
+    assert all(dict(r.settings)["tau"] in (0.9, 1.0) for r in tau)
+    sizes = experiments["dataset_size"].methods["diiqn"]
+    assert {(r.variant, r.dataset_size) for r in sizes} == {("dataset_size-500", 500),
+                                                            ("default", 2000)}
+    # An experiment with settings of its own names its runs after itself.
+    heterogeneous = experiments["heterogeneous"].runs
+    assert {r.variant for r in heterogeneous} == {"heterogeneous"}
+    maze = next(r for r in heterogeneous if r.env == "point_maze" and r.algo == "ha_diiqn")
+    assert maze.action_set == "diagonal" and dict(maze.settings)["expert_margin"] == 0.05
+    assert "--action-set diagonal" in maze.options()
+    beyond = experiments["beyond_expert"]
+    assert set(beyond.methods) == {"dqn", "bco", "diiqn-paper", "diiqn"}
+    assert {r.variant for r in beyond.methods["diiqn-paper"]} == {"beyond_expert+diiqn-paper"}
+    assert all(r.steps == 2000 for r in beyond.runs)
+    assert len(runs) == len({r.folder for r in runs.values()})
+
+
+def test_options_are_canonical_whatever_the_config_order():
+    """The same settings written in another order, or a default written out, give the same
+    command: a reordered config retrains nothing."""
+    reordered = copy.deepcopy(SMOKE)
+    reordered["train_set"] = dict(reversed(list(SMOKE["train_set"].items())))
+    reordered["diiqn_set"] = {"tau": 0.97}  # DIIQN's default, written out
+    a, b = plan(SMOKE), plan(reordered)
+    for name in a:
+        assert [(r.folder, r.options()) for r in a[name].runs] == \
+            [(r.folder, r.options()) for r in b[name].runs]
+    run = a["baseline"].runs[0]
+    assert run.options().split("--set ")[1:] == sorted(run.options().split("--set ")[1:])
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda c: c["train_set"].update(lrr=0.1), "unknown config key 'lrr'"),
+    (lambda c: c["train_set"].update(replay_start="soon"), "bad value 'soon' for replay_start"),
+    (lambda c: c["experiments"]["baseline"]["methods"].append(
+        {"name": "far", "algo": "diiqn", "set": {"tau": 2}}), "tau must lie in"),
+    (lambda c: c.update(seeds=[0, 0]), "lists a seed twice"),
+    (lambda c: c["experiments"]["heterogeneous"].update(agent_action_set={"point_maze": "x"}),
+     "agent_action_set"),
+    (lambda c: c["experiments"]["confidence_ablation"]["methods"].append(
+        {"name": "phi-fixed-0", "algo": "diiqn"}), "two methods named alike"),
+])
+def test_a_bad_setting_fails_at_once_naming_it(edit, message):
+    config = copy.deepcopy(SMOKE)
+    edit(config)
+    with pytest.raises(PlanError, match=message):
+        plan(config)
+
+
+def test_one_variant_cannot_mean_two_settings():
+    config = copy.deepcopy(SMOKE)
+    config["experiments"]["other"] = {"envs": ["breakout"], "methods": [
+        {"name": "phi-fixed-0", "algo": "diiqn", "set": {"confidence": "fixed",
+                                                         "fixed_phi": 0.3}}]}
+    with pytest.raises(PlanError, match="variant 'phi-fixed-0' of diiqn on breakout means other"):
+        plan(config)
