@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
             "evaluation return over the last --last evaluations and its expert-normalised "
             "value (score - random) / (expert - random)), curves.csv (every evaluation), "
             "intervals.csv (IQM, median, mean and optimality gap per method, stratified-"
-            "bootstrap 95 %% intervals), intervals_by_env.csv, poi.csv (P(x > y) for every "
+            "bootstrap 95 % intervals), intervals_by_env.csv, poi.csv (P(x > y) for every "
             "pair of methods), profiles.csv, beyond.csv (the share of runs above the expert, "
             "P(method > DQN)), steps_to_threshold.csv and diagnostics.csv (the DIIQN family's "
             "diagnostics). Runs come from --manifest (the workflow's: each run's method and "
@@ -246,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
         "claims", help="a verdict for every claim of the paper, from the experiments' tables",
         description=textwrap.fill(
             "Read ROOT/{experiment}/ (the aggregate folders) and write OUT (CSV): for each "
-            "claim of the paper, the measured effect with its 95 %% interval, P(improvement), "
+            "claim of the paper, the measured effect with its 95 % interval, P(improvement), "
             "the runs it rests on and a verdict (reproduced / not reproduced / inconclusive "
             "at this budget / not run). The rules are in docs/results.md.", width=96),
         formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from .config import ConfigError
 from .datasets import InferenceScorer, StateOnlyDataset
 from .dqn import DQNAgent, DQNConfig
+from .envs import pack_states
 from .learner import CenteredRMSprop, DivergenceError, StateDecoder
 from .nets import QNetwork
 from .replay import Batch
@@ -44,6 +45,13 @@ class LearnedRewardConfig(DQNConfig):
     step); every fourth keeps them near DQN's cost (benchmarks/imitation_speed.py)."""
     classifier_batch: int = 32
     """Expert pairs, and as many agent transitions, per classifier step."""
+    absorbing: bool = True
+    """DAC's absorbing state (Kostrikov et al. 2019): an episode that terminates goes on in an
+    absorbing state whose reward the classifier learns like any other (the expert's and the
+    agent's data each hold one absorbing transition per termination), and a terminal
+    transition's target adds its value, γ r_abs / (1 - γ). Without it a reward of fixed sign
+    makes termination itself a choice: with a positive reward every step survived pays, with a
+    negative one ending the episode early does. false: a termination is worth 0."""
 
     def validate(self) -> None:
         super().validate()
@@ -95,7 +103,10 @@ class LearnedRewardAgent(DQNAgent):
         self.classifier_decode = StateDecoder(state_shape, max_rows=4 * config.classifier_batch)
         self.classifier_tally = Tally("steps", "samples", "loss", "expert_correct",
                                       "agent_correct", "expert_score", "agent_score", "reward",
-                                      "rewards")
+                                      "rewards", "absorbing_reward", "batches")
+        # A state no environment produces: every bit set.
+        self.absorbing_state = pack_states(np.ones(state_shape, dtype=bool))
+        self.expert_terminations = int(dataset.dones.sum()) if config.absorbing else 0
 
     def classifier_input(self, states: np.ndarray, next_states: np.ndarray) -> torch.Tensor:
         """Decoded (s, s') stacked along the channels (a new tensor, not the decoder's buffer)."""
@@ -112,10 +123,20 @@ class LearnedRewardAgent(DQNAgent):
         raise NotImplementedError
 
     def batch_loss(self, batch: Batch) -> tuple[torch.Tensor, np.ndarray]:
+        # The batch's transitions and, last, the absorbing state's own transition.
+        absorbing = self.absorbing_state[None]
+        states = np.concatenate([batch.states, absorbing])
+        next_states = np.concatenate([batch.next_states, absorbing])
         with torch.no_grad():
-            logits = self.classifier(self.classifier_input(batch.states, batch.next_states))
+            logits = self.classifier(self.classifier_input(states, next_states))
         rewards = self.reward_from_logits(logits.squeeze(1).numpy())
+        rewards, absorbing_reward = rewards[:-1], rewards[-1]
         self.classifier_tally.add(reward=rewards.sum(dtype=np.float64), rewards=len(rewards))
+        if self.config.absorbing:
+            gamma = self.config.gamma
+            value = float(absorbing_reward) / (1.0 - gamma) if gamma < 1 else 0.0
+            rewards = (rewards + np.float32(gamma * value) * batch.dones).astype(np.float32)
+            self.classifier_tally.add(absorbing_reward=float(absorbing_reward), batches=1)
         learned = Batch(batch.indices, batch.states, batch.actions, rewards, batch.next_states,
                         batch.dones, batch.weights)
         loss = super().batch_loss(learned)
@@ -123,14 +144,26 @@ class LearnedRewardAgent(DQNAgent):
             self.train_classifier()
         return loss
 
+    def sample_with_absorbing(self, states: np.ndarray, next_states: np.ndarray, size: int,
+                              terminations: int) -> tuple[np.ndarray, np.ndarray]:
+        """``classifier_batch`` transitions drawn uniformly from the ``size`` stored ones and
+        one absorbing transition per termination."""
+        picks = self.rng.integers(0, size + terminations, size=self.config.classifier_batch)
+        stored = np.minimum(picks, size - 1)
+        absorbing = (picks >= size)[:, None]
+        return (np.where(absorbing, self.absorbing_state, states[stored]),
+                np.where(absorbing, self.absorbing_state, next_states[stored]))
+
     def train_classifier(self) -> None:
-        n = self.config.classifier_batch
-        expert = self.rng.integers(0, len(self.dataset), size=n)
-        agent = self.rng.integers(0, len(self.replay), size=n)
-        replay = self.replay
-        logits = self.classifier(torch.cat([
-            self.classifier_input(self.dataset.states[expert], self.dataset.next_states[expert]),
-            self.classifier_input(replay.states[agent], replay.next_states[agent])])).squeeze(1)
+        n, replay, data = self.config.classifier_batch, self.replay, self.dataset
+        agent_terminations = int(replay.dones[: len(replay)].sum()) if self.config.absorbing \
+            else 0
+        expert = self.sample_with_absorbing(data.states, data.next_states, len(data),
+                                            self.expert_terminations)
+        agent = self.sample_with_absorbing(replay.states, replay.next_states, len(replay),
+                                           agent_terminations)
+        logits = self.classifier(torch.cat([self.classifier_input(*expert),
+                                            self.classifier_input(*agent)])).squeeze(1)
         loss = self.classifier_loss(logits[:n], logits[n:])
         if not torch.isfinite(loss):
             raise DivergenceError(f"the classifier's loss became {loss.item()}")
@@ -152,7 +185,8 @@ class LearnedRewardAgent(DQNAgent):
                     "classifier_agent_accuracy": t.ratio("agent_correct", "samples"),
                     "classifier_expert_score": t.ratio("expert_score", "samples"),
                     "classifier_agent_score": t.ratio("agent_score", "samples"),
-                    "learned_reward_mean": t.ratio("reward", "rewards")})
+                    "learned_reward_mean": t.ratio("reward", "rewards"),
+                    "absorbing_reward_mean": t.ratio("absorbing_reward", "batches")})
         t.restart()
         return out
 

@@ -5,9 +5,10 @@ experience, then runs offline RL on the unlabelled data with that reward. Here b
 the same online budget as every other method: the unlabelled data are the agent's own replay, the
 reward model is trained beside the Double DQN + PER agent (``gaifo.LearnedRewardAgent``), and the
 agent's rewards come from it. The model is state-only: it scores the state a transition reaches,
-``D(s') = P(expert | s')``, and the reward is its logit ``log D - log(1 - D)`` (ORIL's own
-``R = D`` in [0, 1] is ``reward=probability``: always positive, it pays the agent for every step
-it survives in a game whose episodes end in failure, the survival bias of DAC).
+``D(s') = P(expert | s')``, and the reward is its logit ``log D - log(1 - D)``, with DAC's
+absorbing state for terminations (``gaifo.LearnedRewardAgent``). ORIL's own ``R = D`` in [0, 1]
+is ``reward=probability``: always positive, it pays the agent for every step it survives in a
+game whose episodes end in failure, the survival bias of DAC.
 
 Its loss is binary cross-entropy (expert 1, agent 0) or, with ``pu_loss``, the non-negative
 positive-unlabelled risk (Kiryo et al. 2017, as ORIL uses it): the agent's states are unlabelled,

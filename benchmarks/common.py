@@ -8,6 +8,10 @@ from pathlib import Path
 
 import torch
 
+from algos.acting import UniformRandomPolicy
+from algos.datasets import StateOnlyDataset, load_dataset, make_dataset
+from algos.envs import EnvConfig, MinAtarEnv
+
 
 def emit(result: dict, out: Path | None) -> None:
     """Add the machine's description, print ``result`` as JSON, and write it to ``out``."""
@@ -18,3 +22,13 @@ def emit(result: dict, out: Path | None) -> None:
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text + "\n")
+
+
+def random_expert_dataset(game: str, size: int, path: Path) -> StateOnlyDataset:
+    """``size`` transitions of a uniformly random "expert" on ``game`` at ``path`` (no effects
+    file): the expensive case for DIIQN, whose early agent meets such states often."""
+    env_config = EnvConfig(game)
+    make_dataset(UniformRandomPolicy(MinAtarEnv(env_config, 0).n_actions, 0), env_config,
+                 size=size, seed=0, epsilon=0.0, out=path, expert_dir=Path("random"),
+                 expert_info={"kind": "random"}, record_effects=False)
+    return load_dataset(path, game=game)

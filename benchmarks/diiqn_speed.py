@@ -30,11 +30,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import emit  # noqa: E402
+from common import emit, random_expert_dataset  # noqa: E402
 from dqn_speed import ours  # noqa: E402
 
-from algos.acting import UniformRandomPolicy  # noqa: E402
-from algos.datasets import load_dataset, make_dataset  # noqa: E402
+from algos.datasets import load_dataset  # noqa: E402
 from algos.diiqn import DIIQNAgent, DIIQNConfig  # noqa: E402
 from algos.envs import EnvConfig, MinAtarEnv, pack_states  # noqa: E402
 from algos.knn import ExpertStateIndex  # noqa: E402
@@ -118,14 +117,8 @@ def main() -> None:
     args = parser.parse_args()
     configure_torch(1)
     with tempfile.TemporaryDirectory() as tmp:
-        path = args.dataset
-        if path is None:
-            path = Path(tmp) / "n100000.npz"
-            env_config = EnvConfig(args.game)
-            make_dataset(UniformRandomPolicy(MinAtarEnv(env_config, 0).n_actions, 0), env_config,
-                         size=100_000, seed=0, epsilon=0.0, out=path, expert_dir=Path("random"),
-                         expert_info={"kind": "random"}, record_effects=False)
-        dataset = load_dataset(path, game=args.game)
+        dataset = (load_dataset(args.dataset, game=args.game) if args.dataset else
+                   random_expert_dataset(args.game, 100_000, Path(tmp) / "n100000.npz"))
         runs = {"dqn": [], "diiqn": []}
         for repeat in range(args.repeats):  # interleaved, so drifts in load hit both alike
             runs["dqn"].append(ours(args.game, args.warmup, args.steps, repeat))

@@ -17,13 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import emit  # noqa: E402
+from common import emit, random_expert_dataset  # noqa: E402
 from dqn_speed import ours  # noqa: E402
 
-from algos.acting import UniformRandomPolicy  # noqa: E402
 from algos.algorithms import ALGORITHMS  # noqa: E402
-from algos.datasets import load_dataset, make_dataset  # noqa: E402
-from algos.envs import EnvConfig, MinAtarEnv  # noqa: E402
 from algos.learner import configure_torch  # noqa: E402
 
 
@@ -41,12 +38,7 @@ def main() -> None:
                 "gaifo": ("gaifo", {}), "oril_every_update": ("oril", {"classifier_every": 1}),
                 "oril": ("oril", {})}
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "n30000.npz"
-        env_config = EnvConfig(args.game)
-        make_dataset(UniformRandomPolicy(MinAtarEnv(env_config, 0).n_actions, 0), env_config,
-                     size=30_000, seed=0, epsilon=0.0, out=path, expert_dir=Path("random"),
-                     expert_info={"kind": "random"}, record_effects=False)
-        dataset = load_dataset(path, game=args.game)
+        dataset = random_expert_dataset(args.game, 30_000, Path(tmp) / "n30000.npz")
         runs = {name: [] for name in variants}
         for repeat in range(args.repeats):  # interleaved, so drifts in load hit all alike
             for name, (algo, overrides) in variants.items():

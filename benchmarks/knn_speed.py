@@ -18,22 +18,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import emit  # noqa: E402
+from common import emit, random_expert_dataset  # noqa: E402
 from diiqn_speed import novel_state_rate, random_stream  # noqa: E402
 
-from algos.acting import UniformRandomPolicy  # noqa: E402
-from algos.datasets import load_dataset, make_dataset  # noqa: E402
-from algos.envs import EnvConfig, MinAtarEnv  # noqa: E402
 from algos.knn import ExpertStateIndex  # noqa: E402
 
 
 def measure(game: str, sizes: list[int], queries: int, tau: float, folder: Path) -> list[dict]:
-    path = folder / f"{game}.npz"
-    env_config = EnvConfig(game)
-    make_dataset(UniformRandomPolicy(MinAtarEnv(env_config, 0).n_actions, 0), env_config,
-                 size=max(sizes), seed=0, epsilon=0.0, out=path, expert_dir=Path("random"),
-                 expert_info={"kind": "random"}, record_effects=False)
-    dataset = load_dataset(path)
+    dataset = random_expert_dataset(game, max(sizes), folder / f"{game}.npz")
     n_bits = int(np.prod(dataset.state_shape))
     stream = random_stream(game, 4 * queries, seed=123)
     rows = []

@@ -144,6 +144,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(files, tmp_path, capsys
     assert code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], lines
+    print("FAULT-ROW", json.dumps([" ".join(args), lines[0].replace(str(files["root"]), "DIR")
+                                   .replace(str(tmp_path), "TMP")]))
     assert not out.exists()
     assert sorted(p for p in files["root"].rglob("*")) == before  # nothing written anywhere
 

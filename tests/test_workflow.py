@@ -129,7 +129,7 @@ def test_a_second_run_has_nothing_to_do_and_a_lost_run_is_redone_alone(smoke):
     # missing intermediate file while what was made from it is still there): that run is
     # retrained, the baseline re-aggregated and re-drawn, and nothing else (no expert, no
     # dataset, no other run).
-    shutil.rmtree(smoke / "results" / "runs" / "breakout" / "dqn" / "default" / "seed1")
+    shutil.rmtree(smoke / "results" / "runs" / "breakout" / "dqn" / "default" / "seed0")
     shutil.rmtree(smoke / "results" / "aggregate" / "baseline")
     shutil.rmtree(smoke / "figures" / "baseline")
     result = snakemake("all_figures", "-n", "--configfile", smoke_config, cwd=smoke)
