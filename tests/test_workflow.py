@@ -154,7 +154,7 @@ def test_xdist_keeps_this_module_on_one_worker(request):
 def test_paper_config_lists_the_expected_train_jobs(tmp_path):
     """Paper scale: baseline 5 envs x 5 algos x 10 seeds = 250; confidence ablation 6 variants
     (the default run is the baseline's) x 10 = 60; dataset sizes 1K, 10K, 30K, 50K (100K is the
-    default) x 10 = 40; c_max 100K, 225K (150K is the default) x 10 = 20; τ 0.9, 0.95, 0.99
+    default) x 10 = 40; c_max 670, 1500 (1,000 is the default) x 10 = 20; τ 0.9, 0.95, 0.99
     (0.97 is the default) x 10 = 30; heterogeneous 2 mazes and Breakout with two actions x 3
     algos x 10 = 90. Total 490. The heterogeneous runs train for the experiment's own 500K
     steps, the others for the config's 5M."""
@@ -189,7 +189,7 @@ def test_default_config_is_valid_and_the_workflow_lints_clean(tmp_path):
     ("  checkpoint_every: 500", "  checkpoint_every: 500\n  replay_strat: 5",
      "unknown config key 'replay_strat'"),
     ("  eval_every: 500", "  eval_every: often", "bad value 'often' for eval_every"),
-    ("seeds: [0, 1]", "seeds: [0, 0]", "non-unique"),
+    ("seeds: [0]", "seeds: [0, 0]", "non-unique"),
 ])
 def test_a_bad_config_fails_at_start_naming_the_key(tmp_path, old, new, message):
     bad = tmp_path / "bad.yaml"
