@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .algorithms import ALGORITHMS, DIIQN_FAMILY, needs_dataset
@@ -77,8 +77,7 @@ class Experiment:
     name: str
     envs: list[str]
     methods: dict[str, list[Run]]  # method label -> its runs (over envs, seeds, sweep values)
-    sweep: dict | None = None  # {"key", "config_path", "label", "values", "default"}
-    own_steps: dict[str, int] = field(default_factory=dict)
+    sweep: dict | None = None  # {"key", "config_path", "label", "values"}
 
     @property
     def runs(self) -> list[Run]:
@@ -146,58 +145,65 @@ def plan(config: dict) -> dict[str, Experiment]:
     seeds = config["seeds"]
     if len(set(seeds)) != len(seeds):
         raise PlanError(f"seeds: {seeds} lists a seed twice (one run per seed)")
-    default_size = config["dataset"]["size"]
-    meanings: dict[tuple[str, str, str], tuple] = {}
+    meanings: dict[tuple[str, str, str], tuple] = {}  # (env, algo, variant) -> its settings
     experiments = {}
     for name, spec in config["experiments"].items():
-        where = f"experiments.{name}"
-        own = any(key in spec for key in ("set", "steps", "agent_action_set"))
         sweep = spec.get("sweep")
-        points: list[Any] = sweep["values"] if sweep else [None]
         methods: dict[str, list[Run]] = {}
-        for label, algo, method_set in _methods(spec["methods"], where):
-            for value in points:
-                settings = {**config.get("train_set", {}),
-                            **(config.get("diiqn_set", {}) if algo in DIIQN_FAMILY else {}),
-                            **spec.get("set", {}), **method_set}
-                size = default_size
-                if sweep and sweep["key"] == "dataset_size":
-                    size = value
-                elif sweep:
-                    settings[sweep["key"]] = value
-                parts = [] if label == algo else [label]
-                if sweep and value != _sweep_default(config, sweep, algo):
-                    parts.append(f"{sweep['key']}-{_text(value)}")
-                if own:
-                    parts.insert(0, name)
-                variant = "+".join(parts) or "default"
-                checked = _checked(algo, settings, f"{where} ({label})")
-                for env in spec["envs"]:
-                    action_set = _per_env(spec.get("agent_action_set", "full"), env,
-                                          "agent_action_set", name)
-                    try:
-                        resolve_action_set(env, action_set)
-                    except EnvError as err:
-                        raise PlanError(f"{where}.agent_action_set: {err}") from None
-                    steps = _per_env(spec.get("steps", config["steps"]), env, "steps", name)
-                    meaning = (steps, action_set, size if needs_dataset(algo) else None,
-                               checked)
-                    known = meanings.setdefault((env, algo, variant), meaning)
-                    if known != meaning:
-                        raise PlanError(f"{where}: variant {variant!r} of {algo} on {env} "
-                                        "means other settings in another experiment; name "
-                                        "the method differently")
-                    methods.setdefault(label, []).extend(
-                        Run(env, algo, variant, seed, steps, action_set, meaning[2], checked)
-                        for seed in seeds)
+        for label, algo, method_set in _methods(spec["methods"], f"experiments.{name}"):
+            for value in (sweep["values"] if sweep else [None]):
+                for run in _runs(config, name, spec, label, algo, method_set, value):
+                    meaning = (run.steps, run.action_set, run.dataset_size, run.settings)
+                    if meanings.setdefault((run.env, algo, run.variant), meaning) != meaning:
+                        raise PlanError(f"experiments.{name}: variant {run.variant!r} of "
+                                        f"{algo} on {run.env} means other settings in another "
+                                        "experiment; name the method differently")
+                    methods.setdefault(label, []).append(run)
         sweep_info = None
         if sweep:
             sweep_info = {"key": sweep["key"], "label": sweep.get("label", sweep["key"]),
                           "config_path": SWEEP_KEYS.get(sweep["key"],
                                                         f"algo_config.{sweep['key']}"),
-                          "values": list(points)}
+                          "values": list(sweep["values"])}
         experiments[name] = Experiment(name, list(spec["envs"]), methods, sweep_info)
     return experiments
+
+
+def _runs(config: dict, name: str, spec: dict, label: str, algo: str, method_set: dict,
+          value: Any) -> list[Run]:
+    """The runs of one method of experiment ``name`` (at one value of its sweep, if any), over
+    its envs and the config's seeds."""
+    sweep = spec.get("sweep")
+    settings = {**config.get("train_set", {}),
+                **(config.get("diiqn_set", {}) if algo in DIIQN_FAMILY else {}),
+                **spec.get("set", {}), **method_set}
+    size = config["dataset"]["size"]
+    if sweep and sweep["key"] == "dataset_size":
+        size = value
+    elif sweep:
+        settings[sweep["key"]] = value
+    # The variant: the method's name, the swept value where it is not the default, after the
+    # experiment's name where the experiment has settings of its own.
+    parts = [] if label == algo else [label]
+    if sweep and value != _sweep_default(config, sweep, algo):
+        parts.append(f"{sweep['key']}-{_text(value)}")
+    if any(key in spec for key in ("set", "steps", "agent_action_set")):
+        parts.insert(0, name)
+    variant = "+".join(parts) or "default"
+    checked = _checked(algo, settings, f"experiments.{name} ({label})")
+    runs = []
+    for env in spec["envs"]:
+        action_set = _per_env(spec.get("agent_action_set", "full"), env, "agent_action_set",
+                              name)
+        try:
+            resolve_action_set(env, action_set)
+        except EnvError as err:
+            raise PlanError(f"experiments.{name}.agent_action_set: {err}") from None
+        steps = _per_env(spec.get("steps", config["steps"]), env, "steps", name)
+        runs += [Run(env, algo, variant, seed, steps, action_set,
+                     size if needs_dataset(algo) else None, checked)
+                 for seed in config["seeds"]]
+    return runs
 
 
 def _sweep_default(config: dict, sweep: dict, algo: str) -> Any:
