@@ -1,6 +1,6 @@
 """A verdict for every claim of the paper, from the experiments' aggregate tables.
 
-Each claim of ``shared/reference/paper.md`` §6 is tested on the runs that exist: its measured
+Each claim of the paper (docs/paper.md) is tested on the runs that exist: its measured
 effect with a 95 % interval, the probability of improvement where two methods are compared, the
 runs it rests on, and a verdict:
 
