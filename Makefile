@@ -1,5 +1,6 @@
 # make install  - create .venv and install the suite (torch's CPU build first, then the rest)
-# make test     - install, lint, and run the whole test suite (what CI runs)
+# make test     - install, lint, and run the test suite, learning tests aside (what CI runs first)
+# make test-learning - the learning tests: claims over seeds, each a few minutes of training
 # make bench    - speed and memory benchmarks, JSON into benchmarks/out/
 # make all_figures - every experiment of the paper at the default scale (config/config.yaml)
 CORES ?= 2
@@ -10,7 +11,7 @@ PY := $(VENV)/bin/python
 # pip resolve torch together with the rest can pull the multi-GB CUDA build.
 TORCH_PIN := $(shell sed -n 's/^ *"\(torch==[^"]*\)".*/\1/p' pyproject.toml)
 
-.PHONY: install test lint bench clean all_figures report
+.PHONY: install test test-learning lint bench clean all_figures report
 
 install: $(VENV)/.installed
 
@@ -26,7 +27,10 @@ lint: install
 # Two workers on two cores (pytest-xdist); tests that share a module's expensive fixture (a
 # workflow run, the SLURM cluster) are one xdist_group and run on one worker.
 test: lint
-	$(PY) -m pytest -n $(CORES) --dist loadgroup --durations=15
+	$(PY) -m pytest -n $(CORES) --dist loadgroup --durations=15 -m "not learning"
+
+test-learning: install
+	$(PY) -m pytest -n $(CORES) --dist loadgroup --durations=15 -m learning
 
 bench: install
 	mkdir -p benchmarks/out
