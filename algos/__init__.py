@@ -1,11 +1,13 @@
 """Deep implicit imitation reinforcement learning (DIIQN, HA-DIIQN) and baselines on MinAtar.
 
 Layers, bottom up: ``runs`` (run folders, provenance, atomic writes), ``config`` (``--set``),
-``envs`` and ``mazes`` (environments, bit-packed states), ``nets``, ``replay`` (uniform and
-prioritized), ``learner`` (the one Double-DQN update), ``loop`` (the one training loop),
-``knn`` (the expert-state index), ``datasets`` and ``experts``; the algorithms ``dqn``,
-``diiqn``, ``ha_diiqn``, ``bco``, ``gaifo`` and ``oril``; ``stats`` and ``plots``; ``cli``
-(``python -m algos``).
+``seeds`` (seed streams), ``tally`` (diagnostics), ``envs`` (MinAtar and the mazes, bit-packed
+states), ``acting`` (policies, evaluation), ``nets``, ``replay`` (uniform and prioritized),
+``learner`` (the one Double-DQN update), ``loop`` (the one training loop); ``knn`` (the
+expert-state index), ``inference`` (action inference), ``confidence`` (Φ), ``datasets`` and
+``experts``; the algorithms ``dqn``, ``diiqn``, ``ha_diiqn``, ``bco``, ``gaifo``, ``oril`` and
+their registry ``algorithms``; ``experiments`` (a config's runs), ``stats``, ``aggregate``,
+``claims``, ``figures`` and ``plots``; ``cli`` (``python -m algos``).
 """
 
 import os

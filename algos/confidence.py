@@ -1,6 +1,6 @@
 """DIIQN's confidence Φ in the expert: its terms as pure functions, and the state they need.
 
-``Φ = min(ΔQ · trust(c), ζ)`` per augmented sample (paper.md §1 Step C), with
+``Φ = min(ΔQ · trust(c), ζ)`` per augmented sample (docs/paper.md, "Probable"), with
 
 * ``ΔQ = σ(β [Q(s_e, a_e) - Q(s_e, a_a)])``: does the network rate the expert's action above the
   agent's?

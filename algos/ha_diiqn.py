@@ -1,4 +1,4 @@
-"""HA-DIIQN: DIIQN for an agent whose actions differ from the expert's (paper.md §2).
+"""HA-DIIQN: DIIQN for an agent whose actions differ from the expert's (docs/paper.md, "Probable").
 
 Some expert transitions cannot be reproduced by any single agent action (a diagonal step for an
 agent that moves only along axes). HA-DIIQN adds two things to DIIQN:

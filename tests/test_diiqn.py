@@ -9,16 +9,11 @@ import pytest
 import torch
 
 from algos.datasets import inference_scorer, load_dataset, make_dataset
-from algos.diiqn import (
-    ActionInference,
-    DIIQNAgent,
-    DIIQNConfig,
-    combined_loss,
-    large_margin_loss,
-)
+from algos.diiqn import DIIQNAgent, DIIQNConfig, combined_loss, large_margin_loss
 from algos.dqn import DQNAgent, DQNConfig
 from algos.envs import EnvConfig, MinAtarEnv, make_env, pack_states
 from algos.experts import SCRIPTED_EXPERTS
+from algos.inference import ActionInference
 from algos.knn import ExpertStateIndex
 from conftest import cli, play_randomly, random_expert_dataset, train_args
 

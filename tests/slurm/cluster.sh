@@ -9,8 +9,8 @@
 # It refuses to touch a SLURM it did not start: `up` stops if a munged/slurmctld/slurmd is already
 # running or /etc/slurm/slurm.conf was written by someone else, and `down` signals only the PIDs
 # recorded by `up`. State, logs and PIDs live in $SLURM_TEST_STATE (default /tmp/diiqn-slurm).
-# Facts behind the settings: shared/reference/slurm.md (the accounting-less squeue path, MinJobAge,
-# EnforcePartLimits).
+# Why the settings: docs/cluster.md (the accounting-less squeue path, MinJobAge); EnforcePartLimits
+# makes a job that asks for more than the node has fail at submission instead of pending forever.
 set -euo pipefail
 
 STATE=${SLURM_TEST_STATE:-/tmp/diiqn-slurm}
