@@ -16,7 +16,13 @@ from pathlib import Path
 from .aggregate import AggregateError
 from .algorithms import ALGORITHMS, needs_dataset
 from .config import ConfigError, apply_overrides, describe_fields
-from .datasets import DatasetError, inference_scorer, load_dataset, make_dataset
+from .datasets import (
+    DatasetError,
+    differences_from_existing,
+    inference_scorer,
+    load_dataset,
+    make_dataset,
+)
 from .dqn import DQNAgent, DQNConfig
 from .envs import (
     ACTION_NAMES,
@@ -24,6 +30,7 @@ from .envs import (
     EnvConfig,
     EnvError,
     environment_names,
+    make_env,
     resolve_action_set,
     state_shape,
     validate_env_config,
@@ -424,6 +431,16 @@ def _warn_if_weak(out: Path, info: dict) -> None:
 def _scripted_expert(args: argparse.Namespace, env_config: EnvConfig) -> int:
     out = Path(args.out)
     if (out / "expert.json").exists():
+        _, info = load_expert(out)
+        asked = {"kind": "scripted", "name": args.scripted, "seed": args.seed,
+                 "env": make_env(env_config, seed=0).describe(),
+                 "eval episodes": args.eval_episodes}
+        found = {"kind": info.get("kind"), "name": info.get("name"), "seed": info.get("seed"),
+                 "env": info.get("env"), "eval episodes": info.get("eval", {}).get("episodes")}
+        differences = [key for key in asked if asked[key] != found[key]]
+        if differences:
+            raise UsageError(f"{out} holds another expert (differs in: "
+                             f"{', '.join(differences)}); move it away to make a new one")
         print(f"{out}: expert already finished (expert.json present); nothing to do")
         return 0
     try:
@@ -452,6 +469,17 @@ def cmd_dataset(args: argparse.Namespace) -> int:
         raise UsageError(f"--out must name a .npz file, got {args.out}")
     policy, info = load_expert(args.expert)
     env_config = expert_env_config(info)
+    # A finished dataset is never overwritten: runs were trained on it (their config.json has
+    # its checksum). The same request is a no-op; another one must go to another file.
+    differences = differences_from_existing(
+        args.out, size=args.size, seed=args.seed, epsilon=args.epsilon, expert_dir=args.expert,
+        expert_info=info, record_effects=not args.no_effects)
+    if differences == []:
+        print(f"{args.out}: dataset already made with these settings; nothing to do")
+        return 0
+    if differences:
+        raise UsageError(f"{args.out} holds a dataset made otherwise (differs in: "
+                         f"{', '.join(differences)}); move it away to make a new one")
     _writable_folder(args.out.parent, "--out")
     configure_torch(1)
     with tqdm(total=args.size, desc=f"dataset {env_config.game}", unit="step",

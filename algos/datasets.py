@@ -188,6 +188,31 @@ def make_dataset(policy: Policy, env_config: EnvConfig, *, size: int, seed: int,
     return info
 
 
+def differences_from_existing(out: Path, *, size: int, seed: int, epsilon: float,
+                              expert_dir: Path, expert_info: dict,
+                              record_effects: bool) -> list[str] | None:
+    """How a finished dataset at ``out`` (its description written) differs from the one asked
+    for: ``None`` where there is none, ``[]`` where it is the same, else one "key: old -> new"
+    per difference. The expert counts by its folder and by what its ``expert.json`` says, so a
+    retrained expert in the same folder is a difference."""
+    if not info_path(out).is_file():
+        return None
+    info = _read_info(out)
+    if not isinstance(info, dict):
+        raise DatasetError(f"{info_path(out)}: not a dataset description; move it away")
+    expert = info.get("expert") or {}
+    asked = {"size": size, "seed": seed, "epsilon": epsilon,
+             "expert": str(expert_dir),
+             "expert return": expert_info.get("eval", {}).get("return_mean"),
+             "expert steps": expert_info.get("steps_trained"),
+             "effects recorded": record_effects}
+    found = {"size": info.get("size"), "seed": info.get("seed"), "epsilon": info.get("epsilon"),
+             "expert": expert.get("path"), "expert return": expert.get("return_mean"),
+             "expert steps": expert.get("steps_trained"),
+             "effects recorded": info.get("effects_file") is not None}
+    return [f"{key} {found[key]} -> {asked[key]}" for key in asked if found[key] != asked[key]]
+
+
 @dataclass(frozen=True)
 class StateOnlyDataset:
     """What learning code may know of the expert: its transitions without actions."""

@@ -399,7 +399,7 @@ def check_run_folder(run: RunDir, run_config: dict) -> None:
         changed = sorted(_differences(saved, wanted))
         raise ResumeError(
             f"{run.root} holds a run with a different config (differs in: {', '.join(changed)});"
-            " use another --out or delete that folder"
+            " use another --out, or move that folder away to start it anew"
         )
 
 

@@ -36,18 +36,23 @@ def run_of(wildcards):
     return RUNS[(wildcards.env, wildcards.algo, wildcards.variant, wildcards.seed)]
 
 
+def dataset_file(env: str, size) -> str:
+    return f"results/datasets/{env}/n{size}.npz"
+
+
 def train_inputs(wildcards) -> dict:
     run = run_of(wildcards)
     if run.dataset_size is None:
         return {}
-    return {"dataset": f"results/datasets/{run.env}/n{run.dataset_size}.npz"}
+    return {"dataset": f"results/datasets/{run.env}/n{run.dataset_size}.done"}
 
 
-def train_options(wildcards, input) -> str:
+def train_options(wildcards) -> str:
     """Options of python -m algos train beyond algo, game, seed, steps and out."""
-    options = [run_of(wildcards).options()]
-    if "dataset" in input.keys():
-        options.append(f"--dataset {shlex.quote(input.dataset)}")
+    run = run_of(wildcards)
+    options = [run.options()]
+    if run.dataset_size is not None:
+        options.append(f"--dataset {shlex.quote(dataset_file(run.env, run.dataset_size))}")
     return " ".join(o for o in options if o)
 
 
@@ -57,11 +62,11 @@ def train_runtime(wildcards) -> int:
 
 
 def experiment_summaries(wildcards) -> list[str]:
-    return [f"{run.folder}/summary.json" for run in EXPERIMENTS[wildcards.experiment].runs]
+    return [f"{run.folder}/workflow.done" for run in EXPERIMENTS[wildcards.experiment].runs]
 
 
 def experiment_experts(wildcards) -> list[str]:
-    return [f"results/experts/{env}/expert.json"
+    return [f"results/experts/{env}/workflow.done"
             for env in sorted(EXPERIMENTS[wildcards.experiment].envs)]
 
 

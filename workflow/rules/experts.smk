@@ -1,12 +1,15 @@
-# Experts and their state-only datasets. Both are protected (read-only once made): retraining an
-# expert by accident would also invalidate every dataset and run built on it.
+# Experts and their state-only datasets. Each job's output is a marker (`workflow.done`,
+# `n{size}.done`) touched after the command succeeds, never the expert's or the dataset's own
+# files: Snakemake deletes a job's outputs before it reruns it (after a config change), and an
+# expert or a dataset must never be lost that way. The command itself keeps what exists: the
+# same settings are a no-op, other settings stop with what differs (docs/faults.md).
 
 
 rule expert:
     conda:
         "../../environment.yml"
     output:
-        protected("results/experts/{env}/expert.json"),
+        "results/experts/{env}/workflow.done",
     params:
         options=expert_options,
         out=subpath(output[0], parent=True),
@@ -21,19 +24,20 @@ rule expert:
         runtime=600,
     shell:
         "python -m algos expert --game {wildcards.env} {params.options} --threads {threads} "
-        "--out {params.out} > {log} 2>&1"
+        "--out {params.out} > {log} 2>&1 && touch {output}"
 
 
 rule dataset:
     conda:
         "../../environment.yml"
     input:
-        "results/experts/{env}/expert.json",
+        "results/experts/{env}/workflow.done",
     output:
-        protected("results/datasets/{env}/n{size}.npz"),
+        "results/datasets/{env}/n{size}.done",
     params:
         epsilon=config["dataset"].get("epsilon", 0.01),
         expert=subpath(input[0], parent=True),
+        npz=lambda wildcards: dataset_file(wildcards.env, wildcards.size),
     log:
         "logs/datasets/{env}/n{size}.log",
     priority: 10
@@ -42,4 +46,4 @@ rule dataset:
         runtime=60,
     shell:
         "python -m algos dataset --expert {params.expert} --size {wildcards.size} --seed 0 "
-        "--epsilon {params.epsilon} --out {output} > {log} 2>&1"
+        "--epsilon {params.epsilon} --out {params.npz} > {log} 2>&1 && touch {output}"

@@ -1,5 +1,8 @@
 # One rule trains every run. The run folder holds a checkpoint: a job killed and started again
-# resumes it, and summary.json (the output) is written last, so a finished run is never redone.
+# resumes it. The output is a marker touched after the command succeeds (summary.json, written
+# last by the command, stays the command's): a job rerun after a config change deletes only the
+# marker, and the command either finds the finished run with the same config (nothing to do) or
+# stops with what differs, so a finished run is never lost.
 
 
 rule train:
@@ -8,7 +11,7 @@ rule train:
     input:
         unpack(train_inputs),
     output:
-        "results/runs/{env}/{algo}/{variant}/seed{seed}/summary.json",
+        "results/runs/{env}/{algo}/{variant}/seed{seed}/workflow.done",
     params:
         options=train_options,
         steps=lambda wildcards: run_of(wildcards).steps,
@@ -26,4 +29,4 @@ rule train:
     shell:
         "python -m algos train {wildcards.algo} --game {wildcards.env} --seed {wildcards.seed} "
         "--steps {params.steps} --threads {threads} --out {params.out} {params.options} "
-        "> {log} 2>&1"
+        "> {log} 2>&1 && touch {output}"

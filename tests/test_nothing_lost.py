@@ -1,0 +1,71 @@
+"""A config changed under finished work: Snakemake reruns the jobs whose settings changed, and
+deletes their outputs first. Those outputs are markers, so the expert, the dataset and the
+finished run stay as they were; each command stops with what differs, and the workflow fails
+naming the job instead of silently replacing (or losing) what was made."""
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nothing_lost")]
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+CONFIG = {
+    "seeds": [0], "steps": 600, "last_evaluations": 1, "bootstrap_reps": 50,
+    "train_set": {"replay_start": 200, "eval_every": 600, "eval_episodes": 2,
+                  "checkpoint_every": 600, "epsilon_decay_steps": 500},
+    "experts": {"steps": 600, "stop_fraction": 0.0, "eval_episodes": 2,
+                "set": {"replay_start": 200, "eval_every": 600, "eval_episodes": 2}},
+    "dataset": {"size": 500, "epsilon": 0.01},
+    "experiments": {"kept": {"envs": ["breakout"], "methods": ["diiqn"]}},
+}
+
+
+def workflow(work: Path, config: dict) -> subprocess.CompletedProcess:
+    path = work / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return subprocess.run([*SNAKEMAKE, "kept", "--cores", "1", "--configfile", str(path),
+                           "--directory", str(work)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+
+
+def fingerprint(paths: list[Path]) -> list[tuple[int, bytes]]:
+    return [(p.stat().st_mtime_ns, p.read_bytes()) for p in paths]
+
+
+CHANGES = [  # (section, key, value), the job's log, what it says
+    (("experts", "steps", 700), "experts/breakout.log", "differs in: steps"),
+    (("dataset", "epsilon", 0.05), "datasets/breakout/n500.log",
+     "differs in: epsilon 0.01 -> 0.05"),
+    (("train_set", "eval_episodes", 3), "train/breakout/diiqn/default/seed0.log",
+     "differs in: algo_config.eval_episodes"),
+]
+
+
+def test_a_changed_setting_never_deletes_what_was_made(tmp_path):
+    first = workflow(tmp_path, CONFIG)
+    assert first.returncode == 0, first.stderr[-3000:]
+    results = tmp_path / "results"
+    made = [results / "experts" / "breakout" / "expert.json",
+            results / "experts" / "breakout" / "policy.pt",
+            results / "datasets" / "breakout" / "n500.npz",
+            results / "datasets" / "breakout" / "n500.json",
+            results / "runs" / "breakout" / "diiqn" / "default" / "seed0" / "summary.json",
+            results / "runs" / "breakout" / "diiqn" / "default" / "seed0" / "metrics.csv"]
+    before = fingerprint(made)
+    for (section, key, value), log, message in CHANGES:
+        changed = copy.deepcopy(CONFIG)
+        changed[section][key] = value
+        second = workflow(tmp_path, changed)
+        assert second.returncode != 0, key
+        assert message in (tmp_path / "logs" / log).read_text()
+        assert fingerprint(made) == before, key  # nothing deleted, nothing rewritten
+        again = workflow(tmp_path, CONFIG)  # back to the settings the files were made with
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert fingerprint(made) == before, key
