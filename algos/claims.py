@@ -10,7 +10,8 @@ runs it rests on, and a verdict:
   of A beats every run of B);
 * levels (beyond the expert, capped at the expert): from the 95 % stratified-bootstrap interval
   of the IQM of expert-normalised scores: *reproduced* where the interval lies on the claimed
-  side of 1, *not reproduced* where it lies on the other, *inconclusive* where it straddles it;
+  side of 1, *not reproduced* where it lies on the other, *inconclusive* where it straddles it
+  or rests on fewer than three runs (whose bootstrap interval says nothing);
 * *not run* where the config has no experiment to test it.
 
 "At this budget" belongs to every verdict: a claim made at 5M frames and 10 seeds is tested at
@@ -93,11 +94,15 @@ def compare(a: np.ndarray, b: np.ndarray, *, higher_is_better: bool = True,
             "p_value": float(ahead), "verdict": verdict}
 
 
+MIN_LEVEL_RUNS = 3  # the interval of one or two runs' IQM is the runs themselves
+
+
 def level(values: np.ndarray, above: bool) -> dict:
     """The IQM of expert-normalised scores against 1 (the expert)."""
     point, low, high = stats.aggregate_metrics({"m": values[:, None]}, reps=2000)["m"]["iqm"]
     claimed, other = (low > 1.0, high < 1.0) if above else (high <= 1.0, low > 1.0)
-    verdict = "reproduced" if claimed else "not reproduced" if other else "inconclusive"
+    verdict = ("inconclusive" if len(values) < MIN_LEVEL_RUNS else "reproduced" if claimed
+               else "not reproduced" if other else "inconclusive")
     return {"effect": point, "effect_lower": low, "effect_upper": high, "verdict": verdict}
 
 
