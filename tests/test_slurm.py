@@ -98,12 +98,12 @@ def test_every_run_is_a_slurm_job_and_every_figure_is_made(slurm_smoke):
 
 
 def test_a_failing_job_fails_the_workflow_instead_of_hanging(slurm_smoke):
-    """Corrupt the 500-transition dataset and mark it remade (its marker touched): the one run
-    built on it is run again, fails inside SLURM with the dataset error, and the workflow exits
-    non-zero; the finished run itself is kept."""
+    """Corrupt the 500-transition dataset and mark it remade (its marker holds another
+    checksum): the one run built on it is run again, fails inside SLURM with the dataset error,
+    and the workflow exits non-zero; the finished run itself is kept."""
     dataset = slurm_smoke / "results" / "datasets" / "breakout" / "n500.npz"
     dataset.write_bytes(b"not a dataset")
-    dataset.with_suffix(".done").touch()
+    dataset.with_suffix(".done").write_text("remade\n")
     result = snakemake(TARGET, "--configfile", str(slurm_smoke / "smoke.yaml"), cwd=slurm_smoke)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-3000:]

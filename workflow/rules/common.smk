@@ -36,8 +36,8 @@ def run_of(wildcards):
     return RUNS[(wildcards.env, wildcards.algo, wildcards.variant, wildcards.seed)]
 
 
-def dataset_file(env: str, size) -> str:
-    return f"results/datasets/{env}/n{size}.npz"
+def dataset_file(env: str, size, suffix: str = ".npz") -> str:
+    return f"results/datasets/{env}/n{size}{suffix}"
 
 
 def train_inputs(wildcards) -> dict:

@@ -1,8 +1,11 @@
 # Experts and their state-only datasets. Each job's output is a marker (`workflow.done`,
-# `n{size}.done`) touched after the command succeeds, never the expert's or the dataset's own
+# `n{size}.done`) written after the command succeeds, never the expert's or the dataset's own
 # files: Snakemake deletes a job's outputs before it reruns it (after a config change), and an
 # expert or a dataset must never be lost that way. The command itself keeps what exists: the
-# same settings are a no-op, other settings stop with what differs (docs/faults.md).
+# same settings are a no-op, other settings stop with what differs (docs/faults.md). A marker
+# holds the checksum of the product's description: Snakemake compares small files by content,
+# so a remade product (another checksum) reruns what depends on it, and a marker rewritten over
+# the same product does not.
 
 
 rule expert:
@@ -24,7 +27,7 @@ rule expert:
         runtime=600,
     shell:
         "python -m algos expert --game {wildcards.env} {params.options} --threads {threads} "
-        "--out {params.out} > {log} 2>&1 && touch {output}"
+        "--out {params.out} > {log} 2>&1 && sha256sum {params.out}/expert.json > {output}"
 
 
 rule dataset:
@@ -38,6 +41,7 @@ rule dataset:
         epsilon=config["dataset"].get("epsilon", 0.01),
         expert=subpath(input[0], parent=True),
         npz=lambda wildcards: dataset_file(wildcards.env, wildcards.size),
+        description=lambda wildcards: dataset_file(wildcards.env, wildcards.size, ".json"),
     log:
         "logs/datasets/{env}/n{size}.log",
     priority: 10
@@ -46,4 +50,5 @@ rule dataset:
         runtime=60,
     shell:
         "python -m algos dataset --expert {params.expert} --size {wildcards.size} --seed 0 "
-        "--epsilon {params.epsilon} --out {params.npz} > {log} 2>&1 && touch {output}"
+        "--epsilon {params.epsilon} --out {params.npz} > {log} 2>&1 "
+        "&& sha256sum {params.description} > {output}"

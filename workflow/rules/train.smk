@@ -1,8 +1,8 @@
 # One rule trains every run. The run folder holds a checkpoint: a job killed and started again
-# resumes it. The output is a marker touched after the command succeeds (summary.json, written
-# last by the command, stays the command's): a job rerun after a config change deletes only the
-# marker, and the command either finds the finished run with the same config (nothing to do) or
-# stops with what differs, so a finished run is never lost.
+# resumes it. The output is a marker written after the command succeeds, holding the checksum of
+# summary.json (written last by the command, and the command's own): a job rerun after a config
+# change deletes only the marker, and the command either finds the finished run with the same
+# config (nothing to do) or stops with what differs, so a finished run is never lost.
 
 
 rule train:
@@ -29,4 +29,4 @@ rule train:
     shell:
         "python -m algos train {wildcards.algo} --game {wildcards.env} --seed {wildcards.seed} "
         "--steps {params.steps} --threads {threads} --out {params.out} {params.options} "
-        "> {log} 2>&1 && touch {output}"
+        "> {log} 2>&1 && sha256sum {params.out}/summary.json > {output}"
