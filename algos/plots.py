@@ -14,9 +14,20 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import FuncFormatter
 
 from .figures import figures_for
 from .runs import atomic_write
+
+# 250000 -> "250K": full step counts run into each other under a panel's ticks.
+STEPS = FuncFormatter(
+    lambda x, _: f"{x / 1e6:g}M" if abs(x) >= 1e6 else f"{x / 1e3:g}K" if abs(x) >= 1e3
+    else f"{x:g}")
+
+
+def _steps_axis(ax) -> None:
+    ax.set_xlabel("environment steps")
+    ax.xaxis.set_major_formatter(STEPS)
 
 ALGO_ORDER = ("dqn", "diiqn", "ha_diiqn", "bco", "gaifo", "oril")
 """The algorithms in the order of their colours."""
@@ -105,7 +116,7 @@ def learning_curves(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
             ax.axhline(ends["random_return"].iloc[0], color="grey", ls=":", lw=1.2,
                        label="random")
         ax.set_title(game)
-        ax.set_xlabel("environment steps")
+        _steps_axis(ax)
         ax.set_ylabel("evaluation return (95 % CI over seeds)")
     _legend_below(fig, axes[0])
     _warn_weak_experts(fig, scores)
@@ -218,8 +229,9 @@ DIAGNOSTIC_PANELS = (
 
 def diagnostics(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     """The DIIQN family's diagnostics over training (``diagnostics``): inference, matches, what
-    the expert samples add, and Φ with its terms; one line per method (mean over envs and
-    seeds, 95 % band)."""
+    the expert samples add, and Φ with its terms; one line per method and environment (the
+    environment by its dashes; mean over seeds, 95 % band): games differ, and pooling them
+    would also jump where one game's budget ends."""
     table = tables["diagnostics"]
     sns.set_theme(style="whitegrid", context="notebook")
     panels = list(DIAGNOSTIC_PANELS)
@@ -227,17 +239,19 @@ def diagnostics(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
             table["inference_effect_accuracy"].isna().all():
         panels[0] = ("inference_accuracy", "inference accuracy (action id)")
     colors = _method_colors(table)
+    style = "env" if table["env"].nunique() > 1 else None
     fig, axes = plt.subplots(2, 4, figsize=(5.0 * 4, 4.0 * 2), squeeze=False)
     for ax, (column, label) in zip(axes.ravel(), panels, strict=True):
         if column in table.columns and table[column].notna().any():
             sns.lineplot(data=table.dropna(subset=[column]), x="step", y=column, hue="method",
-                         hue_order=list(colors), palette=colors, errorbar=("ci", 95),
-                         n_boot=1000, seed=0, ax=ax, legend=ax is axes[0][0])
+                         hue_order=list(colors), palette=colors, style=style,
+                         errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax,
+                         legend=ax is axes[0][0])
         else:
             ax.text(0.5, 0.5, "not logged by these runs", ha="center", va="center",
                     transform=ax.transAxes)
         ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("environment steps")
+        _steps_axis(ax)
         ax.set_ylabel("")
         ax.set_title(label, fontsize="small")
     _legend_below(fig, axes.ravel())
@@ -285,6 +299,7 @@ def bridging(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
         ax.set_ylim(bottom=0)
         threshold = data["threshold"].iloc[0] if len(data) else float("nan")
         ax.set_ylabel(f"environment steps to {threshold:.0%} of the expert")
+        ax.yaxis.set_major_formatter(STEPS)
         ax.set_title(f"{env} (×: never; bar: median)", fontsize="small")
         diag = table[table["env"] == env]
         for ax, (column, label) in zip(row[1:], panels, strict=True):
@@ -299,7 +314,7 @@ def bridging(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
                         transform=ax.transAxes)
             if column != "bridge_hits":
                 ax.set_ylim(-0.02, 1.02)
-            ax.set_xlabel("environment steps")
+            _steps_axis(ax)
             ax.set_ylabel(label)
             ax.set_title(env, fontsize="small")
     fig.tight_layout()
