@@ -192,7 +192,7 @@ def differences_from_existing(out: Path, *, size: int, seed: int, epsilon: float
                               expert_dir: Path, expert_info: dict,
                               record_effects: bool) -> list[str] | None:
     """How a finished dataset at ``out`` (its description written) differs from the one asked
-    for: ``None`` where there is none, ``[]`` where it is the same, else one "key: old -> new"
+    for: ``None`` where there is none, ``[]`` where it is the same, else one "key old -> new"
     per difference. The expert counts by its folder and by what its ``expert.json`` says, so a
     retrained expert in the same folder is a difference."""
     if not info_path(out).is_file():
