@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]  # this workflow
 
 # A tiny but complete DQN run: learning starts early, evaluations and checkpoints are frequent.
 FAST = ["--set", "replay_start=300", "--set", "replay_capacity=5000", "--set", "eval_every=1000",

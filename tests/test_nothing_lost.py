@@ -5,17 +5,15 @@ naming the job instead of silently replacing (or losing) what was made."""
 
 import copy
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, SNAKEMAKE
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nothing_lost")]
 
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 CONFIG = {
     "seeds": [0], "steps": 600, "last_evaluations": 1, "bootstrap_reps": 50,
     "train_set": {"replay_start": 200, "eval_every": 600, "eval_episodes": 2,

@@ -7,18 +7,16 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, SNAKEMAKE
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("recovery")]
 
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 CONFIG = {
     "seeds": [0], "steps": 30000, "last_evaluations": 2, "bootstrap_reps": 50,
     "train_set": {"replay_start": 500, "eval_every": 10000, "eval_episodes": 2,

@@ -4,7 +4,6 @@ config's job count, lint, and bad configs."""
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +14,11 @@ import yaml
 from algos.experiments import plan
 from algos.figures import figures_for
 from algos.stats import aggregate_metrics, score_matrices
-from conftest import ROOT
+from conftest import ROOT, SNAKEMAKE
 
 # Under pytest-xdist (make test), the tests sharing this module's fixtures run on one worker.
 pytestmark = pytest.mark.xdist_group("smoke_workflow")
 
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 TEST_CONFIG = ROOT / ".test" / "config" / "config.yaml"
 PLAN = plan(yaml.safe_load(TEST_CONFIG.read_text()))
 
