@@ -53,6 +53,7 @@ from .loop import (
     ResumeError,
     check_run_folder,
     config_dict,
+    config_differences,
     train_run,
 )
 from .runs import RunDir, RunLockedError
@@ -437,7 +438,7 @@ def _scripted_expert(args: argparse.Namespace, env_config: EnvConfig) -> int:
                  "eval episodes": args.eval_episodes}
         found = {"kind": info.get("kind"), "name": info.get("name"), "seed": info.get("seed"),
                  "env": info.get("env"), "eval episodes": info.get("eval", {}).get("episodes")}
-        differences = [key for key in asked if asked[key] != found[key]]
+        differences = config_differences(found, asked)
         if differences:
             raise UsageError(f"{out} holds another expert (differs in: "
                              f"{', '.join(differences)}); move it away to make a new one")

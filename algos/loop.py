@@ -396,7 +396,7 @@ def check_run_folder(run: RunDir, run_config: dict) -> None:
     saved = read_json(run.config)
     wanted = json.loads(to_json(run_config))  # the form it takes on disk (lists, not tuples)
     if saved != wanted:
-        changed = sorted(_differences(saved, wanted))
+        changed = sorted(config_differences(saved, wanted))
         raise ResumeError(
             f"{run.root} holds a run with a different config (differs in: {', '.join(changed)});"
             " use another --out, or move that folder away to start it anew"
@@ -473,11 +473,12 @@ def _train_locked(agent, run_config, config, env_config, seed, total_steps, run,
     return summary
 
 
-def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+def config_differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """The dotted keys at which two nested settings dicts differ (``config`` if not dicts)."""
     if isinstance(a, dict) and isinstance(b, dict):
         out = []
         for key in sorted(set(a) | set(b)):
-            out += _differences(a.get(key), b.get(key), f"{prefix}{key}.")
+            out += config_differences(a.get(key), b.get(key), f"{prefix}{key}.")
         return out
     return [] if a == b else [prefix.rstrip(".") or "config"]
 

@@ -44,7 +44,7 @@ def train_inputs(wildcards) -> dict:
     run = run_of(wildcards)
     if run.dataset_size is None:
         return {}
-    return {"dataset": f"results/datasets/{run.env}/n{run.dataset_size}.done"}
+    return {"dataset": dataset_file(run.env, run.dataset_size, ".done")}
 
 
 def train_options(wildcards) -> str:
