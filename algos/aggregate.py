@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
+from .errors import UserError
 
 DIAGNOSTICS = ("inference_accuracy", "inference_effect_accuracy", "inferred_coverage",
                "knn_acceptance", "usable_share", "phi_mean", "delta_q_mean", "delta_mean",
@@ -47,7 +48,7 @@ DIAGNOSTICS = ("inference_accuracy", "inference_effect_accuracy", "inferred_cove
 RUN_KEYS = ["method", "algo", "variant", "env", "seed"]
 
 
-class AggregateError(ValueError):
+class AggregateError(UserError, ValueError):
     """Runs that cannot be aggregated: the message names the run and the problem."""
 
 

@@ -11,59 +11,32 @@ import argparse
 import os
 import sys
 import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .aggregate import AggregateError
-from .algorithms import ALGORITHMS, needs_dataset
-from .config import ConfigError, apply_overrides, describe_fields
-from .datasets import (
-    DatasetError,
-    differences_from_existing,
-    inference_scorer,
-    load_dataset,
-    make_dataset,
-)
-from .dqn import DQNAgent, DQNConfig
-from .envs import (
-    ACTION_NAMES,
-    MAZE_ACTION_NAMES,
-    EnvConfig,
-    EnvError,
-    environment_names,
-    make_env,
-    resolve_action_set,
-    state_shape,
-    validate_env_config,
-)
-from .experts import (
-    REFERENCE_DQN_SCORES,
-    SCRIPTED_EXPERTS,
-    DQNExpert,
-    ExpertError,
-    expert_env_config,
-    load_expert,
-    stop_at_return,
-    write_expert_json,
-)
+from .errors import RunFailure, UserError
 from .figures import FIGURES
-from .learner import DivergenceError, configure_torch
-from .loop import (
-    CheckpointError,
-    LoopConfig,
-    ResumeError,
-    check_run_folder,
-    config_dict,
-    config_differences,
-    train_run,
-)
-from .runs import RunDir, RunLockedError
+
+if TYPE_CHECKING:
+    from .envs import EnvConfig
+    from .runs import RunDir
+
+# Modules are imported where a command needs them, so that a command does not pay for the
+# others' (torch, rliable): a figure job of the workflow starts in about 1 s instead of 4.
 
 
-class UsageError(Exception):
+class UsageError(UserError):
     """Bad input from the command line: reported in one line, exit status 2."""
 
 
 def _train_epilog() -> str:
+    from .algorithms import ALGORITHMS
+    from .config import describe_fields
+    from .dqn import DQNConfig
+    from .loop import LoopConfig
+
     blocks = []
     for name, (cfg, _) in ALGORITHMS.items():
         # Fields inherited from another algorithm (or the shared loop) are listed once, there.
@@ -95,22 +68,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="python -m algos",
-        description="Deep implicit imitation RL on MinAtar (DIIQN, HA-DIIQN and baselines): "
-                    "train agents and write resumable run folders.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _describe(parser: argparse.ArgumentParser, description: str, epilog: str | None = None
+              ) -> None:
+    parser.description, parser.epilog = description, epilog
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
-    train = commands.add_parser(
-        "train", help="train one agent into a run folder (resumes if the folder has a checkpoint)",
-        description=textwrap.fill(
+
+def _train_arguments(train: argparse.ArgumentParser) -> None:
+    from .algorithms import ALGORITHMS
+
+    _describe(
+        train, textwrap.fill(
             "Train one agent on one game and write a run folder: config.json, metrics.csv, "
             "diagnostics.csv, run.json, checkpoint/ and, last, summary.json. Re-running the same "
             "command resumes from the checkpoint; a finished run exits at once. Progress goes to "
             "a bar on a terminal (none when output is redirected).", width=96),
-        epilog=_train_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+        _train_epilog())
     train.add_argument("algo", choices=sorted(ALGORITHMS), metavar="ALGO",
                        help=f"algorithm: {', '.join(sorted(ALGORITHMS))}")
     _add_env_arguments(train)
@@ -132,20 +105,22 @@ def build_parser() -> argparse.ArgumentParser:
                        help="without a terminal (logs, SLURM), a progress line every S seconds "
                             "(default 60)")
 
-    expert = commands.add_parser(
-        "expert", help="train a suboptimal DQN expert (policy.pt + expert.json)",
-        description=textwrap.fill(
+
+def _expert_arguments(expert: argparse.ArgumentParser) -> None:
+    from .experts import REFERENCE_DQN_SCORES, SCRIPTED_EXPERTS
+
+    _describe(
+        expert, textwrap.fill(
             "Train a Double DQN + PER expert with the shared loop into OUT/train/ (resumable) and "
             "keep it at a chosen strength: the --steps budget and, unless --stop-fraction 0, an "
             "early stop at the first evaluation whose mean return reaches that fraction of the "
             "reference score (MinAtar's DQN at 5M frames by default), so that it sits between "
             "random and a full DQN. Then write OUT/policy.pt and, last, OUT/expert.json with "
             "the expert's and a random policy's return over --eval-episodes episodes.", width=96),
-        epilog=("example:\n  python -m algos expert --game breakout --seed 0 --steps 1000000 "
+        ("example:\n  python -m algos expert --game breakout --seed 0 --steps 1000000 "
                 "--out results/experts/breakout\n\nconfig keys (--set): as for "
                 "'python -m algos train dqn --help'; reference scores: "
-                + ", ".join(f"{g} {s:g}" for g, s in REFERENCE_DQN_SCORES.items())),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+                + ", ".join(f"{g} {s:g}" for g, s in REFERENCE_DQN_SCORES.items())))
     _add_env_arguments(expert)
     expert.add_argument("--seed", type=_seed, required=True, help="the one seed of the expert")
     expert.add_argument("--steps", type=_positive_int,
@@ -170,18 +145,18 @@ def build_parser() -> argparse.ArgumentParser:
     expert.add_argument("--progress-every", type=_positive_float, default=60.0, metavar="S",
                         help="without a terminal, a progress line every S seconds (default 60)")
 
-    dataset = commands.add_parser(
-        "dataset", help="roll out an expert into a state-only dataset (true actions apart)",
-        description=textwrap.fill(
+
+def _dataset_arguments(dataset: argparse.ArgumentParser) -> None:
+    _describe(
+        dataset, textwrap.fill(
             "Roll out the expert in --expert (epsilon-greedy) and write OUT (states, next "
             "states, dones, episode and step indices, bit-packed, no actions), OUT's .json "
             "description with checksums, and the true actions in a separate .actions.npy that "
             "only scoring code reads. The same expert and seed give one rollout stream, and a "
             "dataset of size N is its first N transitions, so smaller datasets are prefixes of "
             "larger ones.", width=96),
-        epilog=("example:\n  python -m algos dataset --expert results/experts/breakout "
-                "--size 100000 --seed 0 --out results/datasets/breakout/n100000.npz"),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        ("example:\n  python -m algos dataset --expert results/experts/breakout "
+         "--size 100000 --seed 0 --out results/datasets/breakout/n100000.npz"))
     dataset.add_argument("--expert", type=Path, required=True, metavar="DIR",
                          help="expert folder (with expert.json)")
     dataset.add_argument("--size", type=_positive_int, required=True,
@@ -196,15 +171,16 @@ def build_parser() -> argparse.ArgumentParser:
                               "executed one's effect; scoring only): about 7x faster rollouts, "
                               "but inference is then scored against exact action ids only")
 
-    check = commands.add_parser(
-        "check-dataset", help="validate a dataset file and print what it holds",
-        description="Load a dataset as learning code does (arrays, dtypes, shapes, checksum, "
-                    "game) and print its description; exit status 2 with one line if it is bad.")
+
+def _check_dataset_arguments(check: argparse.ArgumentParser) -> None:
+    _describe(check, "Load a dataset as learning code does (arrays, dtypes, shapes, checksum, "
+                     "game) and print its description; exit status 2 with one line if it is bad.")
     check.add_argument("path", type=Path, metavar="PATH", help="dataset file (.npz)")
     check.add_argument("--game", metavar="GAME", help="also require the dataset to be of GAME")
-    aggregate = commands.add_parser(
-        "aggregate", help="score finished runs and aggregate them with rliable (CSV out)",
-        description=textwrap.fill(
+
+def _aggregate_arguments(aggregate: argparse.ArgumentParser) -> None:
+    _describe(
+        aggregate, textwrap.fill(
             "Read finished run folders and write OUT/scores.csv (one row per run: its mean "
             "evaluation return over the last --last evaluations and its expert-normalised "
             "value (score - random) / (expert - random)), curves.csv (every evaluation), "
@@ -215,9 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
             "diagnostics). Runs come from --manifest (the workflow's: each run's method and "
             "the swept setting) or as RUN folders (each the method algo/variant). Every value "
             "is read from the runs' own files.", width=96),
-        epilog="example:\n  python -m algos aggregate results/runs/breakout/*/default/seed* "
-               "--experts results/experts --out results/aggregate/mine",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "example:\n  python -m algos aggregate results/runs/breakout/*/default/seed* "
+        "--experts results/experts --out results/aggregate/mine")
     aggregate.add_argument("runs", nargs="*", type=Path, metavar="RUN", help="run folders")
     aggregate.add_argument("--manifest", type=Path, metavar="JSON",
                            help="the workflow's experiment manifest instead of RUN folders")
@@ -236,34 +211,35 @@ def build_parser() -> argparse.ArgumentParser:
                                 "0.9: within 10 %% of the expert, on the random-to-expert "
                                 "scale)")
 
-    plot = commands.add_parser(
-        "plot", help="draw an aggregate folder's figures (PNG and PDF)",
-        description=textwrap.fill(
+
+def _plot_arguments(plot: argparse.ArgumentParser) -> None:
+    _describe(
+        plot, textwrap.fill(
             "Draw the figures of an aggregate folder (from 'python -m algos aggregate'): every "
             "one that applies to its methods, or --only these.", width=96),
-        epilog="figures:\n" + "\n".join(
+        "figures:\n" + "\n".join(
             textwrap.fill(f"{name}: {figure.caption}", width=96, initial_indent="  ",
-                          subsequent_indent="    ") for name, figure in FIGURES.items()),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+                          subsequent_indent="    ") for name, figure in FIGURES.items()))
     plot.add_argument("aggregate", type=Path, metavar="DIR", help="aggregate folder")
     plot.add_argument("--out", type=Path, required=True, help="folder for the figures")
     plot.add_argument("--only", nargs="+", metavar="FIGURE", choices=list(FIGURES),
                       help=f"draw only these: {', '.join(FIGURES)}")
 
-    claims = commands.add_parser(
-        "claims", help="a verdict for every claim of the paper, from the experiments' tables",
-        description=textwrap.fill(
+
+def _claims_arguments(claims: argparse.ArgumentParser) -> None:
+    _describe(
+        claims, textwrap.fill(
             "Read ROOT/{experiment}/ (the aggregate folders) and write OUT (CSV): for each "
             "claim of the paper, the measured effect with its 95 % interval, P(improvement), "
             "the runs it rests on and a verdict (reproduced / not reproduced / inconclusive "
-            "at this budget / not run). The rules are in docs/results.md.", width=96),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+            "at this budget / not run). The rules are in docs/results.md.", width=96))
     claims.add_argument("root", type=Path, metavar="ROOT", help="folder of aggregate folders")
     claims.add_argument("--out", type=Path, required=True, help="CSV file to write")
-    return parser
 
 
 def _add_env_arguments(parser: argparse.ArgumentParser) -> None:
+    from .envs import ACTION_NAMES, MAZE_ACTION_NAMES, environment_names
+
     parser.add_argument("--game", required=True, metavar="GAME",
                         help=f"environment: {', '.join(environment_names())}")
     parser.add_argument("--action-set", default="full", metavar="SPEC",
@@ -307,6 +283,8 @@ def _positive_float(text: str) -> float:
 
 
 def _env_config(args: argparse.Namespace) -> EnvConfig:
+    from .envs import EnvConfig, validate_env_config
+
     config = EnvConfig(game=args.game, action_set=args.action_set,
                        sticky_action_prob=args.sticky_prob,
                        difficulty_ramping=not args.no_ramping)
@@ -317,6 +295,11 @@ def _env_config(args: argparse.Namespace) -> EnvConfig:
 def _train(args: argparse.Namespace, agent_cls, config, env_config: EnvConfig, run: RunDir,
            run_config: dict, description: str, stop_when=None, **agent_inputs):
     """Build the agent for ``args`` (seed, steps, threads) and train it in ``run``."""
+    from .datasets import DatasetError, inference_scorer
+    from .envs import resolve_action_set, state_shape
+    from .learner import configure_torch
+    from .loop import train_run
+
     configure_torch(args.threads)
     shape = state_shape(env_config.game)
     actions = resolve_action_set(env_config.game, env_config.action_set)
@@ -349,6 +332,12 @@ def _writable_folder(path: Path, what: str) -> Path:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .algorithms import ALGORITHMS, needs_dataset
+    from .config import apply_overrides
+    from .datasets import load_dataset
+    from .loop import check_run_folder, config_dict
+    from .runs import RunDir
+
     config_cls, agent_cls = ALGORITHMS[args.algo]
     env_config = _env_config(args)
     config = apply_overrides(config_cls(), args.overrides)
@@ -377,6 +366,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_expert(args: argparse.Namespace) -> int:
+    from .config import apply_overrides
+    from .dqn import DQNAgent, DQNConfig
+    from .experts import REFERENCE_DQN_SCORES, DQNExpert, stop_at_return, write_expert_json
+    from .loop import check_run_folder, config_dict
+    from .runs import RunDir
+
     env_config = _env_config(args)
     if args.scripted:
         return _scripted_expert(args, env_config)
@@ -430,6 +425,10 @@ def _warn_if_weak(out: Path, info: dict) -> None:
 
 
 def _scripted_expert(args: argparse.Namespace, env_config: EnvConfig) -> int:
+    from .envs import make_env
+    from .experts import SCRIPTED_EXPERTS, load_expert, write_expert_json
+    from .loop import LoopConfig, config_differences
+
     out = Path(args.out)
     if (out / "expert.json").exists():
         _, info = load_expert(out)
@@ -464,6 +463,10 @@ def _scripted_expert(args: argparse.Namespace, env_config: EnvConfig) -> int:
 def cmd_dataset(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from .datasets import differences_from_existing, make_dataset
+    from .experts import expert_env_config, load_expert
+    from .learner import configure_torch
+
     if not 0.0 <= args.epsilon <= 1.0:
         raise UsageError(f"--epsilon must lie in [0, 1], got {args.epsilon}")
     if args.out.suffix != ".npz":
@@ -497,6 +500,8 @@ def cmd_dataset(args: argparse.Namespace) -> int:
 
 
 def cmd_check_dataset(args: argparse.Namespace) -> int:
+    from .datasets import load_dataset
+
     data = load_dataset(args.path, game=args.game)
     info = data.info
     mean = info["expert_return_mean"]
@@ -553,23 +558,63 @@ def cmd_claims(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "expert": cmd_expert, "dataset": cmd_dataset,
-            "check-dataset": cmd_check_dataset, "aggregate": cmd_aggregate, "plot": cmd_plot,
-            "claims": cmd_claims}
+@dataclass(frozen=True)
+class Command:
+    """One command of the command line: its one-line help, what adds its arguments (and its
+    description) to its parser, and what runs it."""
+
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS = {
+    "train": Command("train one agent into a run folder (resumes if the folder has a "
+                     "checkpoint)", _train_arguments, cmd_train),
+    "expert": Command("train a suboptimal DQN expert (policy.pt + expert.json)",
+                      _expert_arguments, cmd_expert),
+    "dataset": Command("roll out an expert into a state-only dataset (true actions apart)",
+                       _dataset_arguments, cmd_dataset),
+    "check-dataset": Command("validate a dataset file and print what it holds",
+                             _check_dataset_arguments, cmd_check_dataset),
+    "aggregate": Command("score finished runs and aggregate them with rliable (CSV out)",
+                         _aggregate_arguments, cmd_aggregate),
+    "plot": Command("draw an aggregate folder's figures (PNG and PDF)", _plot_arguments,
+                    cmd_plot),
+    "claims": Command("a verdict for every claim of the paper, from the experiments' tables",
+                      _claims_arguments, cmd_claims),
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser: every command's, or with ``command`` only that one's
+    arguments (the others keep their one-line help, for ``--help`` and for the error that names
+    the choices)."""
+    parser = _Parser(
+        prog="python -m algos",
+        description="Deep implicit imitation RL on MinAtar (DIIQN, HA-DIIQN and baselines): "
+                    "train agents and write resumable run folders.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, spec in COMMANDS.items():
+        sub = commands.add_parser(name, help=spec.help)
+        if command in (None, name):
+            spec.arguments(sub)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # The parser has no options of its own but --help: its first other word names the command
+    # (none or an unknown one: the parser needs only the commands' names and help).
+    command = next((word for word in argv if not word.startswith("-")), "")
+    args = build_parser(command if command in COMMANDS else "").parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
-    except (ConfigError, EnvError, UsageError, ResumeError, ExpertError, DatasetError,
-            AggregateError, RunLockedError) as err:
+        return COMMANDS[args.command].run(args)
+    except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except DivergenceError as err:
-        print(f"error: training diverged: {err} (try a smaller lr)", file=sys.stderr)
-        return 1
-    except CheckpointError as err:
+    except RunFailure as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -578,4 +623,4 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-__all__ = ["ALGORITHMS", "build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "main"]

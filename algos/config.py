@@ -15,8 +15,10 @@ import textwrap
 import typing
 from typing import Any
 
+from .errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError, ValueError):
     """A bad ``--set`` key or value."""
 
 

@@ -50,6 +50,7 @@ from .envs import (
     packed_size,
     state_shape,
 )
+from .errors import UserError
 from .runs import atomic_write, atomic_write_json, now, provenance, read_json
 from .seeds import Stream, child_seed
 
@@ -62,7 +63,7 @@ ARRAYS: dict[str, str] = {
 """The arrays of a dataset file and their dtypes (states are bit-packed rows)."""
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError, ValueError):
     """A missing, corrupt or mismatched dataset: the message names the file and the problem."""
 
 

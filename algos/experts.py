@@ -27,6 +27,7 @@ import torch
 
 from .acting import Policy, UniformRandomPolicy, evaluate
 from .envs import EnvConfig, ShortestPathExpert, make_env
+from .errors import UserError
 from .learner import StateDecoder
 from .nets import QNetwork
 from .runs import atomic_write, atomic_write_json, now, provenance, read_json
@@ -46,7 +47,7 @@ SCRIPTED_EXPERTS: dict[str, Callable[[EnvConfig], Policy]] = {"planner": Shortes
 shortest-path expert (``envs.ShortestPathExpert``), with the expert's own action set."""
 
 
-class ExpertError(ValueError):
+class ExpertError(UserError, ValueError):
     """A missing or unreadable expert folder."""
 
 

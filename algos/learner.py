@@ -17,11 +17,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from .envs import packed_size
+from .errors import RunFailure
 from .nets import QNetwork
 
 
-class DivergenceError(RuntimeError):
+class DivergenceError(RunFailure, RuntimeError):
     """The loss became NaN or infinite."""
+
+    def __str__(self) -> str:
+        return f"training diverged: {super().__str__()} (try a smaller lr)"
 
 
 def q_targets(q_next_online: torch.Tensor | None, q_next_target: torch.Tensor,

@@ -37,6 +37,7 @@ from tqdm import tqdm
 from .acting import epsilon_greedy, evaluate
 from .config import ConfigError
 from .envs import EnvConfig, make_env, pack_states
+from .errors import RunFailure, UserError
 from .learner import DivergenceError
 from .runs import (
     RunDir,
@@ -337,11 +338,11 @@ def _tensors_as_arrays(obj: Any) -> Any:
     return obj
 
 
-class ResumeError(RuntimeError):
+class ResumeError(UserError, RuntimeError):
     """A run folder that cannot be resumed (different config, unreadable checkpoint)."""
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(RunFailure, RuntimeError):
     """A checkpoint that could not be written (a full disk, say)."""
 
 
@@ -445,7 +446,7 @@ def _train_locked(agent, run_config, config, env_config, seed, total_steps, run,
     try:
         trainer.run_steps(progress, stop_when)
     except DivergenceError as err:
-        raise DivergenceError(f"{err}; {trainer.saved()}") from None
+        raise DivergenceError(f"{err.args[0]}; {trainer.saved()}") from None
     finally:
         progress.close()
 

@@ -25,16 +25,12 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
-from rliable import library as rly
-from rliable import metrics
 
-AGGREGATES = {
-    "iqm": metrics.aggregate_iqm,
-    "median": metrics.aggregate_median,
-    "mean": metrics.aggregate_mean,
-    "optimality_gap": metrics.aggregate_optimality_gap,
-}
-"""Name -> rliable aggregate over a ``(runs, tasks)`` matrix."""
+# rliable is imported where it is used: it takes a second and a half to import (arch, scipy),
+# and reading the tables (the figures) needs none of it.
+
+AGGREGATES = ("iqm", "median", "mean", "optimality_gap")
+"""The aggregates over a ``(runs, tasks)`` matrix, each rliable's ``metrics.aggregate_<name>``."""
 
 
 def normalise(scores: np.ndarray, random: np.ndarray, expert: np.ndarray) -> np.ndarray:
@@ -75,10 +71,14 @@ def aggregate_metrics(scores: Mapping[str, np.ndarray], reps: int = 2000, seed: 
                       confidence: float = 0.95) -> dict[str, dict[str, tuple[float, float, float]]]:
     """``{algorithm: {metric: (point, low, high)}}`` for IQM, median, mean and optimality gap,
     with stratified-bootstrap intervals (``reps`` resamples)."""
+    from rliable import library as rly
+    from rliable import metrics
+
     scores = _check(scores)
+    functions = [getattr(metrics, f"aggregate_{name}") for name in AGGREGATES]
 
     def all_metrics(matrix: np.ndarray) -> np.ndarray:
-        return np.array([f(matrix) for f in AGGREGATES.values()])
+        return np.array([f(matrix) for f in functions])
 
     with _seeded(seed):
         points, intervals = rly.get_interval_estimates(
@@ -93,6 +93,9 @@ def probability_of_improvement(x: np.ndarray, y: np.ndarray, reps: int = 2000, s
                                confidence: float = 0.95) -> tuple[float, float, float]:
     """P(X > Y): the probability that a run of X beats a run of Y on a random task (ties count
     half), with a stratified-bootstrap interval. ``x`` and ``y`` are ``(runs, tasks)``."""
+    from rliable import library as rly
+    from rliable import metrics
+
     pair = _check({"x": x, "y": y})
     with _seeded(seed):
         points, intervals = rly.get_interval_estimates(
@@ -107,6 +110,8 @@ def performance_profile(scores: Mapping[str, np.ndarray], thresholds: np.ndarray
                         ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """``{algorithm: (fraction, low, high)}``: the share of (run, task) scores above each
     threshold, with bootstrap intervals."""
+    from rliable import library as rly
+
     scores = _check(scores)
     with _seeded(seed):
         points, intervals = rly.create_performance_profile(scores, thresholds, reps=reps)

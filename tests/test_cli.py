@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from algos.cli import ALGORITHMS
+from algos.algorithms import ALGORITHMS
 from conftest import cli, metrics_without_wall_clock, train_args
 
 

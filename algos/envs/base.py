@@ -8,6 +8,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..errors import UserError
+
 
 @dataclass(frozen=True)
 class EnvConfig:
@@ -25,7 +27,7 @@ class EnvConfig:
     """Whether a MinAtar game speeds up over an episode (MinAtar's default)."""
 
 
-class EnvError(ValueError):
+class EnvError(UserError, ValueError):
     """A bad environment setting (unknown game, bad action set, probability out of range)."""
 
 
