@@ -102,28 +102,35 @@ class BCOAgent:
         return self.idm(self.decode.pairs(states, next_states))
 
     def update(self, step: int) -> float:
-        config = self.config
-        batch = self.replay.sample(config.batch_size)
+        loss = self.update_idm() + self.update_policy()
+        self.updates += 1
+        return loss
+
+    def update_idm(self) -> float:
+        """One IDM step on a batch of the agent's own transitions (whose actions it knows)."""
+        batch = self.replay.sample(self.config.batch_size)
         actions = torch.from_numpy(batch.actions)
-        idm_logits = self.idm_logits(batch.states, batch.next_states)
-        idm_loss = F.cross_entropy(idm_logits, actions)
-        self._step(self.idm_opt, idm_loss)
-        # Label a batch of expert pairs with the updated IDM, then clone.
-        expert = self.rng.integers(0, len(self.dataset), size=config.batch_size)
+        logits = self.idm_logits(batch.states, batch.next_states)
+        loss = F.cross_entropy(logits, actions)
+        self._step(self.idm_opt, loss)
+        with torch.no_grad():
+            self.tally.add(samples=len(actions), idm_loss=loss.item() * len(actions),
+                           idm_correct=(logits.argmax(dim=1) == actions).sum())
+        return loss.item()
+
+    def update_policy(self) -> float:
+        """Label a batch of expert pairs with the IDM as it is now, then one cloning step."""
+        expert = self.rng.integers(0, len(self.dataset), size=self.config.batch_size)
         with torch.no_grad():
             labels = self.idm_logits(self.dataset.states[expert],
                                      self.dataset.next_states[expert]).argmax(dim=1)
-        policy_logits = self.policy(self.decode(self.dataset.states[expert]))
-        bc_loss = F.cross_entropy(policy_logits, labels)
-        self._step(self.policy_opt, bc_loss)
-        self.updates += 1
+        logits = self.policy(self.decode(self.dataset.states[expert]))
+        loss = F.cross_entropy(logits, labels)
+        self._step(self.policy_opt, loss)
         with torch.no_grad():
-            self.tally.add(samples=config.batch_size,
-                           idm_correct=(idm_logits.argmax(dim=1) == actions).sum(),
-                           bc_agree=(policy_logits.argmax(dim=1) == labels).sum(),
-                           idm_loss=idm_loss.item() * config.batch_size,
-                           bc_loss=bc_loss.item() * config.batch_size)
-        return idm_loss.item() + bc_loss.item()
+            self.tally.add(bc_agree=(logits.argmax(dim=1) == labels).sum(),
+                           bc_loss=loss.item() * len(labels))
+        return loss.item()
 
     def _step(self, optimizer: CenteredRMSprop, loss: torch.Tensor) -> None:
         if not torch.isfinite(loss):
@@ -142,6 +149,15 @@ class BCOAgent:
                                               self.dataset.next_states[chunk]).argmax(dim=1))
         return torch.cat(labels).numpy()
 
+    def idm_expert_scores(self) -> dict[str, float]:
+        """The IDM's labels of the scored expert pairs against the hidden true actions: the
+        share that is the executed action, and the share with the executed action's effect."""
+        labelled = np.full(len(self.dataset), -1, dtype=np.int64)
+        labelled[self.scored] = self.expert_labels(self.scored)
+        scores = self.scorer(labelled)
+        return {"idm_expert_accuracy": scores["inference_accuracy"],
+                "idm_expert_effect_accuracy": scores["inference_effect_accuracy"]}
+
     def take_diagnostics(self) -> dict[str, float]:
         """The diagnostics since the last call (which starts a new interval)."""
         t = self.tally
@@ -151,11 +167,7 @@ class BCOAgent:
                "bc_loss": t.ratio("bc_loss", "samples"),
                "bc_agreement": t.ratio("bc_agree", "samples")}
         if self.scorer is not None and self.updates:
-            labelled = np.full(len(self.dataset), -1, dtype=np.int64)
-            labelled[self.scored] = self.expert_labels(self.scored)
-            scores = self.scorer(labelled)
-            out["idm_expert_accuracy"] = scores["inference_accuracy"]
-            out["idm_expert_effect_accuracy"] = scores["inference_effect_accuracy"]
+            out.update(self.idm_expert_scores())
         t.restart()
         return out
 
