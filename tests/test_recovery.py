@@ -18,8 +18,8 @@ from conftest import ROOT, SNAKEMAKE
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("recovery")]
 
 CONFIG = {
-    "seeds": [0], "steps": 30000, "last_evaluations": 2, "bootstrap_reps": 50,
-    "train_set": {"replay_start": 500, "eval_every": 10000, "eval_episodes": 2,
+    "seeds": [0], "steps": 12000, "last_evaluations": 2, "bootstrap_reps": 50,
+    "train_set": {"replay_start": 500, "eval_every": 4000, "eval_episodes": 2,
                   "checkpoint_every": 2000, "epsilon_decay_steps": 2000},
     "experts": {"steps": 1000, "scripted": {"grid_maze_small": {"name": "planner",
                                                                 "action_set": "cardinal"}}},
@@ -63,4 +63,4 @@ def test_sigkill_of_snakemake_then_the_documented_recovery(tmp_path):
     sessions = json.loads((run / "run.json").read_text())["sessions"]
     assert sessions[0]["from_step"] == 0 and all(s["from_step"] > 0 for s in sessions[1:])
     with open(run / "metrics.csv") as f:
-        assert f.read().count("\n") == 1 + 30000 // 10000 + 1  # evaluations at 0, 10K, 20K, 30K
+        assert f.read().count("\n") == 1 + 12000 // 4000 + 1  # evaluations at 0, 4K, 8K, 12K
