@@ -23,8 +23,12 @@ import yaml
 from conftest import ROOT
 
 CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
+# The first status check 1 s after a submission instead of the profile's 5 (the plugin then
+# waits 10 s more per round until a job finishes): jobs of seconds on an idle cluster would
+# otherwise wait longer for their status than they run.
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),
-             "--profile", str(ROOT / "profiles" / "slurm")]
+             "--profile", str(ROOT / "profiles" / "slurm"),
+             "--slurm-init-seconds-before-status-checks", "1"]
 # The plugin never gives up on a job it cannot see; a hang must fail the test, not the CI job.
 WORKFLOW_TIMEOUT = 1200
 
