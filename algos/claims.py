@@ -44,7 +44,7 @@ class Claim:
     name: str
     paper: str
     experiment: str
-    test: Callable[[dict[str, pd.DataFrame]], list[dict]]
+    test: Callable[[dict[str, pd.DataFrame], int], list[dict]]
     normalised: bool = False
     """Whether it rests on expert-normalised scores (no verdict where the expert is not
     clearly better than random)."""
@@ -80,12 +80,12 @@ def relative_gain(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def compare(a: np.ndarray, b: np.ndarray, *, higher_is_better: bool = True,
-            alpha: float = 0.05) -> dict:
+            alpha: float = 0.05, reps: int = 2000) -> dict:
     """A beats B? P(A > B) (ties half) with its bootstrap interval, the one-sided Mann-Whitney
     p-values both ways, and the verdict."""
     if not higher_is_better:
         a, b = -a, -b
-    point, low, high = stats.probability_of_improvement(a[:, None], b[:, None], reps=2000)
+    point, low, high = stats.probability_of_improvement(a[:, None], b[:, None], reps=reps)
     ahead = scipy_stats.mannwhitneyu(a, b, alternative="greater", method="exact").pvalue
     behind = scipy_stats.mannwhitneyu(a, b, alternative="less", method="exact").pvalue
     verdict = ("reproduced" if ahead <= alpha else "not reproduced" if behind <= alpha
@@ -97,9 +97,9 @@ def compare(a: np.ndarray, b: np.ndarray, *, higher_is_better: bool = True,
 MIN_LEVEL_RUNS = 3  # the interval of one or two runs' IQM is the runs themselves
 
 
-def level(values: np.ndarray, above: bool) -> dict:
+def level(values: np.ndarray, above: bool, reps: int = 2000) -> dict:
     """The IQM of expert-normalised scores against 1 (the expert)."""
-    point, low, high = stats.aggregate_metrics({"m": values[:, None]}, reps=2000)["m"]["iqm"]
+    point, low, high = stats.aggregate_metrics({"m": values[:, None]}, reps=reps)["m"]["iqm"]
     claimed, other = (low > 1.0, high < 1.0) if above else (high <= 1.0, low > 1.0)
     verdict = ("inconclusive" if len(values) < MIN_LEVEL_RUNS else "reproduced" if claimed
                else "not reproduced" if other else "inconclusive")
@@ -121,41 +121,41 @@ def _returns(tables: dict[str, pd.DataFrame], method: str, env: str) -> np.ndarr
     return rows.sort_values("seed")["score"].to_numpy(dtype=float)
 
 
-def diiqn_over_dqn(tables: dict[str, pd.DataFrame]) -> list[dict]:
+def diiqn_over_dqn(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
     out = []
     for diiqn in _methods(tables, "diiqn"):
         for dqn in _methods(tables, "dqn"):
             for env in sorted(tables["scores"]["env"].unique()):
                 ours, theirs = _returns(tables, diiqn, env), _returns(tables, dqn, env)
-                low, high = bootstrap(relative_gain, ours, theirs)
+                low, high = bootstrap(relative_gain, ours, theirs, reps=reps)
                 out.append({"env": env, "measure": f"mean return {diiqn} / {dqn} - 1",
                             "effect": relative_gain(ours, theirs), "effect_lower": low,
-                            "effect_upper": high, **compare(ours, theirs),
+                            "effect_upper": high, **compare(ours, theirs, reps=reps),
                             "runs": _runs(tables, diiqn, dqn, env=env)})
     return out
 
 
-def beyond_expert(tables: dict[str, pd.DataFrame]) -> list[dict]:
+def beyond_expert(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
     out = []
     for diiqn in _methods(tables, "diiqn"):
         for env in sorted(tables["scores"]["env"].unique()):
             out.append({"env": env, "measure": f"IQM of {diiqn}'s normalised score (> 1)",
-                        **level(_scores(tables, diiqn, env), above=True),
+                        **level(_scores(tables, diiqn, env), above=True, reps=reps),
                         "runs": _runs(tables, diiqn, env=env)})
     return out
 
 
-def baselines_capped(tables: dict[str, pd.DataFrame]) -> list[dict]:
+def baselines_capped(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
     out = []
     for algo in ("bco", "gaifo", "oril"):
         for method in _methods(tables, algo):
             out.append({"env": "all", "measure": f"IQM of {method}'s normalised score (<= 1)",
-                        **level(_scores(tables, method), above=False),
+                        **level(_scores(tables, method), above=False, reps=reps),
                         "runs": _runs(tables, method)})
     return out
 
 
-def _sweep_trend(tables: dict[str, pd.DataFrame], what: str) -> list[dict]:
+def _sweep_trend(tables: dict[str, pd.DataFrame], what: str, reps: int) -> list[dict]:
     """Spearman's rank correlation between the swept value and the normalised score, with a
     bootstrap interval over runs."""
     scores = tables["scores"]
@@ -170,7 +170,7 @@ def _sweep_trend(tables: dict[str, pd.DataFrame], what: str) -> list[dict]:
             warnings.simplefilter("ignore", scipy_stats.ConstantInputWarning)
             return float(scipy_stats.spearmanr(rows[:, 0], rows[:, 1]).statistic)
 
-    low, high = bootstrap(rho, pairs)
+    low, high = bootstrap(rho, pairs, reps=reps)
     verdict = "reproduced" if low > 0 else "not reproduced" if high < 0 else "inconclusive"
     return [{"env": ",".join(sorted(scores["env"].unique())), "measure": what,
              "effect": rho(pairs), "effect_lower": low, "effect_upper": high,
@@ -178,15 +178,15 @@ def _sweep_trend(tables: dict[str, pd.DataFrame], what: str) -> list[dict]:
              f"{', '.join(f'{v:g}' for v in sorted(set(values)))}"}]
 
 
-def dataset_knee(tables: dict[str, pd.DataFrame]) -> list[dict]:
-    return _sweep_trend(tables, "rank correlation of dataset size and score (> 0)")
+def dataset_knee(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
+    return _sweep_trend(tables, "rank correlation of dataset size and score (> 0)", reps)
 
 
-def higher_tau_better(tables: dict[str, pd.DataFrame]) -> list[dict]:
-    return _sweep_trend(tables, "rank correlation of τ and score (> 0)")
+def higher_tau_better(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
+    return _sweep_trend(tables, "rank correlation of τ and score (> 0)", reps)
 
 
-def cmax_stability(tables: dict[str, pd.DataFrame]) -> list[dict]:
+def cmax_stability(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
     """The spread over seeds at each c_max: the paper finds the lowest c_max the least stable."""
     scores = tables["scores"]
     if "sweep_value" not in scores.columns:
@@ -219,7 +219,7 @@ def _steps(tables: dict[str, pd.DataFrame], method: str, env: str) -> np.ndarray
     return np.where(rows["reached"], rows["step"], never).astype(float)
 
 
-def ha_diiqn_faster(tables: dict[str, pd.DataFrame]) -> list[dict]:
+def ha_diiqn_faster(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
     out = []
     envs = [e for e in sorted(tables["scores"]["env"].unique()) if "grid_maze" in e]
     for env in envs:
@@ -227,16 +227,17 @@ def ha_diiqn_faster(tables: dict[str, pd.DataFrame]) -> list[dict]:
             for algo in ("diiqn", "dqn"):
                 for other in _methods(tables, algo):
                     a, b = _steps(tables, ha, env), _steps(tables, other, env)
-                    low, high = bootstrap(lambda x, y: -relative_gain(x, y), a, b)
+                    low, high = bootstrap(lambda x, y: -relative_gain(x, y), a, b, reps=reps)
                     out.append({"env": env, "measure": f"steps to the expert, {ha} against "
                                 f"{other}: 1 - mean ratio (> 0: faster)",
                                 "effect": -relative_gain(a, b), "effect_lower": low,
-                                "effect_upper": high, **compare(a, b, higher_is_better=False),
+                                "effect_upper": high,
+                                **compare(a, b, higher_is_better=False, reps=reps),
                                 "runs": _runs(tables, ha, other, env=env)})
     return out
 
 
-def only_ha_diiqn_on_point_maze(tables: dict[str, pd.DataFrame]) -> list[dict]:
+def only_ha_diiqn_on_point_maze(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
     out = []
     if "point_maze" not in set(tables["scores"]["env"]):
         return out
@@ -248,10 +249,10 @@ def only_ha_diiqn_on_point_maze(tables: dict[str, pd.DataFrame]) -> list[dict]:
                 def gap(x: np.ndarray, y: np.ndarray) -> float:
                     return float(np.mean(x) - np.mean(y))
 
-                low, high = bootstrap(gap, a, b)
+                low, high = bootstrap(gap, a, b, reps=reps)
                 out.append({"env": "point_maze", "measure": f"final normalised score, {ha} "
                             f"minus {other}", "effect": gap(a, b), "effect_lower": low,
-                            "effect_upper": high, **compare(a, b),
+                            "effect_upper": high, **compare(a, b, reps=reps),
                             "runs": _runs(tables, ha, other, env="point_maze")})
     return out
 
@@ -281,8 +282,9 @@ CLAIMS = [
 ]
 
 
-def verdicts(aggregate_root: Path) -> pd.DataFrame:
-    """One row per claim and tested case, from ``aggregate_root/{experiment}/``."""
+def verdicts(aggregate_root: Path, reps: int = 2000) -> pd.DataFrame:
+    """One row per claim and tested case, from ``aggregate_root/{experiment}/``; every
+    interval from ``reps`` bootstrap resamples."""
     rows = []
     for claim in CLAIMS:
         folder = Path(aggregate_root) / claim.experiment
@@ -292,7 +294,7 @@ def verdicts(aggregate_root: Path) -> pd.DataFrame:
         except AggregateError:
             rows.append({**base, "verdict": "not run"})
             continue
-        found = claim.test(tables)
+        found = claim.test(tables, reps)
         scores = tables["scores"]
         for row in found:
             envs = set(scores["env"]) if row["env"] == "all" else set(row["env"].split(","))

@@ -235,6 +235,8 @@ def _claims_arguments(claims: argparse.ArgumentParser) -> None:
             "at this budget / not run). The rules are in docs/results.md.", width=96))
     claims.add_argument("root", type=Path, metavar="ROOT", help="folder of aggregate folders")
     claims.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    claims.add_argument("--reps", type=_positive_int, default=2000,
+                        help="bootstrap resamples of every interval (default 2000)")
 
 
 def _add_env_arguments(parser: argparse.ArgumentParser) -> None:
@@ -547,7 +549,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
     from .claims import verdicts
     from .runs import atomic_write_text
 
-    table = verdicts(args.root)
+    table = verdicts(args.root, reps=args.reps)
     try:
         atomic_write_text(args.out, table.to_csv(index=False))
     except OSError as err:

@@ -45,7 +45,10 @@ rule claims:
     output:
         report("results/aggregate/claims.csv", caption="../report/claims.rst",
                category="Claims of the paper"),
+    params:
+        reps=config.get("bootstrap_reps", 2000),
     log:
         "logs/aggregate/claims.log",
     shell:
-        "python -m algos claims results/aggregate --out {output} > {log} 2>&1"
+        "python -m algos claims results/aggregate --out {output} --reps {params.reps} "
+        "> {log} 2>&1"
