@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .runs import RunDir
 
 # Modules are imported where a command needs them, so that a command does not pay for the
-# others' (torch, rliable): a figure job of the workflow starts in about 1 s instead of 4.
+# others' imports (torch, rliable): the workflow runs dozens of short figure and aggregate jobs.
 
 
 class UsageError(UserError):
@@ -118,9 +118,9 @@ def _expert_arguments(expert: argparse.ArgumentParser) -> None:
             "random and a full DQN. Then write OUT/policy.pt and, last, OUT/expert.json with "
             "the expert's and a random policy's return over --eval-episodes episodes.", width=96),
         ("example:\n  python -m algos expert --game breakout --seed 0 --steps 1000000 "
-                "--out results/experts/breakout\n\nconfig keys (--set): as for "
-                "'python -m algos train dqn --help'; reference scores: "
-                + ", ".join(f"{g} {s:g}" for g, s in REFERENCE_DQN_SCORES.items())))
+         "--out results/experts/breakout\n\nconfig keys (--set): as for "
+         "'python -m algos train dqn --help'; reference scores: "
+         + ", ".join(f"{g} {s:g}" for g, s in REFERENCE_DQN_SCORES.items())))
     _add_env_arguments(expert)
     expert.add_argument("--seed", type=_seed, required=True, help="the one seed of the expert")
     expert.add_argument("--steps", type=_positive_int,
