@@ -397,7 +397,7 @@ def check_run_folder(run: RunDir, run_config: dict) -> None:
     saved = read_json(run.config)
     wanted = json.loads(to_json(run_config))  # the form it takes on disk (lists, not tuples)
     if saved != wanted:
-        changed = sorted(config_differences(saved, wanted))
+        changed = config_differences(saved, wanted)
         raise ResumeError(
             f"{run.root} holds a run with a different config (differs in: {', '.join(changed)});"
             " use another --out, or move that folder away to start it anew"
@@ -474,14 +474,15 @@ def _train_locked(agent, run_config, config, env_config, seed, total_steps, run,
     return summary
 
 
-def config_differences(a: Any, b: Any, prefix: str = "") -> list[str]:
-    """The dotted keys at which two nested settings dicts differ (``config`` if not dicts)."""
-    if isinstance(a, dict) and isinstance(b, dict):
+def config_differences(found: Any, asked: Any, prefix: str = "") -> list[str]:
+    """Where two nested settings dicts differ, as ``dotted.key found -> asked`` (the form the
+    datasets' check uses too); ``config`` names the whole if they are not dicts."""
+    if isinstance(found, dict) and isinstance(asked, dict):
         out = []
-        for key in sorted(set(a) | set(b)):
-            out += config_differences(a.get(key), b.get(key), f"{prefix}{key}.")
+        for key in sorted(set(found) | set(asked)):
+            out += config_differences(found.get(key), asked.get(key), f"{prefix}{key}.")
         return out
-    return [] if a == b else [prefix.rstrip(".") or "config"]
+    return [] if found == asked else [f"{prefix.rstrip('.') or 'config'} {found} -> {asked}"]
 
 
 def config_dict(algo: str, config: Any, env_config: EnvConfig, seed: int, steps: int) -> dict:

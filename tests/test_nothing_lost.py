@@ -43,11 +43,11 @@ def fingerprint(paths: list[Path]) -> list[tuple[int, bytes]]:
 
 
 CHANGES = [  # (section, key, value), the job's log, what it says
-    (("experts", "steps", 700), "experts/breakout.log", "differs in: steps"),
+    (("experts", "steps", 700), "experts/breakout.log", "differs in: steps 600 -> 700"),
     (("dataset", "epsilon", 0.05), "datasets/breakout/n500.log",
      "differs in: epsilon 0.01 -> 0.05"),
     (("train_set", "eval_episodes", 3), "train/breakout/diiqn/default/seed0.log",
-     "differs in: algo_config.eval_episodes"),
+     "differs in: algo_config.eval_episodes 2 -> 3"),
 ]
 
 
