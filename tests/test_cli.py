@@ -1,11 +1,13 @@
 """The ``python -m algos`` command line: help, the run folder, resume, and bad input."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
 from algos.algorithms import ALGORITHMS
-from conftest import cli, metrics_without_wall_clock, train_args
+from conftest import ROOT, cli, metrics_without_wall_clock, train_args
 
 
 def test_help_explains_every_option_and_config_key():
@@ -93,3 +95,15 @@ def test_unknown_algorithm_is_rejected(tmp_path):
                  "--out", str(tmp_path / "x"))
     assert result.returncode == 2 and "invalid choice: 'dqnn'" in result.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_the_figure_and_aggregate_commands_import_neither_torch_nor_rliable():
+    """The workflow runs dozens of figure jobs: their command builds only its own parser and
+    reads the tables without the training stack or the bootstrap library."""
+    code = ("import sys\nfrom algos.cli import build_parser\nfrom algos import aggregate, plots\n"
+            "build_parser('plot').parse_args(['plot', 'DIR', '--out', 'OUT'])\n"
+            "build_parser('aggregate')\n"
+            "print(sorted(m for m in ('torch', 'rliable') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip() == "[]", result.stdout
