@@ -27,7 +27,8 @@ CONFIG = {
 
 # The run's own marker as the target: its expert, dataset and training jobs, none of the
 # aggregate and figure jobs after it (which hold nothing that could be lost).
-TARGET = "results/runs/breakout/diiqn/default/seed0/workflow.done"
+RUN = Path("results/runs/breakout/diiqn/default/seed0")
+TARGET = str(RUN / "workflow.done")
 
 
 def workflow(work: Path, config: dict) -> subprocess.CompletedProcess:
@@ -59,8 +60,7 @@ def test_a_changed_setting_never_deletes_what_was_made(tmp_path):
             results / "experts" / "breakout" / "policy.pt",
             results / "datasets" / "breakout" / "n500.npz",
             results / "datasets" / "breakout" / "n500.json",
-            results / "runs" / "breakout" / "diiqn" / "default" / "seed0" / "summary.json",
-            results / "runs" / "breakout" / "diiqn" / "default" / "seed0" / "metrics.csv"]
+            tmp_path / RUN / "summary.json", tmp_path / RUN / "metrics.csv"]
     before = fingerprint(made)
     # One change at a time, the others back as they were: each run first remakes the marker
     # the previous change's failed job lost (its command finds the files as asked: nothing to

@@ -14,21 +14,19 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, SNAKEMAKE
 
 CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
 # The first status check 1 s after a submission instead of the profile's 5 (the plugin then
 # waits 10 s more per round until a job finishes): jobs of seconds on an idle cluster would
 # otherwise wait longer for their status than they run.
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),
-             "--profile", str(ROOT / "profiles" / "slurm"),
-             "--slurm-init-seconds-before-status-checks", "1"]
+SLURM_SNAKEMAKE = [*SNAKEMAKE, "--profile", str(ROOT / "profiles" / "slurm"),
+                   "--slurm-init-seconds-before-status-checks", "1"]
 # The plugin never gives up on a job it cannot see; a hang must fail the test, not the CI job.
 WORKFLOW_TIMEOUT = 1200
 
@@ -61,7 +59,7 @@ def cluster():
 
 
 def snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*SNAKEMAKE, *args, "--directory", str(cwd)], cwd=ROOT,
+    return subprocess.run([*SLURM_SNAKEMAKE, *args, "--directory", str(cwd)], cwd=ROOT,
                           capture_output=True, text=True, timeout=WORKFLOW_TIMEOUT)
 
 
