@@ -5,8 +5,8 @@ Layers, bottom up: ``runs`` (run folders, provenance, atomic writes), ``config``
 states), ``acting`` (policies, evaluation), ``nets``, ``replay`` (uniform and prioritized),
 ``learner`` (the one Double-DQN update), ``loop`` (the one training loop); ``knn`` (the
 expert-state index), ``inference`` (action inference), ``confidence`` (Φ), ``datasets`` and
-``experts``; the algorithms ``dqn``, ``diiqn``, ``ha_diiqn``, ``bco``, ``gaifo``, ``oril`` and
-their registry ``algorithms``; ``experiments`` (a config's runs), ``stats``, ``aggregate``,
+``experts``; the algorithms ``dqn``, ``diiqn``, ``ha_diiqn``, ``bco``, ``gaifo``, ``oril``, and
+``algorithms`` (their configs and registry, without torch); ``experiments`` (a config's runs), ``stats``, ``aggregate``,
 ``claims``, ``figures`` and ``plots``; ``cli`` (``python -m algos``).
 """
 

@@ -17,17 +17,14 @@ stale). ``refit_idm=false`` freezes the IDM's data at the random pre-demonstrati
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import ConfigError
+from .algorithms import BCOConfig
 from .datasets import InferenceScorer, StateOnlyDataset
 from .envs import packed_size
 from .learner import CenteredRMSprop, DivergenceError, StateDecoder
-from .loop import LoopConfig
 from .nets import QNetwork
 from .replay import UniformReplay
 from .seeds import Stream, child_seed
@@ -36,36 +33,9 @@ from .tally import Tally
 SCORED_PAIRS = 4096  # expert pairs whose IDM labels are scored against the hidden actions
 
 
-@dataclass
-class BCOConfig(LoopConfig):
-    """BCO (online BCO(α)). Every field can be set with ``--set key=value``."""
-
-    batch_size: int = 32
-    """Agent transitions per IDM step, and expert pairs per cloning step."""
-    replay_capacity: int = 100_000
-    """Agent transitions kept for the inverse-dynamics model."""
-    lr: float = 5e-4
-    """Learning rate of centered RMSprop, both networks."""
-    rms_alpha: float = 0.95
-    """RMSprop's smoothing constant (as the Q-learners)."""
-    rms_eps: float = 0.01
-    """RMSprop's epsilon (as the Q-learners)."""
-    refit_idm: bool = True
-    """Keep feeding the IDM the agent's transitions after the random phase (BCO(α)); false
-    fits it on the ``replay_start`` random pre-demonstration steps only (BCO(0))."""
-
-    def validate(self) -> None:
-        super().validate()
-        if self.batch_size < 1 or self.replay_capacity < self.batch_size:
-            raise ConfigError("batch_size must be at least 1 and at most replay_capacity")
-        if self.lr <= 0:
-            raise ConfigError(f"lr must be positive, got {self.lr}")
-
-
 class BCOAgent:
     """Inverse-dynamics model + behaviour-cloned policy, acting greedily on the policy."""
 
-    needs_dataset = True
 
     def __init__(self, config: BCOConfig, state_shape: tuple[int, int, int], n_actions: int,
                  seed: int, total_steps: int, *, dataset: StateOnlyDataset,

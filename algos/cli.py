@@ -32,21 +32,20 @@ class UsageError(UserError):
 
 
 def _train_epilog() -> str:
-    from .algorithms import ALGORITHMS
+    from .algorithms import ALGORITHMS, DQNConfig, LoopConfig
     from .config import describe_fields
-    from .dqn import DQNConfig
-    from .loop import LoopConfig
 
+    configs = {name: algorithm.config for name, algorithm in ALGORITHMS.items()}
     blocks = []
-    for name, (cfg, _) in ALGORITHMS.items():
+    for name, cfg in configs.items():
         # Fields inherited from another algorithm (or the shared loop) are listed once, there.
-        bases = [other for other, (c, _) in ALGORITHMS.items()
+        bases = [other for other, c in configs.items()
                  if other != name and c is not cfg and issubclass(cfg, c)]
         # The nearest: the base that is a subclass of every other base.
-        base = next((b for b in bases if all(issubclass(ALGORITHMS[b][0], ALGORITHMS[o][0])
+        base = next((b for b in bases if all(issubclass(configs[b], configs[o])
                                              for o in bases)), None)
         if base is not None:
-            shown, extra = describe_fields(cfg, skip=ALGORITHMS[base][0]), f" (besides {base}'s)"
+            shown, extra = describe_fields(cfg, skip=configs[base]), f" (besides {base}'s)"
         elif cfg is not DQNConfig:
             shown, extra = describe_fields(cfg, skip=LoopConfig), " (besides the loop's, see dqn)"
         else:
@@ -334,13 +333,13 @@ def _writable_folder(path: Path, what: str) -> Path:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .algorithms import ALGORITHMS, needs_dataset
+    from .algorithms import ALGORITHMS, agent_class, needs_dataset
     from .config import apply_overrides
     from .datasets import load_dataset
     from .loop import check_run_folder, config_dict
     from .runs import RunDir
 
-    config_cls, agent_cls = ALGORITHMS[args.algo]
+    config_cls, agent_cls = ALGORITHMS[args.algo].config, agent_class(args.algo)
     env_config = _env_config(args)
     config = apply_overrides(config_cls(), args.overrides)
     run = RunDir(args.out)
@@ -368,8 +367,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_expert(args: argparse.Namespace) -> int:
+    from .algorithms import DQNConfig
     from .config import apply_overrides
-    from .dqn import DQNAgent, DQNConfig
+    from .dqn import DQNAgent
     from .experts import REFERENCE_DQN_SCORES, DQNExpert, stop_at_return, write_expert_json
     from .loop import check_run_folder, config_dict
     from .runs import RunDir
@@ -427,9 +427,10 @@ def _warn_if_weak(out: Path, info: dict) -> None:
 
 
 def _scripted_expert(args: argparse.Namespace, env_config: EnvConfig) -> int:
+    from .algorithms import LoopConfig
     from .envs import make_env
     from .experts import SCRIPTED_EXPERTS, load_expert, write_expert_json
-    from .loop import LoopConfig, config_differences
+    from .loop import config_differences
 
     out = Path(args.out)
     if (out / "expert.json").exists():

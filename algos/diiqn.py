@@ -28,9 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .algorithms import DIIQNConfig
 from .confidence import (
-    TRUSTS,
-    VISIT_COUNTS,
     GapScale,
     VisitCounts,
     confidence,
@@ -40,117 +39,14 @@ from .confidence import (
     trust_term,
     zeta_term,
 )
-from .config import ConfigError
 from .datasets import InferenceScorer, StateOnlyDataset
-from .dqn import DQNAgent, DQNConfig
+from .dqn import DQNAgent
 from .inference import ActionInference
-from .knn import SIMILARITIES, ExpertStateIndex
+from .knn import ExpertStateIndex
 from .learner import StateDecoder
 from .replay import Batch
 from .seeds import Stream, child_seed
 from .tally import Tally
-
-CONFIDENCE_MODES = ("dynamic", "fixed")
-BETA_SCALES = ("fixed", "running")
-INFERENCE_ON = ("transition", "next_state")
-EXPERT_REWARDS = ("inferred", "agent")
-
-
-@dataclass
-class DIIQNConfig(DQNConfig):
-    """DIIQN on Double DQN + PER. Every field can be set with ``--set key=value``."""
-
-    tau: float = 0.97
-    """Similarity threshold τ: an agent state is matched with its nearest expert state only if
-    their similarity is at least τ (paper: 97 %). Also gates action inference."""
-    metric: str = "jaccard"
-    """State similarity: jaccard (shared / union of set bits; default), hamming (1 - Hamming /
-    all bits, the paper notes' normalisation) or exact (identical or nothing)."""
-    inference_on: str = "transition"
-    """Action-inference error D over the whole transition (s and s': default) or next_state
-    alone (s' only; s is already matched at >= τ)."""
-    confidence: str = "dynamic"
-    """dynamic: Φ = min(ΔQ · trust, ζ) per sample; fixed: Φ = ``fixed_phi`` for every usable
-    sample (1 trusts only the expert, 0 is plain DQN)."""
-    fixed_phi: float = 0.5
-    """Φ of every usable sample when ``confidence=fixed``."""
-    trust: str = "growing"
-    """The training-frequency factor of Φ: growing (δ, [KR]'s formula: the expert weighs more
-    where the network is trained) or decaying (1 - δ, the brief's words: trust in the expert
-    fades as the agent's Q-model becomes trained on a region)."""
-    confidence_beta: float = 2.0
-    """β of ΔQ = σ(β [Q(s_e, a_e) - Q(s_e, a_a)]) (unknown in the paper); with
-    ``beta_scale=running`` (default), in units of the running mean |Q(s_e, a_e) - Q(s_e, a_a)|:
-    a gap of one mean gives ΔQ = σ(2) = 0.88."""
-    beta_scale: str = "running"
-    """running: β divided by the running mean Q gap, so that ΔQ tells a clear preference from
-    noise whatever the scale of the Q-values (with β = 1 on the raw gaps, 0.01-0.1 here, ΔQ sat
-    at 0.50-0.53 and never discriminated); fixed: β as given (the paper's reading)."""
-    c_max: int = 1_000
-    """Saturation of the training-frequency weight δ = log(1+min(c, c_max)) / log(1+c_max): the
-    count at which a region counts as trained (the paper: 100K-225K of its counts, probably
-    updates; here, per expert state, a state the agent keeps meeting passes 1,000 within 10-30K
-    steps)."""
-    visit_count: str = "state"
-    """What c counts: state (updates that trained on an agent sample matched to that distinct
-    expert state; default), region (the same for the expert states that look alike once
-    max-pooled, see region_pool) or updates (learning updates so far, one count for every state:
-    the first build's reading)."""
-    region_pool: int = 2
-    """With visit_count=region: expert states whose channels, max-pooled over squares of this
-    side, are equal form one region."""
-    err_max: float = 0.0
-    """Scale of ζ = 1 - err / err_max; 0 uses the running maximum of recorded errors."""
-    use_delta_q: bool = True
-    """Ablation: false replaces ΔQ by 1."""
-    use_delta: bool = True
-    """Ablation: false replaces the trust factor (δ or 1 - δ) by 1."""
-    use_zeta: bool = True
-    """Ablation: false replaces ζ by 1."""
-    expert_margin: float = 0.1
-    """DQfD's large-margin term in L_e (Hester et al. 2018): ``max_a [Q(s_e, a) + m 1(a != a_e)]
-    - Q(s_e, a_e)`` with margin m, zero once the inferred expert action leads every other by m.
-    It makes a_e the greedy action where the agent met the expert, so the agent follows the
-    expert before rewards have propagated back. 0 keeps L_e a TD loss only (the paper's
-    reading)."""
-    margin_weight: float = 1.0
-    """λ: weight of the large-margin term in L_e (used when ``expert_margin`` > 0)."""
-    expert_nstep: int = 1
-    """Steps of the expert's own episode in L_e's target: ``sum_k γ^k r_(t+k) + γ^n max Q(s'_
-    (t+n-1))`` with the rewards inferred for its next transitions, cut short where one has no
-    inferred reward yet or the episode ends. 1: the one-step TD target."""
-    skip_unchanged: bool = False
-    """Give no expert loss for an expert transition whose next state is its state: nothing
-    changed, so it shows nothing of where the expert was going. In the mazes these are the
-    expert's random or sticky moves into a wall (1-2 % of its data), and where its real move
-    there could not be used, imitating them (with the margin) parked the agent against the
-    wall. MinAtar's screens almost always change (0 % of a Breakout dataset, 0.3 % of Space
-    Invaders'), so false keeps the paper's use of every transition."""
-    expert_reward: str = "inferred"
-    """Reward in L_e: inferred (that of the agent transition that inferred a_e, i.e. of the same
-    state change; default) or agent (that of the sampled agent transition)."""
-
-    def validate(self) -> None:
-        super().validate()
-        choices = {"metric": SIMILARITIES, "inference_on": INFERENCE_ON,
-                   "confidence": CONFIDENCE_MODES, "visit_count": VISIT_COUNTS,
-                   "expert_reward": EXPERT_REWARDS, "trust": TRUSTS, "beta_scale": BETA_SCALES}
-        for name, valid in choices.items():
-            if getattr(self, name) not in valid:
-                raise ConfigError(f"{name} must be one of {', '.join(valid)}, "
-                                  f"got {getattr(self, name)!r}")
-        for name in ("tau", "fixed_phi"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
-        for name in ("c_max", "region_pool", "expert_nstep"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.err_max < 0:
-            raise ConfigError(f"err_max must be >= 0 (0: running maximum), got {self.err_max}")
-        for name in ("expert_margin", "margin_weight"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-
 
 # --- the expert's losses: pure functions ------------------------------------------------
 
@@ -197,7 +93,6 @@ class ExpertSamples:
 class DIIQNAgent(DQNAgent):
     """DDQN + PER plus action inference, KNN expert sampling and the confidence-weighted loss."""
 
-    needs_dataset = True
 
     def __init__(self, config: DIIQNConfig, state_shape: tuple[int, int, int], n_actions: int,
                  seed: int, total_steps: int, *, dataset: StateOnlyDataset,

@@ -8,68 +8,16 @@ prioritized replay (alpha 0.6, beta annealed 0.4 -> 1 over the run), the base le
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
-from .config import ConfigError
+from .algorithms import DQNConfig
 from .envs import packed_size
 from .learner import QLearner, StateDecoder
-from .loop import LoopConfig
 from .nets import QNetwork
 from .replay import Batch, PrioritizedReplay, UniformReplay
 from .seeds import Stream, child_seed
 from .tally import Tally
-
-
-@dataclass
-class DQNConfig(LoopConfig):
-    """Double DQN + prioritized replay. Every field can be set with ``--set key=value``."""
-
-    batch_size: int = 32
-    """Transitions per learning update."""
-    replay_capacity: int = 100_000
-    """Transitions kept in the replay memory (oldest overwritten first)."""
-    gamma: float = 0.99
-    """Discount factor."""
-    lr: float = 2.5e-4
-    """Learning rate of centered RMSprop."""
-    rms_alpha: float = 0.95
-    """RMSprop's smoothing constant of the squared gradient (MinAtar: 0.95)."""
-    rms_eps: float = 0.01
-    """RMSprop's epsilon, added to the root of the centered second moment (MinAtar: 0.01)."""
-    target_update_every: int = 1_000
-    """Copy the online network into the target network every this many updates."""
-    double: bool = True
-    """Double-DQN targets: the online net picks the next action, the target net values it."""
-    prioritized: bool = True
-    """Proportional prioritized replay; false samples uniformly."""
-    per_alpha: float = 0.6
-    """Priority exponent: P(i) is proportional to (|TD_i| + per_eps)^per_alpha."""
-    per_beta_start: float = 0.4
-    """Importance-sampling exponent at the first update, annealed linearly to 1 at the last."""
-    per_eps: float = 1e-6
-    """Added to |TD| so that no transition gets zero priority."""
-    huber_delta: float = 1.0
-    """Where the Huber loss turns from squared to absolute error."""
-    grad_clip: float = 0.0
-    """Clip the gradient norm to this value; 0 (MinAtar's choice) switches clipping off."""
-
-    def validate(self) -> None:
-        super().validate()
-        for name in ("batch_size", "replay_capacity", "target_update_every"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.batch_size > self.replay_capacity:
-            raise ConfigError("batch_size must not exceed replay_capacity")
-        if not 0.0 <= self.gamma <= 1.0:
-            raise ConfigError(f"gamma must lie in [0, 1], got {self.gamma}")
-        if self.lr <= 0:
-            raise ConfigError(f"lr must be positive, got {self.lr}")
-        for name in ("per_alpha", "per_beta_start"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
 
 
 class DQNAgent:

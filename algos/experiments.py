@@ -114,7 +114,7 @@ def _checked(algo: str, settings: dict, where: str) -> tuple[tuple[str, Any], ..
     if algo not in ALGORITHMS:
         raise PlanError(f"{where}: unknown algorithm {algo!r}; valid: "
                         f"{', '.join(sorted(ALGORITHMS))}")
-    cls = ALGORITHMS[algo][0]
+    cls = ALGORITHMS[algo].config
     try:
         parsed = apply_overrides(cls(), [f"{k}={_text(v)}" for k, v in settings.items()])
     except ConfigError as err:
@@ -216,5 +216,5 @@ def _sweep_default(config: dict, sweep: dict, algo: str) -> Any:
                   config.get("train_set", {})):
         if key in block:
             return block[key]
-    cls = ALGORITHMS[algo][0]
+    cls = ALGORITHMS[algo].config
     return getattr(cls(), key) if key in {f.name for f in dataclasses.fields(cls)} else None

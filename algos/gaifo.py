@@ -14,68 +14,19 @@ trained expert-vs-agent every ``classifier_every`` updates, and the reward it gi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import ConfigError
+from .algorithms import LearnedRewardConfig
 from .datasets import InferenceScorer, StateOnlyDataset
-from .dqn import DQNAgent, DQNConfig
+from .dqn import DQNAgent
 from .envs import pack_states
 from .learner import CenteredRMSprop, DivergenceError, StateDecoder
 from .nets import QNetwork
 from .replay import Batch
 from .seeds import Stream, child_seed
 from .tally import Tally
-
-REWARDS = ("gail", "airl")
-
-
-@dataclass
-class LearnedRewardConfig(DQNConfig):
-    """DQN on a reward learned from expert-vs-agent classification (GAIfO, ORIL)."""
-
-    classifier_lr: float = 2.5e-4
-    """Learning rate (centered RMSprop) of the discriminator / reward model."""
-    classifier_every: int = 4
-    """One classifier step every this many agent updates (the update ratio). Every update, the
-    classifier cost twice what the agent's update did (GAIfO 3.0x and ORIL 3.4x DQN's time per
-    step); every fourth keeps them near DQN's cost (benchmarks/imitation_speed.py)."""
-    classifier_batch: int = 32
-    """Expert pairs, and as many agent transitions, per classifier step."""
-    absorbing: bool = True
-    """DAC's absorbing state (Kostrikov et al. 2019): an episode that terminates goes on in an
-    absorbing state whose reward the classifier learns like any other (the expert's and the
-    agent's data each hold one absorbing transition per termination), and a terminal
-    transition's target adds its value, γ r_abs / (1 - γ). Without it a reward of fixed sign
-    makes termination itself a choice: with a positive reward every step survived pays, with a
-    negative one ending the episode early does. false: a termination is worth 0."""
-
-    def validate(self) -> None:
-        super().validate()
-        if self.classifier_every < 1 or self.classifier_batch < 1:
-            raise ConfigError("classifier_every and classifier_batch must be at least 1")
-        if self.classifier_lr <= 0:
-            raise ConfigError(f"classifier_lr must be positive, got {self.classifier_lr}")
-
-
-@dataclass
-class GAIfOConfig(LearnedRewardConfig):
-    """GAIfO with a Double DQN + PER agent. Every field can be set with ``--set key=value``."""
-
-    reward: str = "airl"
-    """Reward from the discriminator's probability D that (s, s') is the expert's: airl
-    (log D - log(1 - D), the logit, clipped to [-10, 10]; default) or gail (-log(1 - D)). gail
-    is always positive, so where episodes end in failure (every MinAtar game) each step
-    survived pays whatever the discriminator says: the survival bias of Kostrikov et al.
-    (2019). The logit has no fixed sign."""
-
-    def validate(self) -> None:
-        super().validate()
-        if self.reward not in REWARDS:
-            raise ConfigError(f"reward must be one of {', '.join(REWARDS)}, got {self.reward!r}")
 
 
 class LearnedRewardAgent(DQNAgent):
@@ -85,7 +36,6 @@ class LearnedRewardAgent(DQNAgent):
     (``classifier_loss``) and how its logit becomes a reward (``reward_from_logits``).
     """
 
-    needs_dataset = True
     input_channels_factor = 2  # the classifier reads (s, s') stacked; ORIL reads one state
 
     def __init__(self, config: LearnedRewardConfig, state_shape: tuple[int, int, int],

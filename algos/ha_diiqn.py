@@ -41,48 +41,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import ConfigError
-from .diiqn import DIIQNAgent, DIIQNConfig, ExpertSamples
+from .algorithms import HADIIQNConfig
+from .diiqn import DIIQNAgent, ExpertSamples
 from .envs import termination_is_success
 from .replay import Batch, UniformReplay
 from .tally import Tally
-
-SEARCHES = ("indexed", "brute_force")
-
-
-@dataclass
-class HADIIQNConfig(DIIQNConfig):
-    """HA-DIIQN: DIIQN plus infeasibility detection and bridging. ``--set key=value``."""
-
-    infeasible_error: float = 0.02
-    """An inferred expert transition whose best error D exceeds this is infeasible. D = 0 for a
-    reproduced deterministic transition; one cell of difference in a maze's s' gives 1/6 ~ 0.17,
-    in a dense MinAtar state a few hundredths, so the default flags any visible mismatch."""
-    bridge_agent_steps: int = 3
-    """k: the most agent transitions a bridge may take."""
-    bridge_expert_steps: int = 3
-    """n: a bridge may rejoin the expert's trajectory at any of its next n states."""
-    bridge_refresh: int = 1_000
-    """Search a found bridge again after this many updates: the replay it came from changes, and
-    early on its first action may rest on a few transitions (a sticky repeat stored under
-    another action) that later play outweighs. A search costs tens of microseconds."""
-    bridge_retry: int = 100
-    """Search again after this many updates where no bridge was found: early in a run the replay
-    lacks the agent's detours, and a sample without a bridge gives no expert loss."""
-    bridge_search: str = "indexed"
-    """indexed (hash of states -> replay slots) or brute_force (scan the replay; same result)."""
-
-    def validate(self) -> None:
-        super().validate()
-        if self.bridge_search not in SEARCHES:
-            raise ConfigError(f"bridge_search must be one of {', '.join(SEARCHES)}, "
-                              f"got {self.bridge_search!r}")
-        for name in ("bridge_agent_steps", "bridge_expert_steps", "bridge_refresh",
-                     "bridge_retry"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.infeasible_error < 0:
-            raise ConfigError(f"infeasible_error must be >= 0, got {self.infeasible_error}")
 
 
 @dataclass(frozen=True)

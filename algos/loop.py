@@ -27,7 +27,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, Protocol
 
 import numpy as np
@@ -35,7 +35,7 @@ import torch
 from tqdm import tqdm
 
 from .acting import epsilon_greedy, evaluate
-from .config import ConfigError
+from .algorithms import LoopConfig
 from .envs import EnvConfig, make_env, pack_states
 from .errors import RunFailure, UserError
 from .learner import DivergenceError
@@ -66,44 +66,6 @@ WALL_CLOCK_COLUMNS = ("wall_seconds", "steps_per_second")
 
 WALL_CLOCK_DIAGNOSTICS = ("bridge_search_ms",)
 """Columns of ``diagnostics.csv`` that are timings, different between identical runs."""
-
-@dataclass
-class LoopConfig:
-    """Settings of the shared training loop (every algorithm's config extends this)."""
-
-    replay_start: int = 5_000
-    """Environment steps of uniformly random actions before learning starts (MinAtar: 5000)."""
-    train_every: int = 1
-    """Do one learning update every this many environment steps (MinAtar: 1)."""
-    epsilon_start: float = 1.0
-    """Exploration rate when learning starts."""
-    epsilon_end: float = 0.1
-    """Exploration rate after the decay (MinAtar: 0.1)."""
-    epsilon_decay_steps: int = 100_000
-    """Steps after ``replay_start`` over which epsilon falls linearly (MinAtar: 100K)."""
-    eval_every: int = 25_000
-    """Evaluate every this many environment steps (also at step 0 and at the end)."""
-    eval_episodes: int = 10
-    """Episodes per evaluation."""
-    eval_epsilon: float = 0.05
-    """Exploration rate during evaluation (0.05 as in the DQN papers; 0 is greedy)."""
-    eval_max_episode_steps: int = 10_000
-    """Cap on the length of an evaluation episode, so a stalling policy cannot hang a run."""
-    checkpoint_every: int = 50_000
-    """Save a resumable checkpoint every this many environment steps (and at the end)."""
-
-    def validate(self) -> None:
-        positive = ("train_every", "epsilon_decay_steps", "eval_every", "eval_episodes",
-                    "eval_max_episode_steps", "checkpoint_every")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.replay_start < 0:
-            raise ConfigError(f"replay_start must be >= 0, got {self.replay_start}")
-        for name in ("epsilon_start", "epsilon_end", "eval_epsilon"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
-
 
 class Agent(Protocol):
     """What an algorithm gives the loop (``greedy_action`` makes it a ``Policy`` too)."""

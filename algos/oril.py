@@ -18,37 +18,11 @@ share of expert-like states assumed among them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import ConfigError
-from .gaifo import LearnedRewardAgent, LearnedRewardConfig
-
-ORIL_REWARDS = ("logit", "probability")
-
-
-@dataclass
-class ORILConfig(LearnedRewardConfig):
-    """ORIL with a Double DQN + PER agent. Every field can be set with ``--set key=value``."""
-
-    pu_loss: bool = True
-    """Positive-unlabelled loss (non-negative risk); false uses plain cross-entropy."""
-    positive_prior: float = 0.5
-    """η of the PU loss: the share of expert-like states among the agent's (unlabelled) ones."""
-    reward: str = "logit"
-    """The agent's reward from D = P(expert | s'): logit (log D - log(1 - D), clipped to
-    [-10, 10]; no fixed sign) or probability (D itself, ORIL's choice: always positive)."""
-
-    def validate(self) -> None:
-        super().validate()
-        if not 0.0 <= self.positive_prior < 1.0:
-            raise ConfigError(f"positive_prior must lie in [0, 1), got {self.positive_prior}")
-        if self.reward not in ORIL_REWARDS:
-            raise ConfigError(f"reward must be one of {', '.join(ORIL_REWARDS)}, "
-                              f"got {self.reward!r}")
+from .gaifo import LearnedRewardAgent
 
 
 def pu_risk(positive_logits: torch.Tensor, unlabelled_logits: torch.Tensor,

@@ -33,8 +33,9 @@ sys.path.insert(0, str(ROOT))
 from common import emit, random_expert_dataset  # noqa: E402
 from dqn_speed import ours  # noqa: E402
 
+from algos.algorithms import DIIQNConfig  # noqa: E402
 from algos.datasets import load_dataset  # noqa: E402
-from algos.diiqn import DIIQNAgent, DIIQNConfig  # noqa: E402
+from algos.diiqn import DIIQNAgent  # noqa: E402
 from algos.envs import EnvConfig, MinAtarEnv, pack_states  # noqa: E402
 from algos.knn import ExpertStateIndex  # noqa: E402
 from algos.learner import configure_torch  # noqa: E402

@@ -38,7 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 from common import emit  # noqa: E402
 
-from algos.dqn import DQNAgent, DQNConfig  # noqa: E402
+from algos.algorithms import DQNConfig  # noqa: E402
+from algos.dqn import DQNAgent  # noqa: E402
 from algos.envs import EnvConfig, MinAtarEnv  # noqa: E402
 from algos.learner import configure_torch  # noqa: E402
 from algos.loop import config_dict, train_run  # noqa: E402

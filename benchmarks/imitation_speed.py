@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from common import emit, random_expert_dataset  # noqa: E402
 from dqn_speed import ours  # noqa: E402
 
-from algos.algorithms import ALGORITHMS  # noqa: E402
+from algos.algorithms import ALGORITHMS, agent_class  # noqa: E402
 from algos.learner import configure_torch  # noqa: E402
 
 
@@ -42,7 +42,7 @@ def main() -> None:
         runs = {name: [] for name in variants}
         for repeat in range(args.repeats):  # interleaved, so drifts in load hit all alike
             for name, (algo, overrides) in variants.items():
-                config_cls, agent_cls = ALGORITHMS[algo]
+                config_cls, agent_cls = ALGORITHMS[algo].config, agent_class(algo)
                 inputs = {"dataset": dataset} if algo != "dqn" else {}
                 runs[name].append(ours(args.game, args.warmup, args.steps, repeat,
                                        agent_cls=agent_cls, config_cls=config_cls,

@@ -26,8 +26,8 @@ def test_help_explains_every_option_and_config_key():
         assert option in text
     import dataclasses
 
-    for config_cls, _ in ALGORITHMS.values():
-        for field in dataclasses.fields(config_cls):
+    for algorithm in ALGORITHMS.values():
+        for field in dataclasses.fields(algorithm.config):
             assert field.name in text
 
 

@@ -4,8 +4,8 @@ import dataclasses
 
 import pytest
 
+from algos.algorithms import DQNConfig
 from algos.config import ConfigError, apply_overrides, field_docs
-from algos.dqn import DQNConfig
 
 
 def test_overrides_are_typed():

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from algos.algorithms import DIIQNConfig, DQNConfig
 from algos.datasets import inference_scorer, load_dataset, make_dataset
-from algos.diiqn import DIIQNAgent, DIIQNConfig, combined_loss, large_margin_loss
-from algos.dqn import DQNAgent, DQNConfig
+from algos.diiqn import DIIQNAgent, combined_loss, large_margin_loss
+from algos.dqn import DQNAgent
 from algos.envs import EnvConfig, MinAtarEnv, make_env, pack_states
 from algos.experts import SCRIPTED_EXPERTS
 from algos.inference import ActionInference

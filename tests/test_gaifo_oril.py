@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from algos.algorithms import GAIfOConfig, ORILConfig
 from algos.datasets import load_dataset
 from algos.envs import EnvConfig, make_env, pack_states
-from algos.gaifo import GAIfOAgent, GAIfOConfig
-from algos.oril import ORILAgent, ORILConfig, pu_risk
+from algos.gaifo import GAIfOAgent
+from algos.oril import ORILAgent, pu_risk
 
 
 def test_pu_risk_on_hand_computed_logits():
