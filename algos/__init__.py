@@ -6,8 +6,8 @@ states), ``acting`` (policies, evaluation), ``nets``, ``replay`` (uniform and pr
 ``learner`` (the one Double-DQN update), ``loop`` (the one training loop); ``knn`` (the
 expert-state index), ``inference`` (action inference), ``confidence`` (Φ), ``datasets`` and
 ``experts``; the algorithms ``dqn``, ``diiqn``, ``ha_diiqn``, ``bco``, ``gaifo``, ``oril``, and
-``algorithms`` (their configs and registry, without torch); ``experiments`` (a config's runs), ``stats``, ``aggregate``,
-``claims``, ``figures`` and ``plots``; ``cli`` (``python -m algos``).
+``algorithms`` (their configs and registry, without torch); ``experiments`` (a config's runs),
+``stats``, ``aggregate``, ``claims``, ``figures`` and ``plots``; ``cli`` (``python -m algos``).
 """
 
 import os
