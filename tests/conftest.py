@@ -9,6 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from algos.learner import configure_torch
+
+# One torch thread in each test process, as every training run has (--threads 1): two pytest
+# workers share two cores, and torch's default of a thread per core made each worker's
+# in-process training contend with the other worker and its subprocesses.
+configure_torch(1)
+
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]  # this workflow
 

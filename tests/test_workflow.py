@@ -17,7 +17,9 @@ from algos.stats import aggregate_metrics, score_matrices
 from conftest import ROOT, SNAKEMAKE
 
 # Under pytest-xdist (make test), the tests sharing this module's fixtures run on one worker.
-pytestmark = pytest.mark.xdist_group("smoke_workflow")
+# The tests of the one smoke workflow run on one worker (under --dist loadgroup); the others of
+# this module (dry runs, lint, bad configs) are free to run beside it on the other worker.
+SMOKE_GROUP = pytest.mark.xdist_group("smoke_workflow")
 
 TEST_CONFIG = ROOT / ".test" / "config" / "config.yaml"
 PLAN = plan(yaml.safe_load(TEST_CONFIG.read_text()))
@@ -45,6 +47,7 @@ def smoke(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
+@SMOKE_GROUP
 def test_smoke_config_makes_every_table_and_figure(smoke):
     for experiment in PLAN:
         folder = smoke / "results" / "aggregate" / experiment
@@ -104,6 +107,7 @@ def test_smoke_config_makes_every_table_and_figure(smoke):
 
 
 @pytest.mark.slow
+@SMOKE_GROUP
 def test_the_report_holds_every_figure_under_its_experiment_with_its_caption(smoke):
     result = snakemake("--report", "report.html", "--configfile", str(TEST_CONFIG), cwd=smoke,
                        timeout=600)
@@ -119,6 +123,7 @@ def test_the_report_holds_every_figure_under_its_experiment_with_its_caption(smo
 
 
 @pytest.mark.slow
+@SMOKE_GROUP
 def test_a_second_run_has_nothing_to_do_and_a_lost_run_is_redone_alone(smoke):
     smoke_config = str(TEST_CONFIG)
     result = snakemake("all_figures", "-n", "--configfile", smoke_config, cwd=smoke)
@@ -140,9 +145,10 @@ def test_a_second_run_has_nothing_to_do_and_a_lost_run_is_redone_alone(smoke):
                       "claims": "1", "all_figures": "1", "total": str(5 + figures)}
 
 
-def test_xdist_keeps_this_module_on_one_worker(request):
+@SMOKE_GROUP
+def test_xdist_keeps_the_smoke_tests_on_one_worker(request):
     """``make test`` runs pytest-xdist with ``--dist loadgroup``: the group suffix on the node id
-    is what keeps this module's tests, and so its one smoke workflow, on one worker. With pytest 9
+    is what keeps the smoke tests, and so their one smoke workflow, on one worker. With pytest 9
     and xdist 3.8 the suffix is silently lost and the workflow ran once per worker."""
     if not getattr(request.config.option, "loadgroup", False):
         pytest.skip("not under pytest-xdist --dist loadgroup")
