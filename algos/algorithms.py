@@ -4,9 +4,8 @@ Every algorithm's config is a dataclass here, each extending the training loop's
 (DIIQN's extends DQN's, HA-DIIQN's DIIQN's); the docstring under a field is its documentation
 (``--help``, ``config/README.md``). They live in this torch-free module rather than beside their
 agents so that the workflow, which checks a whole config at start, and the command line's
-parsers read them without importing torch (about 2 s a start, up to 10 s on a busy machine,
-paid by every Snakemake start and every SLURM job). ``agent_class`` imports an agent when a run
-needs it.
+parsers read them without importing torch, whose import every Snakemake start and every SLURM
+job would pay (``docs/performance.md``). ``agent_class`` imports an agent when a run needs it.
 """
 
 from __future__ import annotations

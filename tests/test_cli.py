@@ -107,3 +107,17 @@ def test_the_figure_and_aggregate_commands_import_neither_torch_nor_rliable():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, check=True)
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_checking_a_config_and_the_train_help_import_no_torch():
+    """Every Snakemake start (and every SLURM job) checks the whole config through the
+    algorithms' config classes; the agents, and torch with them, are imported only to train."""
+    code = ("import contextlib, io, sys, yaml\nfrom algos.cli import main\n"
+            "from algos.experiments import plan\n"
+            "runs = plan(yaml.safe_load(open('.test/config/config.yaml')))\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as help, "
+            "contextlib.suppress(SystemExit):\n    main(['train', '--help'])\n"
+            "print(len(runs) > 0, 'tau (float' in help.getvalue(), 'torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.split() == ["True", "True", "False"], result.stdout
