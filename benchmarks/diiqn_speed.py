@@ -7,8 +7,8 @@
    expert, whose states the early agent matches often: the expensive case, most batches carrying
    expert rows). Target: DIIQN's time per step <= 1.2x DQN's. Also DQN with batches of 64
    (``dqn_double_batch``): the network work of DIIQN's update when every sample of its batch of
-   32 carries an expert row, without any of DIIQN's own work; its ratio to DQN is the floor of
-   any implementation that computes DIIQN's loss.
+   32 carries an expert row of its own (an exact twin shares its agent's row), without any of
+   DIIQN's own work: what computing DIIQN's loss costs at least in that case.
 2. **Queries** against the 100K dataset's index (``algos.knn.ExpertStateIndex``), one core:
    ``search``: novel states only (no exact twin, never cached), the worst case, by the prefix
    filter and by the exhaustive scan of every distinct state (the same answers; measured in the
