@@ -16,7 +16,6 @@ from algos.figures import figures_for
 from algos.stats import aggregate_metrics, score_matrices
 from conftest import ROOT, SNAKEMAKE
 
-# Under pytest-xdist (make test), the tests sharing this module's fixtures run on one worker.
 # The tests of the one smoke workflow run on one worker (under --dist loadgroup); the others of
 # this module (dry runs, lint, bad configs) are free to run beside it on the other worker.
 SMOKE_GROUP = pytest.mark.xdist_group("smoke_workflow")
