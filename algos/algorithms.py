@@ -368,7 +368,3 @@ def agent_class(algo: str) -> type:
     module, name = ALGORITHMS[algo].agent.split(":")
     return getattr(importlib.import_module(f".{module}", __package__), name)
 
-
-def needs_dataset(algo: str) -> bool:
-    """Whether ``algo`` learns from an expert's state-only dataset (``--dataset``)."""
-    return ALGORITHMS[algo].needs_dataset

@@ -333,19 +333,19 @@ def _writable_folder(path: Path, what: str) -> Path:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .algorithms import ALGORITHMS, agent_class, needs_dataset
+    from .algorithms import ALGORITHMS, agent_class
     from .config import apply_overrides
     from .datasets import load_dataset
     from .loop import check_run_folder, config_dict
     from .runs import RunDir
 
-    config_cls, agent_cls = ALGORITHMS[args.algo].config, agent_class(args.algo)
+    algorithm, agent_cls = ALGORITHMS[args.algo], agent_class(args.algo)
     env_config = _env_config(args)
-    config = apply_overrides(config_cls(), args.overrides)
+    config = apply_overrides(algorithm.config(), args.overrides)
     run = RunDir(args.out)
     run_config = config_dict(args.algo, config, env_config, args.seed, args.steps)
     agent_inputs = {}
-    if needs_dataset(args.algo):
+    if algorithm.needs_dataset:
         if args.dataset is None:
             raise UsageError(f"{args.algo} learns from an expert dataset: give --dataset PATH")
         dataset = load_dataset(args.dataset, game=env_config.game)

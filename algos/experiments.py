@@ -31,7 +31,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from .algorithms import ALGORITHMS, DIIQN_FAMILY, needs_dataset
+from .algorithms import ALGORITHMS, DIIQN_FAMILY
 from .config import ConfigError, apply_overrides
 from .envs import EnvError, resolve_action_set
 
@@ -201,7 +201,7 @@ def _runs(config: dict, name: str, spec: dict, label: str, algo: str, method_set
             raise PlanError(f"experiments.{name}.agent_action_set: {err}") from None
         steps = _per_env(spec.get("steps", config["steps"]), env, "steps", name)
         runs += [Run(env, algo, variant, seed, steps, action_set,
-                     size if needs_dataset(algo) else None, checked)
+                     size if ALGORITHMS[algo].needs_dataset else None, checked)
                  for seed in config["seeds"]]
     return runs
 
