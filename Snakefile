@@ -33,13 +33,13 @@ localrules:
     all_figures,
     manifest,
     aggregate,
-    figure,
+    figures,
     claims,
 
 
 rule all_figures:
     input:
-        [figure for experiment in EXPERIMENTS for figure in experiment_figures(experiment)],
+        expand("figures/{experiment}", experiment=EXPERIMENTS),
         "results/aggregate/claims.csv",
     default_target: True
 
@@ -51,4 +51,4 @@ for _experiment in EXPERIMENTS:
         name:
             _experiment
         input:
-            experiment_figures(_experiment),
+            f"figures/{_experiment}",

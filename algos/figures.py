@@ -1,5 +1,6 @@
 """The figures of an experiment, by name: one list, read by the command line (``plot``), the
-workflow (one rule draws any of them, with its caption in the report) and the tests.
+workflow (one job per experiment draws those that apply, each with its caption in the report)
+and the tests.
 
 ``plots`` draws each with the function of its name; this module does not import matplotlib, so
 the workflow and ``--help`` can read the list cheaply.

@@ -98,8 +98,9 @@ def test_unknown_algorithm_is_rejected(tmp_path):
 
 
 def test_the_figure_and_aggregate_commands_import_neither_torch_nor_rliable():
-    """The workflow runs dozens of figure jobs: their command builds only its own parser and
-    reads the tables without the training stack or the bootstrap library."""
+    """The workflow runs an aggregate and a figure job per experiment: their commands build
+    only their own parser and read the tables without the training stack or the bootstrap
+    library."""
     code = ("import sys\nfrom algos.cli import build_parser\nfrom algos import aggregate, plots\n"
             "build_parser('plot').parse_args(['plot', 'DIR', '--out', 'OUT'])\n"
             "build_parser('aggregate')\n"

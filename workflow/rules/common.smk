@@ -71,9 +71,9 @@ def experiment_experts(wildcards) -> list[str]:
 
 
 def experiment_figures(name: str) -> list[str]:
+    """The names of the figures that apply to experiment ``name`` (what ``plot`` draws)."""
     experiment = EXPERIMENTS[name]
-    names = figures_for({run.algo for run in experiment.runs}, experiment.sweep is not None)
-    return [f"figures/{name}/{figure}.png" for figure in names]
+    return figures_for({run.algo for run in experiment.runs}, experiment.sweep is not None)
 
 
 def write_manifest(path: str, manifest: dict, log: str) -> None:
@@ -104,4 +104,3 @@ wildcard_constraints:
     size=r"\d+",
     variant=r"[A-Za-z0-9_.+\-]+",
     experiment="|".join(EXPERIMENTS) or "none",
-    figure="|".join(FIGURES),

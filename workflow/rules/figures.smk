@@ -1,20 +1,21 @@
-# Any figure of any experiment (algos/figures.py lists them), PNG and PDF, with its caption.
+# An experiment's figures (algos/figures.py lists them; `plot` draws those that apply), PNG and
+# PDF, in one job: most of a figure job is its imports. Each PNG is in the report with its own
+# caption (the report's pattern gives the figure's name).
 
 
-rule figure:
+rule figures:
     conda:
         "../../environment.yml"
     input:
         rules.aggregate.output,
     output:
-        report("figures/{experiment}/{figure}.png", caption="../report/figure.rst",
-               category="{experiment}"),
+        report(directory("figures/{experiment}"), patterns=["{figure}.png"],
+               caption="../report/figure.rst", category="{experiment}"),
     params:
-        caption=lambda wildcards: FIGURES[wildcards.figure].caption,
+        captions=lambda wildcards: {name: FIGURES[name].caption
+                                    for name in experiment_figures(wildcards.experiment)},
         folder=subpath(input[0], parent=True),
-        out=subpath(output[0], parent=True),
     log:
-        "logs/figures/{experiment}/{figure}.log",
+        "logs/figures/{experiment}.log",
     shell:
-        "python -m algos plot {params.folder} --out {params.out} --only {wildcards.figure} "
-        "> {log} 2>&1"
+        "python -m algos plot {params.folder} --out {output} > {log} 2>&1"
