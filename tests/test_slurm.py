@@ -4,10 +4,11 @@ that fails is reported as failed, not waited on forever.
 
 The cluster comes from ``tests/slurm/cluster.sh`` (Debian's packages, installed on first use) and
 is always torn down, by the PIDs it started. The workflow is the test config's dataset-size
-experiment with one seed: an expert, two datasets and two runs as SLURM jobs, then the aggregate
-and figures locally (the local smoke workflow, tests/test_workflow.py, covers every rule and
-figure; this checks the profile). Measured here (2 cores): install 4-10 s, up ~1 s, the
-workflow ~1-2 min (mostly the plugin's status polling), down ~8 s.
+experiment with one seed on the small grid maze: an expert, two datasets and two runs as SLURM
+jobs, then the aggregate and figures locally (the local smoke workflow, tests/test_workflow.py,
+covers every rule and figure; this checks the profile). Measured here (2 cores): install 4-10 s,
+up ~1 s, the workflow ~50 s (three rounds of jobs, each found finished at the plugin's status
+check 12 s after it was submitted), the failing job's workflow ~35 s, down ~6 s.
 """
 
 import json
@@ -66,6 +67,9 @@ def snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 # Session scope: under xdist a worker may interleave other modules' tests, which would tear down
 # and rebuild a module-scoped fixture (the whole workflow again).
 TARGET = "dataset_size"
+# The maze's planner expert and short runs: each job then ends within the plugin's second status
+# check (12 s after submission; the next is 21 s later), where Breakout's trained expert did not.
+ENV = "grid_maze_small"
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +77,8 @@ def slurm_smoke(cluster, tmp_path_factory) -> Path:
     """The test config's dataset-size experiment with one seed, through the profile."""
     work = tmp_path_factory.mktemp("slurm_workflow")
     config = yaml.safe_load((ROOT / ".test" / "config" / "config.yaml").read_text())
-    config["seeds"] = [0]
+    config["seeds"], config["steps"] = [0], 600
+    config["experiments"] = {TARGET: {**config["experiments"][TARGET], "envs": [ENV]}}
     (work / "smoke.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(TARGET, "--configfile", str(work / "smoke.yaml"), cwd=work)
     assert result.returncode == 0, result.stderr[-4000:]
@@ -103,14 +108,14 @@ def test_a_failing_job_fails_the_workflow_instead_of_hanging(slurm_smoke):
     """Corrupt the 500-transition dataset and mark it remade (its marker holds another
     checksum): the one run built on it is run again, fails inside SLURM with the dataset error,
     and the workflow exits non-zero; the finished run itself is kept."""
-    dataset = slurm_smoke / "results" / "datasets" / "breakout" / "n500.npz"
+    dataset = slurm_smoke / "results" / "datasets" / ENV / "n500.npz"
     dataset.write_bytes(b"not a dataset")
     dataset.with_suffix(".done").write_text("remade\n")
     result = snakemake(TARGET, "--configfile", str(slurm_smoke / "smoke.yaml"), cwd=slurm_smoke)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-3000:]
     assert "Error in rule train" in output and "dataset_size-500" in output, output[-3000:]
-    variant = slurm_smoke / "logs" / "train" / "breakout" / "diiqn" / "dataset_size-500"
+    variant = slurm_smoke / "logs" / "train" / ENV / "diiqn" / "dataset_size-500"
     assert "n500.npz" in (variant / "seed0.log").read_text()
-    run = slurm_smoke / "results" / "runs" / "breakout" / "diiqn" / "dataset_size-500" / "seed0"
+    run = slurm_smoke / "results" / "runs" / ENV / "diiqn" / "dataset_size-500" / "seed0"
     assert (run / "summary.json").exists() and not (run / "workflow.done").exists()
