@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,12 @@ configure_torch(1)
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]  # this workflow
+# The environment of the Snakemake runs that use no SLURM. Snakemake loads every installed
+# executor plugin at start, and snakemake-executor-plugin-slurm 2.8 then runs `scontrol show
+# config`: where SLURM's client is installed but no controller runs (once test_slurm's cluster
+# is down), that waits 9-10 s, at every start. Its `scontrol` here fails at once instead.
+NO_SLURM_ENV = {**os.environ, "PATH": os.pathsep.join(
+    [str(ROOT / "tests" / "slurm" / "no-controller"), os.environ.get("PATH", "")])}
 
 # A tiny but complete DQN run: learning starts early, evaluations and checkpoints are frequent.
 FAST = ["--set", "replay_start=300", "--set", "replay_capacity=5000", "--set", "eval_every=1000",

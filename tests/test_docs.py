@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import NO_SLURM_ENV, ROOT
 
 PAGES = [ROOT / "README.md", ROOT / "config" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
@@ -80,7 +80,8 @@ def test_every_readme_command_runs_as_written(tmp_path):
                                          if " expert " in text else
                                          ["--set", "replay_start=200", "--set",
                                           "eval_episodes=2"] if " train " in text else [])
-        result = subprocess.run(words, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        result = subprocess.run(words, cwd=ROOT, env=NO_SLURM_ENV, capture_output=True,
+                                text=True, timeout=600)
         assert result.returncode == 0, (command, result.stderr[-2000:])
         ran += 1
     assert ran >= 6

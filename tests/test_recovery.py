@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, SNAKEMAKE
+from conftest import NO_SLURM_ENV, ROOT, SNAKEMAKE
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("recovery")]
 
@@ -31,7 +31,7 @@ CONFIG = {
 
 def snakemake(work: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run([*SNAKEMAKE, *args, "--directory", str(work)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+                          env=NO_SLURM_ENV, capture_output=True, text=True, timeout=timeout)
 
 
 def test_sigkill_of_snakemake_then_the_documented_recovery(tmp_path):
@@ -40,7 +40,8 @@ def test_sigkill_of_snakemake_then_the_documented_recovery(tmp_path):
     command = ["recovery", "--cores", "1", "--keep-going", "--configfile", str(config)]
     run = tmp_path / "results" / "runs" / "grid_maze_small" / "dqn" / "recovery" / "seed0"
     workflow = subprocess.Popen([*SNAKEMAKE, *command, "--directory", str(tmp_path)], cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                env=NO_SLURM_ENV, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while not (run / "checkpoint" / "state.pt").exists() and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -14,7 +14,7 @@ import yaml
 from algos.experiments import plan
 from algos.figures import figures_for
 from algos.stats import aggregate_metrics, score_matrices
-from conftest import ROOT, SNAKEMAKE
+from conftest import NO_SLURM_ENV, ROOT, SNAKEMAKE
 
 # The tests of the one smoke workflow run on one worker (under --dist loadgroup); the others of
 # this module (dry runs, lint, bad configs) are free to run beside it on the other worker.
@@ -31,7 +31,7 @@ def figure_names(experiment: str) -> list[str]:
 
 def snakemake(*args: str, cwd: Path, timeout: float = 1500) -> subprocess.CompletedProcess:
     return subprocess.run([*SNAKEMAKE, *args, "--directory", str(cwd)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+                          env=NO_SLURM_ENV, capture_output=True, text=True, timeout=timeout)
 
 
 # Session scope: under xdist a worker may interleave other modules' tests, which would tear down
