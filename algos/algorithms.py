@@ -224,7 +224,7 @@ class HADIIQNConfig(DIIQNConfig):
     bridge_refresh: int = 1_000
     """Search a found bridge again after this many updates: the replay it came from changes, and
     early on its first action may rest on a few transitions (a sticky repeat stored under
-    another action) that later play outweighs. A search costs tens of microseconds."""
+    another action) that later play outweighs. Its cost: docs/performance.md."""
     bridge_retry: int = 100
     """Search again after this many updates where no bridge was found: early in a run the replay
     lacks the agent's detours, and a sample without a bridge gives no expert loss."""
