@@ -64,17 +64,18 @@ def snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=WORKFLOW_TIMEOUT)
 
 
-# Session scope: under xdist a worker may interleave other modules' tests, which would tear down
-# and rebuild a module-scoped fixture (the whole workflow again).
 TARGET = "dataset_size"
 # The maze's planner expert and short runs: each job then ends within the plugin's second status
 # check (12 s after submission; the next is 21 s later), where Breakout's trained expert did not.
 ENV = "grid_maze_small"
 
 
+# Session scope: under xdist a worker may interleave other modules' tests, which would tear down
+# and rebuild a module-scoped fixture (the whole workflow again).
 @pytest.fixture(scope="session")
 def slurm_smoke(cluster, tmp_path_factory) -> Path:
-    """The test config's dataset-size experiment with one seed, through the profile."""
+    """The test config's dataset-size experiment, one seed, on the small grid maze with 600-step
+    runs, through the profile."""
     work = tmp_path_factory.mktemp("slurm_workflow")
     config = yaml.safe_load((ROOT / ".test" / "config" / "config.yaml").read_text())
     config["seeds"], config["steps"] = [0], 600
