@@ -32,6 +32,13 @@ FAST = ["--set", "replay_start=300", "--set", "replay_capacity=5000", "--set", "
         "--set", "epsilon_decay_steps=2000"]
 
 
+def snakemake(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    """This workflow's Snakemake in the folder ``cwd``, without SLURM (``NO_SLURM_ENV``); text
+    output."""
+    return subprocess.run([*SNAKEMAKE, *args, "--directory", str(cwd)], cwd=ROOT,
+                          env=NO_SLURM_ENV, capture_output=True, text=True, timeout=timeout)
+
+
 def cli(*args: str, check: bool = False, timeout: float = 600) -> subprocess.CompletedProcess:
     """``python -m algos ARGS`` from the project root; text output, no TTY (so no progress bar)."""
     return subprocess.run([sys.executable, "-m", "algos", *args], cwd=ROOT, capture_output=True,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import NO_SLURM_ENV, ROOT, SNAKEMAKE
+from conftest import snakemake
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nothing_lost")]
 
@@ -34,9 +34,7 @@ TARGET = str(RUN / "workflow.done")
 def workflow(work: Path, config: dict) -> subprocess.CompletedProcess:
     path = work / "config.yaml"
     path.write_text(yaml.safe_dump(config))
-    return subprocess.run([*SNAKEMAKE, TARGET, "--cores", "1", "--configfile", str(path),
-                           "--directory", str(work)], cwd=ROOT, env=NO_SLURM_ENV,
-                          capture_output=True, text=True, timeout=600)
+    return snakemake(TARGET, "--cores", "1", "--configfile", str(path), cwd=work)
 
 
 def fingerprint(paths: list[Path]) -> list[tuple[int, bytes]]:

@@ -8,12 +8,11 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import NO_SLURM_ENV, ROOT, SNAKEMAKE
+from conftest import NO_SLURM_ENV, ROOT, SNAKEMAKE, snakemake
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("recovery")]
 
@@ -27,11 +26,6 @@ CONFIG = {
     "experiments": {"recovery": {"envs": ["grid_maze_small"], "methods": ["dqn"],
                                  "agent_action_set": "cardinal"}},
 }
-
-
-def snakemake(work: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([*SNAKEMAKE, *args, "--directory", str(work)], cwd=ROOT,
-                          env=NO_SLURM_ENV, capture_output=True, text=True, timeout=timeout)
 
 
 def test_sigkill_of_snakemake_then_the_documented_recovery(tmp_path):
@@ -50,14 +44,14 @@ def test_sigkill_of_snakemake_then_the_documented_recovery(tmp_path):
     expert = tmp_path / "results" / "experts" / "grid_maze_small" / "expert.json"
     made = expert.stat().st_mtime_ns
 
-    assert snakemake(tmp_path, "--unlock", "--configfile", str(config)).returncode == 0
-    again = snakemake(tmp_path, *command, "--rerun-incomplete")
+    assert snakemake("--unlock", "--configfile", str(config), cwd=tmp_path).returncode == 0
+    again = snakemake(*command, "--rerun-incomplete", cwd=tmp_path)
     log = tmp_path / "logs" / "train" / "grid_maze_small" / "dqn" / "recovery" / "seed0.log"
     if again.returncode != 0:  # the orphan still held its folder when the job for it started
         assert "being written by another trainer" in log.read_text()
         while not (run / "summary.json").exists() and time.monotonic() < deadline:
             time.sleep(0.5)
-        again = snakemake(tmp_path, *command, "--rerun-incomplete")
+        again = snakemake(*command, "--rerun-incomplete", cwd=tmp_path)
     assert again.returncode == 0, (log.read_text(), again.stderr[-3000:])
     assert (tmp_path / "figures" / "recovery" / "learning_curves.png").exists()
     assert expert.stat().st_mtime_ns == made  # the expert was not made again

@@ -14,7 +14,7 @@ import yaml
 from algos.experiments import plan
 from algos.figures import figures_for
 from algos.stats import aggregate_metrics, score_matrices
-from conftest import NO_SLURM_ENV, ROOT, SNAKEMAKE
+from conftest import ROOT, snakemake
 
 # The tests of the one smoke workflow run on one worker (under --dist loadgroup); the others of
 # this module (dry runs, lint, bad configs) are free to run beside it on the other worker.
@@ -29,9 +29,11 @@ def figure_names(experiment: str) -> list[str]:
     return figures_for({r.algo for r in runs}, PLAN[experiment].sweep is not None)
 
 
-def snakemake(*args: str, cwd: Path, timeout: float = 1500) -> subprocess.CompletedProcess:
-    return subprocess.run([*SNAKEMAKE, *args, "--directory", str(cwd)], cwd=ROOT,
-                          env=NO_SLURM_ENV, capture_output=True, text=True, timeout=timeout)
+def job_counts(result: subprocess.CompletedProcess) -> dict[str, str]:
+    """A dry run's "Job stats" table: rule -> count (and "total")."""
+    stats = (result.stdout + result.stderr).split("Job stats")[-1].split("Reasons")[0]
+    return dict(line.split()[:2] for line in stats.splitlines()
+                if len(line.split()) == 2 and line.split()[1].isdigit())
 
 
 # Session scope: under xdist a worker may interleave other modules' tests, which would tear down
@@ -40,7 +42,8 @@ def snakemake(*args: str, cwd: Path, timeout: float = 1500) -> subprocess.Comple
 def smoke(tmp_path_factory) -> Path:
     """``snakemake all_figures --configfile .test/config/config.yaml`` in an empty folder."""
     work = tmp_path_factory.mktemp("workflow")
-    result = snakemake("all_figures", "--cores", "2", "--configfile", str(TEST_CONFIG), cwd=work)
+    result = snakemake("all_figures", "--cores", "2", "--configfile", str(TEST_CONFIG), cwd=work,
+                       timeout=1500)
     assert result.returncode == 0, result.stderr[-3000:]
     return work
 
@@ -137,10 +140,7 @@ def test_a_second_run_has_nothing_to_do_and_a_lost_run_is_redone_alone(smoke):
     shutil.rmtree(smoke / "figures" / "baseline")
     result = snakemake("all_figures", "-n", "--configfile", smoke_config, cwd=smoke)
     assert result.returncode == 0
-    stats = (result.stdout + result.stderr).split("Job stats")[-1].split("Reasons")[0]
-    counts = dict(line.split()[:2] for line in stats.splitlines()
-                  if len(line.split()) == 2 and line.split()[1].isdigit())
-    assert counts == {"train": "1", "manifest": "1", "aggregate": "1", "figures": "1",
+    assert job_counts(result) == {"train": "1", "manifest": "1", "aggregate": "1", "figures": "1",
                       "claims": "1", "all_figures": "1", "total": "6"}
 
 
@@ -165,9 +165,7 @@ def test_paper_config_lists_the_expected_train_jobs(tmp_path):
                        str(ROOT / "config" / "paper.yaml"), cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     output = result.stdout + result.stderr
-    stats = output.split("Job stats")[-1]
-    counts = dict(line.split()[:2] for line in stats.splitlines()
-                  if len(line.split()) == 2 and line.split()[1].isdigit())
+    counts = job_counts(result)
     assert counts["train"] == "490"
     paper = plan(yaml.safe_load((ROOT / "config" / "paper.yaml").read_text()))
     assert counts["expert"] == "7" and counts["figures"] == str(len(paper))  # one per experiment
