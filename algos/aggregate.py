@@ -80,8 +80,11 @@ def runs_by_folder(folders: list[Path]) -> list[RunRef]:
 
 
 def _read_config(folder: Path) -> dict:
+    from .runs import RunDir
+
     if not (folder / "summary.json").is_file():
         raise AggregateError(f"{folder}: not a finished run (no summary.json)")
+    RunDir(folder).verify()
     try:
         return json.loads((folder / "config.json").read_text())
     except (OSError, ValueError) as err:

@@ -347,7 +347,14 @@ class Algorithm:
     """``module:Class`` of its agent in ``algos``, imported by ``agent_class``."""
     needs_dataset: bool = False
     """Whether it learns from an expert's state-only dataset (``--dataset``)."""
+    revision: int = 1
+    """Its code's revision: raised by every change that changes its results (docs/runs.md)."""
 
+
+SHARED_REVISION = 1
+"""The revision of what every algorithm shares (loop, learner, replay, environments, experts'
+datasets): raised by every change there that changes results. With the algorithm's own
+``revision`` it enters each run's ``config.json``, so runs of older code are found stale."""
 
 ALGORITHMS: dict[str, Algorithm] = {
     "dqn": Algorithm(DQNConfig, "dqn:DQNAgent"),
@@ -358,6 +365,11 @@ ALGORITHMS: dict[str, Algorithm] = {
     "oril": Algorithm(ORILConfig, "oril:ORILAgent", needs_dataset=True),
 }
 """Algorithm name -> its config, agent and data."""
+
+
+def revision(algo: str) -> dict[str, int]:
+    """The code revision a run of ``algo`` records in ``config.json``."""
+    return {"shared": SHARED_REVISION, algo: ALGORITHMS[algo].revision}
 
 DIIQN_FAMILY = ("diiqn", "ha_diiqn")
 """The algorithms with DIIQN's confidence and diagnostics."""

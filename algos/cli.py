@@ -336,7 +336,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .algorithms import ALGORITHMS, agent_class
     from .config import apply_overrides
     from .datasets import load_dataset
-    from .loop import check_run_folder, config_dict
+    from .loop import config_dict, set_aside_if_stale
     from .runs import RunDir
 
     algorithm, agent_cls = ALGORITHMS[args.algo], agent_class(args.algo)
@@ -353,9 +353,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                                  "sha256": dataset.info["sha256"],
                                  "expert": dataset.info["expert"]}
         agent_inputs["dataset"] = dataset
-    check_run_folder(run, run_config)
+    set_aside_if_stale(run, run_config)
     if run.finished():
-        print(f"{run.root}: run already finished (summary.json present); nothing to do")
+        run.verify()
+        print(f"{run.root}: run already finished (summary.json present, its files verified); "
+              "nothing to do")
         return 0
     _writable_folder(run.root, "--out")
     *_, summary = _train(args, agent_cls, config, env_config, run, run_config,
@@ -371,7 +373,7 @@ def cmd_expert(args: argparse.Namespace) -> int:
     from .config import apply_overrides
     from .dqn import DQNAgent
     from .experts import REFERENCE_DQN_SCORES, DQNExpert, stop_at_return, write_expert_json
-    from .loop import check_run_folder, config_dict
+    from .loop import check_run_folder, config_dict, set_aside_if_stale
     from .runs import RunDir
 
     env_config = _env_config(args)
@@ -394,7 +396,12 @@ def cmd_expert(args: argparse.Namespace) -> int:
     run_config = config_dict("dqn", config, env_config, args.seed, args.steps)
     run_config["expert"] = {"stop_fraction": args.stop_fraction, "reference_score": reference,
                             "target_return": target}
-    check_run_folder(run, run_config)
+    # A finished expert is a product (datasets and runs are made from it): newer code leaves it
+    # as it is. An unfinished one of older code trains anew.
+    if (out / "expert.json").exists():
+        check_run_folder(run, run_config, ignore_revision=True)
+    else:
+        set_aside_if_stale(run, run_config)
     if (out / "expert.json").exists():
         print(f"{out}: expert already finished (expert.json present); nothing to do")
         return 0
@@ -466,7 +473,7 @@ def _scripted_expert(args: argparse.Namespace, env_config: EnvConfig) -> int:
 def cmd_dataset(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .datasets import differences_from_existing, make_dataset
+    from .datasets import arrays_missing, differences_from_existing, make_dataset, restore_dataset
     from .experts import expert_env_config, load_expert
     from .learner import configure_torch
 
@@ -481,6 +488,15 @@ def cmd_dataset(args: argparse.Namespace) -> int:
     differences = differences_from_existing(
         args.out, size=args.size, seed=args.seed, epsilon=args.epsilon, expert_dir=args.expert,
         expert_info=info, record_effects=not args.no_effects)
+    if differences == [] and arrays_missing(args.out):
+        _writable_folder(args.out.parent, "--out")
+        configure_torch(1)
+        with tqdm(total=args.size, desc=f"dataset {env_config.game} (again)", unit="step",
+                  disable=None) as progress:
+            restore_dataset(policy, env_config, args.out, progress=progress)
+        print(f"{args.out}: arrays made again from the expert and seed; their checksums are "
+              "the ones its description holds")
+        return 0
     if differences == []:
         print(f"{args.out}: dataset already made with these settings; nothing to do")
         return 0

@@ -155,10 +155,7 @@ def make_dataset(policy: Policy, env_config: EnvConfig, *, size: int, seed: int,
                                      record_effects)
     seconds = time.perf_counter() - start
     out = Path(out)
-    atomic_write(out, lambda f: np.savez(f, **arrays))
-    atomic_write(actions_path(out), lambda f: np.save(f, hidden["actions"]))
-    if record_effects:
-        atomic_write(effects_path(out), lambda f: np.save(f, hidden["effects"]))
+    _write_arrays(out, arrays, hidden, record_effects)
     env = make_env(env_config, seed=0)
     info = {
         "format": FORMAT,
@@ -186,6 +183,48 @@ def make_dataset(policy: Policy, env_config: EnvConfig, *, size: int, seed: int,
         "provenance": provenance(),
     }
     atomic_write_json(info_path(out), info)
+    return info
+
+
+def _write_arrays(out: Path, arrays: dict, hidden: dict, record_effects: bool) -> None:
+    atomic_write(out, lambda f: np.savez(f, **arrays))
+    atomic_write(actions_path(out), lambda f: np.save(f, hidden["actions"]))
+    if record_effects:
+        atomic_write(effects_path(out), lambda f: np.save(f, hidden["effects"]))
+
+
+def arrays_missing(out: Path) -> bool:
+    """Whether a described dataset (``nN.json`` present) lacks one of its array files: a
+    committed description whose arrays are regenerated (``restore_dataset``)."""
+    info = _read_info(out)
+    files = [Path(out), actions_path(out)] + ([effects_path(out)] if info.get("effects_file")
+                                              else [])
+    return not all(f.is_file() for f in files)
+
+
+def restore_dataset(policy: Policy, env_config: EnvConfig, out: Path, progress=None) -> dict:
+    """Make again the array files of the dataset that ``out``'s description describes (same
+    expert, seed, size, epsilon), and write them only if their checksums are the described
+    ones: the description (committed) is the proof of what the arrays must be. Returns it."""
+    out = Path(out)
+    info = _read_info(out)
+    if info.get("format") != FORMAT:
+        raise DatasetError(f"{info_path(out)}: a description of format {info.get('format')}, "
+                           f"this code makes format {FORMAT}; move it away to make a new one")
+    record_effects = info.get("effects_file") is not None
+    arrays, hidden, _ = roll_out(policy, env_config, info["size"], info["seed"],
+                                 info["epsilon"], progress, record_effects)
+    found = {"sha256": checksum(arrays),
+             "actions_sha256": checksum({"actions": hidden["actions"]}),
+             "effects_sha256": checksum({"effects": hidden["effects"]})}
+    differ = [key for key, value in found.items()
+              if (key != "effects_sha256" or record_effects) and value != info.get(key)]
+    if differ:
+        raise DatasetError(f"{info_path(out)}: the arrays made again from its expert and seed "
+                           f"differ from the ones it describes ({', '.join(differ)}): this "
+                           "code or this expert no longer makes that dataset; move the "
+                           "description away to make a new one")
+    _write_arrays(out, arrays, hidden, record_effects)
     return info
 
 

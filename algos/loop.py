@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -35,7 +36,7 @@ import torch
 from tqdm import tqdm
 
 from .acting import epsilon_greedy, evaluate
-from .algorithms import LoopConfig
+from .algorithms import LoopConfig, revision
 from .envs import EnvConfig, make_env, pack_states
 from .errors import RunFailure, UserError
 from .learner import DivergenceError
@@ -352,18 +353,55 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
-def check_run_folder(run: RunDir, run_config: dict) -> None:
-    """Raise ``ResumeError`` if ``run`` already holds a run with another configuration."""
+class StaleRunError(ResumeError):
+    """A run folder whose run has the asked settings but was made by another code revision."""
+
+    def __init__(self, message: str, found: Any):
+        super().__init__(message)
+        self.found = found  # the revision the folder's run records
+
+
+def check_run_folder(run: RunDir, run_config: dict, ignore_revision: bool = False) -> None:
+    """Raise ``ResumeError`` if ``run`` already holds a run with other settings, and
+    ``StaleRunError`` if it holds one with the same settings from another code revision (unless
+    ``ignore_revision``)."""
     if not run.config.exists():
         return
-    saved = read_json(run.config)
+    try:
+        saved = read_json(run.config)
+    except ValueError as err:
+        raise ResumeError(f"{run.config}: not valid JSON ({err}); move the folder away to "
+                          "start the run anew") from None
     wanted = json.loads(to_json(run_config))  # the form it takes on disk (lists, not tuples)
+    if not isinstance(saved, dict):
+        raise ResumeError(f"{run.config}: not a run's config; move the folder away")
+    found_revision = saved.pop("revision", None)
+    asked_revision = wanted.pop("revision", None)
     if saved != wanted:
         changed = config_differences(saved, wanted)
         raise ResumeError(
             f"{run.root} holds a run with a different config (differs in: {', '.join(changed)});"
             " use another --out, or move that folder away to start it anew"
         )
+    if found_revision != asked_revision and not ignore_revision:
+        raise StaleRunError(f"{run.root} holds a run of code revision {found_revision}, this "
+                            f"code is revision {asked_revision}", found_revision)
+
+
+def set_aside_if_stale(run: RunDir, run_config: dict) -> Path | None:
+    """Check ``run``'s folder against ``run_config`` (``check_run_folder``); a run of another
+    code revision is moved aside (``RunDir.set_aside``, never deleted) so that it trains anew.
+    Returns where it went, or None."""
+    try:
+        check_run_folder(run, run_config)
+    except StaleRunError as err:
+        found = err.found if isinstance(err.found, dict) else {}
+        tag = "-".join(f"{k}{v}" for k, v in sorted(found.items())) or "unrevised"
+        with run.locked():
+            target = run.set_aside(tag)
+        print(f"{err}: set it aside as {target}; it trains anew", file=sys.stderr)
+        return target
+    return None
 
 
 def train_run(agent: Agent, run_config: dict, config: LoopConfig, env_config: EnvConfig,
@@ -432,6 +470,7 @@ def _train_locked(agent, run_config, config, env_config, seed, total_steps, run,
     info["sessions"][-1].update(peak_rss_mb=peak_rss_mb(),
                                 steps=trainer.step - resumed_from)
     atomic_write_json(run.run_info, info)
+    summary["files"] = run.checksums()
     atomic_write_json(run.summary, summary)  # last: its presence means the run is done
     return summary
 
@@ -448,6 +487,7 @@ def config_differences(found: Any, asked: Any, prefix: str = "") -> list[str]:
 
 
 def config_dict(algo: str, config: Any, env_config: EnvConfig, seed: int, steps: int) -> dict:
-    """The resolved configuration of a run, as written to ``config.json``."""
-    return {"algo": algo, "game": env_config.game, "seed": seed, "steps": steps,
-            "env": asdict(env_config), "algo_config": asdict(config)}
+    """The resolved configuration of a run, as written to ``config.json``: its settings and the
+    code revision that runs them."""
+    return {"algo": algo, "revision": revision(algo), "game": env_config.game, "seed": seed,
+            "steps": steps, "env": asdict(env_config), "algo_config": asdict(config)}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -168,8 +169,25 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, in hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class RunLockedError(UserError, RuntimeError):
     """Another process is writing the run folder."""
+
+
+class RunFileError(UserError, ValueError):
+    """A file of a finished run that is not what its run wrote (cut, changed, swapped)."""
+
+
+RUN_FILES = ("config.json", "metrics.csv", "diagnostics.csv", "run.json")
+"""The files of a run that ``summary.json`` holds the checksums of (written last, it seals them)."""
 
 
 class RunDir:
@@ -189,6 +207,31 @@ class RunDir:
     def finished(self) -> bool:
         return self.summary.exists()
 
+    def checksums(self) -> dict[str, str]:
+        """SHA-256 of each of ``RUN_FILES``, for ``summary.json``."""
+        return {name: file_sha256(self.root / name) for name in RUN_FILES}
+
+    def verify(self) -> dict:
+        """The finished run's ``summary.json``, once every file it seals is checked against it;
+        ``RunFileError`` naming the first file that is missing, cut or changed."""
+        try:
+            summary = json.loads(self.summary.read_text())
+            sealed = summary["files"]
+            if not isinstance(sealed, dict) or set(sealed) != set(RUN_FILES):
+                raise TypeError("no checksums of its files")
+        except FileNotFoundError:
+            raise RunFileError(f"{self.summary}: missing (the run is not finished)") from None
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise RunFileError(f"{self.summary}: not a run's summary ({err})") from None
+        for name in RUN_FILES:
+            path = self.root / name
+            if not path.is_file():
+                raise RunFileError(f"{path}: missing from the finished run")
+            if file_sha256(path) != sealed[name]:
+                raise RunFileError(f"{path}: not the file its run wrote (its checksum differs "
+                                   "from the one in summary.json): cut, edited or swapped")
+        return summary
+
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the folder's lock (``flock`` on ``.lock``, which names the holder's PID) while
@@ -207,6 +250,24 @@ class RunDir:
             yield
         finally:
             os.close(fd)
+
+    def set_aside(self, tag: str) -> Path:
+        """Move the whole folder out of the way, never deleting it, and return where it went:
+        ``results/stale/...`` for a folder under ``results/runs/``, else a sibling; ``tag``
+        (what makes it stale) ends the new name."""
+        parts = self.root.parts
+        if "runs" in parts:
+            at = len(parts) - 1 - parts[::-1].index("runs")
+            target = Path(*parts[:at], "stale", *parts[at + 1:-1], f"{self.root.name}-{tag}")
+        else:
+            target = self.root.with_name(f"{self.root.name}.stale-{tag}")
+        candidate, n = target, 1
+        while candidate.exists():
+            n += 1
+            candidate = target.with_name(f"{target.name}-{n}")
+        candidate.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.root, candidate)
+        return candidate
 
     def remove_stale_temporaries(self) -> list[Path]:
         """Delete the temporary files of writes a killed process left (call under the lock)."""

@@ -41,9 +41,9 @@ def files(tmp_path_factory) -> dict[str, Path]:
         damaged[name] = folder / "n500.npz"
     expert = root / "expert"
     expert.mkdir()
-    (expert / "expert.json").write_text((ROOT / "tests" / "data" / "breakout_expert" /
+    (expert / "expert.json").write_text((ROOT / "results" / "experts" / "breakout" /
                                          "expert.json").read_text())
-    (expert / "policy.pt").write_bytes((ROOT / "tests" / "data" / "space_invaders_expert" /
+    (expert / "policy.pt").write_bytes((ROOT / "results" / "experts" / "space_invaders" /
                                         "policy.pt").read_bytes())
     not_json = root / "not_json"
     not_json.mkdir()

@@ -20,7 +20,7 @@ from conftest import cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.learning]  # make test-learning
 
-BREAKOUT_EXPERT = Path(__file__).parent / "data" / "breakout_expert"
+BREAKOUT_EXPERT = Path(__file__).parent.parent / "results" / "experts" / "breakout"
 # Breakout, 20K steps, learning from step 1000, ε 1 -> 0.1 over 10K steps, an evaluation of 20
 # episodes every 5K; a run's score is the mean of its last two evaluations (40 episodes).
 BREAKOUT = ["--game", "breakout", "--steps", "20000", "--set", "replay_start=1000",

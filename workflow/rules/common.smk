@@ -89,7 +89,12 @@ def expert_options(wildcards) -> str:
     if scripted:
         return (f"--scripted {scripted['name']} "
                 f"--action-set {shlex.quote(scripted['action_set'])} {common}")
-    options = [f"--steps {experts['steps']}",
+    steps = experts["steps"]
+    if isinstance(steps, dict):
+        if wildcards.env not in steps:
+            raise WorkflowError(f"config: experts.steps has no entry for {wildcards.env!r}")
+        steps = steps[wildcards.env]
+    options = [f"--steps {steps}",
                f"--stop-fraction {experts.get('stop_fraction', 0.5)}", common]
     options += [f"--set {shlex.quote(f'{k}={v}')}" for k, v in sorted(experts.get("set",
                                                                              {}).items())]
