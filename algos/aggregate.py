@@ -36,7 +36,9 @@ import numpy as np
 import pandas as pd
 
 from . import stats
+from .algorithms import revision_label
 from .errors import UserError
+from .verify import csv_problem, expert_info_problem
 
 DIAGNOSTICS = ("inference_accuracy", "inference_effect_accuracy", "inferred_coverage",
                "knn_acceptance", "usable_share", "phi_mean", "delta_q_mean", "delta_mean",
@@ -58,13 +60,15 @@ class RunRef:
 
     folder: Path
     method: str
+    env: str | None = None  # planned env (manifests); a finished run's own is in config.json
 
 
 def runs_from_manifest(path: Path) -> tuple[list[RunRef], dict | None, str]:
-    """The runs, the sweep and the experiment's name of a workflow manifest."""
+    """The runs, the sweep and the experiment's name of a workflow manifest: every run it
+    plans, finished or not (``aggregate`` scores the finished ones)."""
     try:
         manifest = json.loads(Path(path).read_text())
-        runs = [RunRef(Path(r["folder"]), r["method"]) for r in manifest["runs"]]
+        runs = [RunRef(Path(r["folder"]), r["method"], r.get("env")) for r in manifest["runs"]]
         return runs, manifest.get("sweep"), manifest.get("experiment", "")
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise AggregateError(f"{path}: not an experiment manifest ({err})") from None
@@ -86,9 +90,34 @@ def _read_config(folder: Path) -> dict:
         raise AggregateError(f"{folder}: not a finished run (no summary.json)")
     RunDir(folder).verify()
     try:
-        return json.loads((folder / "config.json").read_text())
+        config = json.loads((folder / "config.json").read_text())
     except (OSError, ValueError) as err:
         raise AggregateError(f"{folder}: unreadable config.json ({err})") from None
+    if not isinstance(config, dict) or not all(key in config for key in ("algo", "game", "seed")):
+        raise AggregateError(f"{folder / 'config.json'}: not a run's config (it needs algo, game "
+                             "and seed)")
+    return config
+
+
+def _git_commit(folder: Path) -> str:
+    """The git commit of the code that finished the run (``run.json``'s last session)."""
+    try:
+        return str(json.loads((folder / "run.json").read_text())["provenance"]["git_commit"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def _read_run_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A run's CSV file with ``columns`` and at least one row, else ``AggregateError`` naming
+    it (a run's files are verified against its summary.json, so this is a run whose writer
+    sealed them so)."""
+    problem = csv_problem(path, columns)
+    if problem:
+        raise AggregateError(f"{path}: {problem}")
+    table = pd.read_csv(path)
+    if table.empty:
+        raise AggregateError(f"{path}: no evaluations (a header only)")
+    return table
 
 
 def _value_at(config: dict, path: str):
@@ -104,7 +133,13 @@ def _expert_scores(config: dict, experts: Path | None) -> dict:
     if experts is not None:
         path = Path(experts) / config["game"] / "expert.json"
         if path.is_file():
-            info = json.loads(path.read_text())
+            try:
+                info = json.loads(path.read_text())
+            except (OSError, ValueError) as err:
+                raise AggregateError(f"{path}: not valid JSON ({err})") from None
+            problem = expert_info_problem(info)
+            if problem:
+                raise AggregateError(f"{path}: {problem}")
     if info is not None:
         return {"expert_return": info["eval"]["return_mean"],
                 "random_return": info["random"]["return_mean"],
@@ -140,7 +175,8 @@ def collect(runs: list[RunRef], experts: Path | None, last: int, sweep: dict | N
                 else f"{method} {sweep['key']}={value}"
         key = {"method": method, "algo": config["algo"], "variant": ref.folder.parent.name,
                "env": config["game"], "seed": int(config["seed"])}
-        base = {"method_base": ref.method}
+        base = {"method_base": ref.method, "revision": revision_label(config.get("revision")),
+                "git_commit": _git_commit(ref.folder)}
         same = (method, key["env"], key["seed"])
         if same in seen:
             raise AggregateError(f"{ref.folder} and {seen[same]}: the same run twice ({method}, "
@@ -149,7 +185,7 @@ def collect(runs: list[RunRef], experts: Path | None, last: int, sweep: dict | N
         ends = _expert_scores(config, experts)
         expert, random = ends["expert_return"], ends["random_return"]
         scale = expert - random if expert != random else math.nan
-        metrics = pd.read_csv(ref.folder / "metrics.csv")
+        metrics = _read_run_table(ref.folder / "metrics.csv", ("env_steps", "eval_return_mean"))
         score = float(metrics["eval_return_mean"].tail(last).mean())
         row = {**key, **base, "score": score, "normalized_score": (score - random) / scale,
                "expert_return": expert, "random_return": random,
@@ -162,7 +198,7 @@ def collect(runs: list[RunRef], experts: Path | None, last: int, sweep: dict | N
                                     "eval_return": metrics["eval_return_mean"],
                                     "normalized_return": (metrics["eval_return_mean"] - random)
                                     / scale}))
-        table = pd.read_csv(ref.folder / "diagnostics.csv")
+        table = _read_run_table(ref.folder / "diagnostics.csv", ("env_steps",))
         if "phi_mean" in table.columns:
             kept = table[[c for c in DIAGNOSTICS if c in table.columns]].copy()
             kept.insert(0, "step", table["env_steps"])
@@ -181,14 +217,18 @@ def aggregate(runs: list[RunRef], experts: Path | None = None, last: int = 3, re
               seed: int = 0, threshold: float = 0.9, sweep: dict | None = None,
               experiment: str = "") -> dict[str, pd.DataFrame]:
     """Every table of an experiment (see the module's docstring)."""
+    planned = runs
+    runs = [ref for ref in runs if (ref.folder / "summary.json").is_file()]
     if not runs:
-        raise AggregateError("no runs to aggregate")
+        raise AggregateError(f"none of the {len(planned)} runs is finished: nothing to aggregate"
+                             if planned else "no runs to aggregate")
     scores, curves, diagnostics = collect(runs, experts, last, sweep)
     scores.insert(0, "experiment", experiment)
     try:
         matrices = stats.score_matrices(scores)
     except ValueError as err:
         raise AggregateError(str(err)) from None
+    cells = cell_table(planned, scores, sweep)
     aggregates = stats.aggregate_metrics(matrices, reps=reps, seed=seed)
     intervals = pd.DataFrame([{"metric": metric, "method": method, "point": point,
                                "lower": low, "upper": high}
@@ -217,7 +257,29 @@ def aggregate(runs: list[RunRef], experts: Path | None = None, last: int = 3, re
     return {"scores": scores, "curves": curves, "diagnostics": diagnostics,
             "steps_to_threshold": stats.steps_to_threshold(curves, threshold),
             "intervals": intervals, "intervals_by_env": pd.DataFrame(by_env), "poi": poi,
-            "profiles": profiles, "beyond": beyond(matrices, poi, reps=reps, seed=seed)}
+            "profiles": profiles, "beyond": beyond(matrices, poi, reps=reps, seed=seed),
+            "cells": cells}
+
+
+def cell_table(planned: list[RunRef], scores: pd.DataFrame, sweep: dict | None
+               ) -> pd.DataFrame:
+    """What each (method, env) rests on: the runs planned (where a manifest says) and
+    finished, their seeds, the seeds in the aggregates over envs (``stats.balanced_seeds``),
+    and the code revisions and commits they came from."""
+    balanced = stats.balanced_seeds(scores)
+    values = len(sweep["values"]) if sweep else 1
+    rows = []
+    for (method, env), runs in scores.groupby(["method", "env"], sort=True):
+        base = runs["method_base"].iloc[0]
+        planned_here = sum(ref.method == base and ref.env == env for ref in planned) // values
+        rows.append({"method": method, "env": env, "planned": max(planned_here, len(runs)),
+                     "finished": len(runs),
+                     "seeds": " ".join(map(str, sorted(runs["seed"]))),
+                     "seeds_over_envs": " ".join(map(str, balanced.get(method, []))),
+                     "revisions": " ".join(sorted(set(runs["revision"]))),
+                     "git_commits": " ".join(sorted(set(runs["git_commit"]) - {""}))})
+    return pd.DataFrame(rows, columns=["method", "env", "planned", "finished", "seeds",
+                                       "seeds_over_envs", "revisions", "git_commits"])
 
 
 def beyond(matrices: dict[str, np.ndarray], poi: pd.DataFrame, reps: int = 2000,
@@ -251,7 +313,7 @@ def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> None:
 
 
 TABLES = ("scores", "curves", "diagnostics", "steps_to_threshold", "intervals",
-          "intervals_by_env", "poi", "profiles", "beyond")
+          "intervals_by_env", "poi", "profiles", "beyond", "cells")
 """The tables an aggregate folder holds."""
 
 

@@ -108,6 +108,12 @@ class DQNConfig(LoopConfig):
             raise ConfigError(f"gamma must lie in [0, 1], got {self.gamma}")
         if self.lr <= 0:
             raise ConfigError(f"lr must be positive, got {self.lr}")
+        _check_rmsprop(self)
+        for name in ("huber_delta", "per_eps"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.grad_clip < 0:
+            raise ConfigError(f"grad_clip must be >= 0 (0: no clipping), got {self.grad_clip}")
         for name in ("per_alpha", "per_beta_start"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
@@ -268,6 +274,15 @@ class BCOConfig(LoopConfig):
             raise ConfigError("batch_size must be at least 1 and at most replay_capacity")
         if self.lr <= 0:
             raise ConfigError(f"lr must be positive, got {self.lr}")
+        _check_rmsprop(self)
+
+
+def _check_rmsprop(config) -> None:
+    """RMSprop's constants: a smoothing constant in [0, 1), a positive epsilon."""
+    if not 0.0 <= config.rms_alpha < 1.0:
+        raise ConfigError(f"rms_alpha must lie in [0, 1), got {config.rms_alpha}")
+    if config.rms_eps <= 0:
+        raise ConfigError(f"rms_eps must be positive, got {config.rms_eps}")
 
 
 @dataclass
@@ -370,6 +385,14 @@ ALGORITHMS: dict[str, Algorithm] = {
 def revision(algo: str) -> dict[str, int]:
     """The code revision a run of ``algo`` records in ``config.json``."""
     return {"shared": SHARED_REVISION, algo: ALGORITHMS[algo].revision}
+
+
+def revision_label(found: object) -> str:
+    """A recorded revision (``config.json``'s ``revision``) as one word: ``shared1-diiqn2``;
+    ``unrevised`` for a run that records none."""
+    if not isinstance(found, dict) or not found:
+        return "unrevised"
+    return "-".join(f"{key}{value}" for key, value in found.items())
 
 DIIQN_FAMILY = ("diiqn", "ha_diiqn")
 """The algorithms with DIIQN's confidence and diagnostics."""

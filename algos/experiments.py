@@ -87,7 +87,8 @@ class Experiment:
         """What the aggregate step needs to know beyond the run folders: each run's method, the
         swept setting (where config.json holds it), and what the figures may draw."""
         return {"experiment": self.name,
-                "runs": [{"folder": run.folder, "method": method}
+                "runs": [{"folder": run.folder, "method": method, "env": run.env,
+                          "seed": run.seed}
                          for method, runs in self.methods.items() for run in runs],
                 "sweep": self.sweep,
                 "algos": sorted({run.algo for run in self.runs})}

@@ -149,18 +149,32 @@ def steps_to_threshold(curves: pd.DataFrame, threshold: float) -> pd.DataFrame:
 def score_matrices(scores: pd.DataFrame) -> dict[str, np.ndarray]:
     """``{method: (runs, tasks) matrix}`` of normalised scores (``scores``: one row per run,
     with method, env, seed, normalized_score); tasks are the envs in sorted order, runs the
-    seeds. Every method must have the same number of seeds per env."""
+    seeds that the method has on every env (``balanced_seeds``): rliable's matrices are
+    rectangular, and a partial experiment has more seeds on some envs than on others. A method
+    with no seed on every env has no matrix."""
     matrices = {}
     envs = sorted(scores["env"].unique())
+    common = balanced_seeds(scores)
     for method, table in scores.groupby("method", sort=False):
+        if not common[method]:
+            continue
+        table = table[table["seed"].isin(common[method])]
         columns = []
         for env in envs:
             values = table[table["env"] == env].sort_values("seed")["normalized_score"]
-            if values.isna().any() or values.empty:
-                raise ValueError(f"{method} on {env}: no normalised score (give the experts' "
-                                 "folder, or train it on every env)")
+            if values.isna().any():
+                raise ValueError(f"{method} on {env}: no normalised score (the expert's "
+                                 "expert.json was not found for this env)")
             columns.append(values.to_numpy())
-        if len({len(c) for c in columns}) != 1:
-            raise ValueError(f"{method}: different numbers of seeds per env")
         matrices[method] = np.stack(columns, axis=1)
+    if not matrices:
+        raise ValueError("no method has a run on every env: nothing to aggregate over envs")
     return matrices
+
+
+def balanced_seeds(scores: pd.DataFrame) -> dict[str, list[int]]:
+    """Per method, the seeds it has a run of on every env of ``scores`` (sorted)."""
+    envs = set(scores["env"])
+    return {method: sorted(seed for seed, runs in table.groupby("seed")
+                           if set(runs["env"]) == envs)
+            for method, table in scores.groupby("method", sort=False)}

@@ -32,8 +32,9 @@ def runs(tmp_path_factory):
     for algo in ("dqn", "diiqn"):
         for seed in (0, 1):
             out = root / "runs" / "grid_maze_small" / algo / "default" / f"seed{seed}"
-            cli("train", algo, "--seed", str(seed), "--dataset", str(data), "--out", str(out),
-                *FAST_MAZE, check=True)
+            dataset = ["--dataset", str(data)] if algo == "diiqn" else []
+            cli("train", algo, "--seed", str(seed), *dataset, "--out", str(out), *FAST_MAZE,
+                check=True)
             folders.append(out)
     return experts, folders
 
@@ -123,3 +124,28 @@ def test_an_expert_not_clearly_above_random_is_flagged(tmp_path):
     assert not expert_clearly_above_random(info)
     info["eval"]["return_mean"] = 2.0
     assert expert_clearly_above_random(info)
+
+
+def test_a_partial_experiment_is_aggregated_on_its_finished_runs(runs, tmp_path):
+    """A manifest whose runs are not all finished (an experiment still training) is
+    aggregated on the finished ones; cells.csv says how many runs each cell rests on, with
+    their seeds and code revision."""
+    import json
+
+    experts, folders = runs
+    planned = [{"folder": str(f), "method": f"{f.parent.parent.name}/default",
+                "env": "grid_maze_small", "seed": int(f.name[4:])} for f in folders]
+    planned.append({"folder": str(tmp_path / "not-yet" / "seed2"), "method": "dqn/default",
+                    "env": "grid_maze_small", "seed": 2})
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"experiment": "demo", "runs": planned, "sweep": None}))
+    out = tmp_path / "partial"
+    result = cli("aggregate", "--manifest", str(manifest), "--experts", str(experts),
+                 "--out", str(out), "--reps", "100", check=True)
+    assert "4 of 5 runs finished" in result.stdout
+    assert "dqn/default on grid_maze_small: 2 of 3 runs (seeds 0 1)" in result.stdout
+    cells = pd.read_csv(out / "cells.csv").set_index("method")
+    assert cells.loc["dqn/default", "planned"] == 3 and cells.loc["dqn/default", "finished"] == 2
+    assert cells.loc["diiqn/default", "planned"] == 2
+    assert (cells["revisions"].str.startswith("shared")).all()
+    assert set(pd.read_csv(out / "scores.csv")["revision"]) == {"shared1-dqn1", "shared1-diiqn1"}

@@ -9,9 +9,11 @@ from rliable import metrics
 
 from algos.stats import (
     aggregate_metrics,
+    balanced_seeds,
     normalise,
     performance_profile,
     probability_of_improvement,
+    score_matrices,
     steps_to_threshold,
 )
 
@@ -96,3 +98,17 @@ def test_steps_to_threshold_is_the_first_evaluation_at_or_above_it():
     assert table.loc["dqn", "step"] == 100 and table.loc["dqn", "reached"]
     assert np.isnan(table.loc["ha_diiqn", "step"]) and not table.loc["ha_diiqn", "reached"]
     assert (table["budget"] == 300).all() and (table["threshold"] == 0.9).all()
+
+
+def test_aggregates_over_envs_use_the_seeds_a_method_has_on_every_env():
+    """A partial experiment (more seeds on one env than on another) is aggregated over envs on
+    the seeds common to all its envs; a method with none has no matrix."""
+    scores = pd.DataFrame({
+        "method": ["a"] * 5 + ["b"],
+        "env": ["x", "x", "x", "y", "y", "x"],
+        "seed": [0, 1, 2, 1, 2, 0],
+        "normalized_score": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]})
+    assert balanced_seeds(scores) == {"a": [1, 2], "b": []}
+    matrices = score_matrices(scores)
+    assert list(matrices) == ["a"]
+    np.testing.assert_allclose(matrices["a"], [[0.2, 0.4], [0.3, 0.5]])

@@ -22,7 +22,8 @@ rule aggregate:
     output:
         multiext("results/aggregate/{experiment}/", "scores.csv", "curves.csv",
                  "diagnostics.csv", "steps_to_threshold.csv", "intervals.csv",
-                 "intervals_by_env.csv", "poi.csv", "profiles.csv", "beyond.csv"),
+                 "intervals_by_env.csv", "poi.csv", "profiles.csv", "beyond.csv",
+                 "cells.csv"),
     params:
         experts="results/experts",
         last=config.get("last_evaluations", 3),
