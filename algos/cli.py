@@ -187,9 +187,13 @@ def _aggregate_arguments(aggregate: argparse.ArgumentParser) -> None:
             "bootstrap 95 % intervals), intervals_by_env.csv, poi.csv (P(x > y) for every "
             "pair of methods), profiles.csv, beyond.csv (the share of runs above the expert, "
             "P(method > DQN)), steps_to_threshold.csv and diagnostics.csv (the DIIQN family's "
-            "diagnostics). Runs come from --manifest (the workflow's: each run's method and "
-            "the swept setting) or as RUN folders (each the method algo/variant). Every value "
-            "is read from the runs' own files.", width=96),
+            "diagnostics), cells.csv (per method and env: the runs planned and finished, "
+            "their seeds and code revisions). Runs come from --manifest (the workflow's: each "
+            "run's method and the swept setting; its unfinished runs are left out, so an "
+            "experiment can be read while it trains) or as RUN folders (each the method "
+            "algo/variant). The aggregates over envs use the seeds a method has on every env; "
+            "the per-env tables use every run. Every value is read from the runs' own files, "
+            "each checked against the checksums in its summary.json.", width=96),
         "example:\n  python -m algos aggregate results/runs/breakout/*/default/seed* "
         "--experts results/experts --out results/aggregate/mine")
     aggregate.add_argument("runs", nargs="*", type=Path, metavar="RUN", help="run folders")
@@ -236,6 +240,27 @@ def _claims_arguments(claims: argparse.ArgumentParser) -> None:
     claims.add_argument("--out", type=Path, required=True, help="CSV file to write")
     claims.add_argument("--reps", type=_positive_int, default=2000,
                         help="bootstrap resamples of every interval (default 2000)")
+
+
+def _verify_arguments(verify: argparse.ArgumentParser) -> None:
+    _describe(
+        verify, textwrap.fill(
+            "Spot-check a finished run: check its files against the checksums in its "
+            "summary.json, train it again from its config.json (the same seed, settings, "
+            "dataset and code revision) up to the first evaluation at or past --steps, and "
+            "compare every row of metrics.csv and diagnostics.csv it reaches, all but the "
+            "wall-clock columns. Runs are deterministic on every x86-64 CPU with AVX2, so a "
+            "match shows that this code made the run. Exit status 0: reproduced; 1: a row "
+            "differs (named); 2: the run or its dataset cannot be read, or it is stale.",
+            width=96),
+        "example:\n  python -m algos verify results/runs/breakout/dqn/default/seed0 "
+        "--steps 5000")
+    verify.add_argument("run", type=Path, metavar="RUN", help="a finished run folder")
+    verify.add_argument("--steps", type=_positive_int, default=1, metavar="N",
+                        help="train to the first evaluation at or past step N (default 1: the "
+                             "first after step 0)")
+    verify.add_argument("--progress-every", type=_positive_float, default=60.0, metavar="S",
+                        help="seconds between progress lines without a terminal (default 60)")
 
 
 def _add_env_arguments(parser: argparse.ArgumentParser) -> None:
@@ -332,10 +357,20 @@ def _writable_folder(path: Path, what: str) -> Path:
     return Path(path)
 
 
+def _with_dataset(run_config: dict, path: Path) -> dict:
+    """Load the dataset at ``path`` for the run of ``run_config`` (which gets its description:
+    path, size, checksum, expert); returns the agent's inputs."""
+    from .datasets import load_dataset
+
+    dataset = load_dataset(path, game=run_config["game"])
+    run_config["dataset"] = {"path": str(path), "size": len(dataset),
+                             "sha256": dataset.info["sha256"], "expert": dataset.info["expert"]}
+    return {"dataset": dataset}
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .algorithms import ALGORITHMS, agent_class
     from .config import apply_overrides
-    from .datasets import load_dataset
     from .loop import config_dict, set_aside_if_stale
     from .runs import RunDir
 
@@ -345,14 +380,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     run = RunDir(args.out)
     run_config = config_dict(args.algo, config, env_config, args.seed, args.steps)
     agent_inputs = {}
+    if args.dataset is not None and not algorithm.needs_dataset:
+        raise UsageError(f"{args.algo} learns without an expert dataset: drop --dataset "
+                         f"{args.dataset}")
     if algorithm.needs_dataset:
         if args.dataset is None:
             raise UsageError(f"{args.algo} learns from an expert dataset: give --dataset PATH")
-        dataset = load_dataset(args.dataset, game=env_config.game)
-        run_config["dataset"] = {"path": str(args.dataset), "size": len(dataset),
-                                 "sha256": dataset.info["sha256"],
-                                 "expert": dataset.info["expert"]}
-        agent_inputs["dataset"] = dataset
+        agent_inputs = _with_dataset(run_config, args.dataset)
     set_aside_if_stale(run, run_config)
     if run.finished():
         run.verify()
@@ -365,6 +399,68 @@ def cmd_train(args: argparse.Namespace) -> int:
                            **agent_inputs)
     print(f"{run.root}: done; final evaluation return {summary['final_eval_return_mean']:.2f} "
           f"({summary['steps_per_second']:.0f} steps/s)")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Retrain the first steps of a finished run from its config.json and compare."""
+    import json
+    import tempfile
+    from types import SimpleNamespace
+
+    from .algorithms import ALGORITHMS, agent_class, revision, revision_label
+    from .envs import EnvConfig, validate_env_config
+    from .loop import WALL_CLOCK_COLUMNS, WALL_CLOCK_DIAGNOSTICS, config_dict, config_differences
+    from .runs import RunDir, first_difference, read_csv_rows, read_json, to_json
+
+    run = RunDir(args.run)
+    run.verify()
+    saved = read_json(run.config)
+    algo = saved.get("algo")
+    if algo not in ALGORITHMS:
+        raise UsageError(f"{run.config}: unknown algorithm {algo!r}")
+    if saved.get("revision") != revision(algo):
+        found, current = revision_label(saved.get("revision")), revision_label(revision(algo))
+        raise UsageError(f"{run.root}: a run of code revision {found}, this code is {current}: "
+                         "it is stale, and a retrained prefix is not expected to match")
+    try:
+        config = ALGORITHMS[algo].config(**saved["algo_config"])
+        config.validate()
+        env_config = EnvConfig(**saved["env"])
+        validate_env_config(env_config)
+        seed, steps = int(saved["seed"]), int(saved["steps"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise UsageError(f"{run.config}: not a config this code can run ({err})") from None
+    run_config = config_dict(algo, config, env_config, seed, steps)
+    agent_inputs = (_with_dataset(run_config, Path(saved["dataset"]["path"]))
+                    if ALGORITHMS[algo].needs_dataset else {})
+    differences = config_differences(saved, json.loads(to_json(run_config)))
+    if differences:
+        raise UsageError(f"{run.config}: this code would write another config.json for it "
+                         f"(differs in: {', '.join(differences)})")
+    committed = read_csv_rows(run.metrics, WALL_CLOCK_COLUMNS)
+    evaluations = [int(row["env_steps"]) for row in committed]
+    reach = next((s for s in evaluations if s >= args.steps), evaluations[-1])
+    with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
+        again = RunDir(Path(tmp) / "run")
+        _train(SimpleNamespace(threads=1, steps=steps, seed=seed,
+                               progress_every=args.progress_every),
+               agent_class(algo), config, env_config, again, run_config,
+               description=f"verify {algo} {env_config.game} seed{seed}",
+               stop_when=lambda row: row["env_steps"] >= reach, **agent_inputs)
+        found = {name: first_difference(read_csv_rows(run.root / name, columns),
+                                        read_csv_rows(again.root / name, columns), reach)
+                 for name, columns in (("metrics.csv", WALL_CLOCK_COLUMNS),
+                                       ("diagnostics.csv", WALL_CLOCK_DIAGNOSTICS))}
+    rows = sum(step <= reach for step in evaluations)
+    for name, difference in found.items():
+        if difference:
+            print(f"{run.root}: NOT reproduced: {name} {difference}", file=sys.stderr)
+    if any(found.values()):
+        return 1
+    print(f"{run.root}: reproduced: its first {rows} evaluations (to step {reach}) of "
+          "metrics.csv and diagnostics.csv, every column but wall-clock time, are what this "
+          "code trains again")
     return 0
 
 
@@ -547,9 +643,16 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
                        experiment=experiment)
     write_tables(tables, args.out)
     iqm = tables["intervals"].query("metric == 'iqm'")
-    print(f"{args.out}: {len(tables['scores'])} runs of {len(iqm)} methods on "
-          f"{tables['scores']['env'].nunique()} envs; IQM of expert-normalised scores: "
+    cells = tables["cells"]
+    print(f"{args.out}: {len(tables['scores'])} of {len(runs)} runs finished, of "
+          f"{cells['method'].nunique()} methods on {tables['scores']['env'].nunique()} envs "
+          f"(code revisions: {', '.join(sorted(set(tables['scores']['revision'])))}); IQM of "
+          "expert-normalised scores over envs: "
           + ", ".join(f"{m} {v:.2f}" for m, v in zip(iqm["method"], iqm["point"], strict=True)))
+    partial = cells[cells["finished"] < cells["planned"]]
+    for row in partial.itertuples():
+        print(f"  {row.method} on {row.env}: {row.finished} of {row.planned} runs (seeds "
+              f"{row.seeds})")
     return 0
 
 
@@ -557,7 +660,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from .aggregate import read_tables
     from .plots import draw
 
-    paths = draw(read_tables(args.aggregate), args.out, args.only)
+    tables = read_tables(args.aggregate)  # checked whole before anything is written
+    _writable_folder(args.out, "--out")
+    paths = draw(tables, args.out, args.only)
     print(f"{args.out}: " + ", ".join(p.name for p in paths))
     return 0
 
@@ -602,6 +707,8 @@ COMMANDS = {
                     cmd_plot),
     "claims": Command("a verdict for every claim of the paper, from the experiments' tables",
                       _claims_arguments, cmd_claims),
+    "verify": Command("spot-check a finished run: train its first steps again and compare",
+                      _verify_arguments, cmd_verify),
 }
 
 

@@ -104,6 +104,27 @@ def atomic_write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict]) -
     atomic_write_text(path, buffer.getvalue())
 
 
+def read_csv_rows(path: Path, without: Sequence[str] = ()) -> list[dict[str, str]]:
+    """The rows of a CSV file as written (strings), without the columns ``without``."""
+    with open(path, newline="") as f:
+        return [{k: v for k, v in row.items() if k not in without} for row in csv.DictReader(f)]
+
+
+def first_difference(committed: list[dict[str, str]], again: list[dict[str, str]],
+                     upto: int) -> str | None:
+    """Where two runs' rows (``env_steps`` first) differ up to step ``upto``, in words; None
+    where every row and column up to there is the same."""
+    expected = [row for row in committed if int(row["env_steps"]) <= upto]
+    for index, row in enumerate(expected):
+        if index >= len(again):
+            return f"has no row for step {row['env_steps']} when trained again"
+        for column in [*row, *(c for c in again[index] if c not in row)]:
+            if row.get(column) != again[index].get(column):
+                return (f"at step {row['env_steps']}, {column}: {row.get(column)!r} in the run, "
+                        f"{again[index].get(column)!r} trained again")
+    return None
+
+
 def git_commit() -> str | None:
     """The package's git commit, ``-dirty`` when the work tree has changes; None outside git."""
     try:

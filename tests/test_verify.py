@@ -1,0 +1,69 @@
+"""The spot-check of a committed run (python -m algos verify): a run trained again from its
+config.json matches its own files; a changed value, a stale revision or a damaged file is
+found."""
+
+import json
+
+import pytest
+
+from algos.runs import RunDir, atomic_write_json
+from conftest import cli, train_args
+
+pytestmark = pytest.mark.xdist_group("verify")
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    run = tmp_path_factory.mktemp("verify") / "seed0"
+    cli(*train_args(run, steps=2000), check=True)
+    return run
+
+
+def _copy(run, tmp_path, edit_file: str, edit) -> RunDir:
+    """A copy of ``run`` with one file edited and sealed again (as a forger would)."""
+    copy = RunDir(tmp_path / "copy")
+    copy.root.mkdir()
+    for name in ("config.json", "metrics.csv", "diagnostics.csv", "run.json"):
+        (copy.root / name).write_bytes((run / name).read_bytes())
+    path = copy.root / edit_file
+    path.write_text(edit(path.read_text()))
+    summary = json.loads((run / "summary.json").read_text())
+    atomic_write_json(copy.summary, {**summary, "files": copy.checksums()})
+    return copy
+
+
+def test_a_run_trained_again_matches_its_committed_rows(finished):
+    result = cli("verify", str(finished), "--steps", "1000")
+    assert result.returncode == 0, result.stderr
+    assert "reproduced: its first 2 evaluations (to step 1000)" in result.stdout
+
+
+def test_a_changed_value_is_found_with_its_step_and_column(finished, tmp_path):
+    def edit(text: str) -> str:
+        lines = text.splitlines(keepends=True)
+        header = lines[0].rstrip("\n").split(",")
+        cells = lines[2].rstrip("\n").split(",")  # the evaluation at step 1000
+        cells[header.index("loss_mean")] = "0.123456"
+        lines[2] = ",".join(cells) + "\n"
+        return "".join(lines)
+
+    copy = _copy(finished, tmp_path, "metrics.csv", edit)
+    result = cli("verify", str(copy.root), "--steps", "1000")
+    assert result.returncode == 1
+    assert "NOT reproduced: metrics.csv at step 1000, loss_mean: '0.123456' in the run" in \
+        result.stderr
+
+
+def test_a_stale_or_damaged_run_is_refused_in_one_line(finished, tmp_path):
+    def older(text: str) -> str:
+        config = json.loads(text)
+        config["revision"]["shared"] = 0
+        return json.dumps(config)
+
+    stale = _copy(finished, tmp_path, "config.json", older)
+    result = cli("verify", str(stale.root))
+    assert result.returncode == 2 and "it is stale" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    (stale.root / "metrics.csv").write_text("env_steps\n0\n")  # cut, not sealed again
+    result = cli("verify", str(stale.root))
+    assert result.returncode == 2 and "metrics.csv: not the file its run wrote" in result.stderr
