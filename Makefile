@@ -1,6 +1,10 @@
 # make install  - create .venv and install the suite (torch's CPU build first, then the rest)
 # make test     - install, lint, and run the test suite, learning tests aside (what CI runs first)
 # make test-learning - the learning tests: claims over seeds, each a few minutes of training
+# make test-evidence - the committed runs: aggregates and claims recomputed, one run per algorithm
+#                 trained again and compared (docs/runs.md)
+# make stage-results - git add the evidence that exists: finished runs' small files, finished
+#                 experts, dataset descriptions, aggregates, figures (docs/runs.md)
 # make bench    - speed and memory benchmarks, JSON into benchmarks/out/
 # make all_figures - every experiment of the paper at the default scale (config/config.yaml)
 CORES ?= 2
@@ -11,7 +15,7 @@ PY := $(VENV)/bin/python
 # pip resolve torch together with the rest can pull the multi-GB CUDA build.
 TORCH_PIN := $(shell sed -n 's/^ *"\(torch==[^"]*\)".*/\1/p' pyproject.toml)
 
-.PHONY: install test test-learning lint bench clean all_figures report
+.PHONY: install test test-learning test-evidence stage-results lint bench clean all_figures report
 
 install: $(VENV)/.installed
 
@@ -27,10 +31,32 @@ lint: install
 # Two workers on two cores (pytest-xdist); tests that share a module's expensive fixture (a
 # workflow run, the SLURM cluster) are one xdist_group and run on one worker.
 test: lint
-	$(PY) -m pytest -n $(CORES) --dist loadgroup --durations=15 -m "not learning"
+	$(PY) -m pytest -n $(CORES) --dist loadgroup --durations=15 -m "not learning and not evidence"
 
 test-learning: install
 	$(PY) -m pytest -n $(CORES) --dist loadgroup --durations=15 -m learning
+
+test-evidence: install
+	$(PY) -m pytest -n $(CORES) --dist loadgroup --durations=15 -m evidence
+
+# Only what .gitignore lets through is staged (never checkpoints, replay memories, dataset arrays);
+# an unfinished run or expert is left out until it finishes.
+stage-results:
+	@for done in $$(find results/runs results/stale -name summary.json 2>/dev/null); do \
+		d=$$(dirname $$done); \
+		git add -- $$d/config.json $$d/metrics.csv $$d/diagnostics.csv $$d/run.json $$done; \
+	done
+	@for done in $$(find results/experts -maxdepth 2 -name expert.json 2>/dev/null); do \
+		d=$$(dirname $$done); git add -- $$done; \
+		[ ! -f $$d/policy.pt ] || git add -- $$d/policy.pt; \
+		[ ! -f $$d/train/summary.json ] || git add -- $$d/train/config.json \
+			$$d/train/metrics.csv $$d/train/diagnostics.csv $$d/train/run.json \
+			$$d/train/summary.json; \
+	done
+	@[ ! -d results/datasets ] || find results/datasets -name '*.json' -exec git add -- {} +
+	@[ ! -d results/aggregate ] || git add -- results/aggregate
+	@[ ! -d figures ] || git add -- figures
+	@git status --short -- results figures | grep -c '^[AM]' | xargs echo "staged files:"
 
 bench: install
 	mkdir -p benchmarks/out

@@ -20,6 +20,9 @@ class Figure:
     caption: str
     applies: Callable[[set[str], bool], bool]
     """(the experiment's algorithms, whether it sweeps a setting) -> whether to draw it."""
+    over_envs: bool = False
+    """Whether it draws the aggregates over envs, which a partial experiment (no method with a
+    run on every env yet) does not have: it is then left out."""
 
 
 def _always(algos: set[str], swept: bool) -> bool:
@@ -37,19 +40,20 @@ FIGURES: dict[str, Figure] = {
         "IQM, median, mean and optimality gap of expert-normalised scores ((score - random) / "
         "(expert - random); 1 = the expert) over environments x seeds, with rliable's "
         "stratified-bootstrap 95 % intervals. Scores are the mean evaluation return of each "
-        "run's last evaluations."), _always),
+        "run's last evaluations."), _always, over_envs=True),
     "profiles": Figure((
         "Performance profiles: the fraction of runs whose expert-normalised score exceeds τ, "
-        "with 95 % bootstrap bands; the dashed line is the expert's level."), _always),
+        "with 95 % bootstrap bands; the dashed line is the expert's level."), _always,
+        over_envs=True),
     "improvement": Figure((
         "Probability of improvement P(X > Y): the chance that a run of method X scores above a "
         "run of Y on a randomly chosen environment (rliable), with 95 % intervals; 0.5 means no "
-        "difference."), _always),
+        "difference."), _always, over_envs=True),
     "beyond": Figure((
         "Beyond the expert: per environment, the IQM of final expert-normalised scores over "
         "seeds with a 95 % interval (1 = the expert); the share of runs above the expert; and "
         "the probability that a run of each method beats a run of DQN, with 95 % "
-        "intervals."), lambda algos, swept: "dqn" in algos and len(algos) > 1),
+        "intervals."), lambda algos, swept: "dqn" in algos and len(algos) > 1, over_envs=True),
     "sweep": Figure((
         "Final expert-normalised score against the swept setting (read from each run's "
         "config.json), the mean over seeds with a 95 % bootstrap band; the dashed line is the "

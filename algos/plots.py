@@ -6,6 +6,7 @@ they apply), of the same name, drawing it from the aggregate's tables into ``out
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -16,7 +17,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
-from .figures import figures_for
+from .figures import FIGURES, figures_for
 from .runs import atomic_write
 
 # 250000 -> "250K": full step counts run into each other under a panel's ticks.
@@ -64,8 +65,10 @@ def _save(fig, out: Path, name: str) -> list[Path]:
     paths = []
     for suffix in ("png", "pdf"):
         path = out / f"{name}.{suffix}"
-        atomic_write(path, lambda f, s=suffix: fig.savefig(f, format=s, dpi=150,
-                                                           bbox_inches="tight"))
+        # No creation date in a PDF: a figure drawn again from the same runs is the same file.
+        metadata = {"CreationDate": None} if suffix == "pdf" else {}
+        atomic_write(path, lambda f, s=suffix, m=metadata: fig.savefig(
+            f, format=s, dpi=150, bbox_inches="tight", metadata=m))
         paths.append(path)
     plt.close(fig)
     return paths
@@ -364,4 +367,10 @@ def draw(tables: dict[str, pd.DataFrame], out: Path, only: list[str] | None = No
     algos = set(tables["scores"]["algo"])
     swept = "sweep_value" in tables["scores"].columns
     names = only or figures_for(algos, swept)
+    if tables["intervals"].empty:  # a partial experiment: no method has a run on every env
+        left_out = [name for name in names if FIGURES[name].over_envs]
+        if left_out:
+            print(f"left out until a method has a run on every env: {', '.join(left_out)}",
+                  file=sys.stderr)
+        names = [name for name in names if name not in left_out]
     return [path for name in names for path in globals()[name](tables, Path(out))]

@@ -151,7 +151,7 @@ def score_matrices(scores: pd.DataFrame) -> dict[str, np.ndarray]:
     with method, env, seed, normalized_score); tasks are the envs in sorted order, runs the
     seeds that the method has on every env (``balanced_seeds``): rliable's matrices are
     rectangular, and a partial experiment has more seeds on some envs than on others. A method
-    with no seed on every env has no matrix."""
+    with no seed on every env has no matrix (a partial experiment may have none)."""
     matrices = {}
     envs = sorted(scores["env"].unique())
     common = balanced_seeds(scores)
@@ -167,8 +167,6 @@ def score_matrices(scores: pd.DataFrame) -> dict[str, np.ndarray]:
                                  "expert.json was not found for this env)")
             columns.append(values.to_numpy())
         matrices[method] = np.stack(columns, axis=1)
-    if not matrices:
-        raise ValueError("no method has a run on every env: nothing to aggregate over envs")
     return matrices
 
 

@@ -1,0 +1,114 @@
+"""Markdown tables of the committed aggregates, for docs/results.md (``python -m algos tables``).
+
+Pure functions from an aggregate root (``results/aggregate/``: one folder of tables per
+experiment and ``claims.csv``) to Markdown, so that every table of the results page is made by a
+command from the committed runs, and a test can require that the page holds what the command
+prints (``tests/test_docs.py``).
+
+* ``claims_table``: every row of ``claims.csv``: the claim, game, measure, effect with its
+  interval, P(A > B), the one-sided p-value, the runs and the verdict.
+* ``experiment_table``: per method and env of one experiment: the runs finished of those
+  planned, their seeds, the mean raw score with its spread over seeds, and the IQM of the
+  expert-normalised score, with its interval where it rests on three runs or more.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from .aggregate import AggregateError, read_tables
+from .claims import MIN_LEVEL_RUNS
+
+BEGIN = "<!-- tables: python -m algos tables results/aggregate --update docs/results.md -->"
+END = "<!-- end of tables -->"
+"""The markers around the generated block of a page (``--update`` rewrites what lies between)."""
+
+
+def _number(value: object, digits: int = 2) -> str:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return ""
+    return "" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _interval(point: object, low: object, high: object, digits: int = 2) -> str:
+    text = _number(point, digits)
+    if text and _number(low) and _number(high):
+        text += f" [{_number(low, digits)}, {_number(high, digits)}]"
+    return text
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
+              for row in rows]
+    return "\n".join(lines)
+
+
+def claims_table(claims: pd.DataFrame) -> str:
+    """``claims.csv`` as a Markdown table."""
+    rows = []
+    for row in claims.itertuples():
+        rows.append([str(row.claim), str(row.experiment), "" if pd.isna(row.env) else row.env,
+                     "" if pd.isna(row.measure) else str(row.measure),
+                     _interval(row.effect, row.effect_lower, row.effect_upper),
+                     _interval(row.p_improvement, row.p_improvement_lower,
+                               row.p_improvement_upper),
+                     _number(row.p_value, 3), "" if pd.isna(row.runs) else str(row.runs),
+                     f"**{row.verdict}**" if row.verdict == "reproduced" else str(row.verdict)])
+    return _markdown(["claim", "experiment", "game", "measure", "effect [95 % CI]",
+                      "P(A > B) [95 % CI]", "one-sided p", "runs", "verdict"], rows)
+
+
+def experiment_table(tables: dict[str, pd.DataFrame]) -> str:
+    """One experiment's runs per method and env, their scores and IQMs, as Markdown."""
+    scores, cells = tables["scores"], tables["cells"].set_index(["method", "env"])
+    iqm = tables["intervals_by_env"].set_index(["method", "env"])
+    rows = []
+    for (method, env), runs in scores.groupby(["method", "env"], sort=False):
+        cell = cells.loc[(method, env)]
+        raw = runs["score"]
+        spread = f" ± {raw.std(ddof=1):.2f}" if len(raw) > 1 else ""
+        normalised = ""
+        if (method, env) in iqm.index:
+            point, low, high = iqm.loc[(method, env), ["iqm", "lower", "upper"]]
+            # The bootstrap interval of one or two runs is the runs themselves: left out.
+            normalised = (_interval(point, low, high) if len(raw) >= MIN_LEVEL_RUNS
+                          else _number(point))
+        rows.append([method, env, f"{cell['finished']} of {cell['planned']}",
+                     str(cell["seeds"]), f"{raw.mean():.2f}{spread}", normalised])
+    return _markdown(["method", "game", "runs", "seeds", "score (mean ± sd over seeds)",
+                      "IQM of the normalised score [95 % CI]"], rows)
+
+
+def tables_markdown(root: Path) -> str:
+    """Every table of ``root``'s aggregates: the claims, then each experiment."""
+    root = Path(root)
+    parts = []
+    claims = root / "claims.csv"
+    if claims.is_file():
+        parts += ["### The claims (`results/aggregate/claims.csv`)",
+                  claims_table(pd.read_csv(claims))]
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        try:
+            tables = read_tables(folder)
+        except AggregateError:
+            continue
+        parts += [f"### `{folder.name}` (`results/aggregate/{folder.name}/`)",
+                  experiment_table(tables)]
+    if not parts:
+        raise AggregateError(f"{root}: no aggregate folders and no claims.csv")
+    return "\n\n".join(parts) + "\n"
+
+
+def with_tables(page: str, tables: str, name: str = "the page") -> str:
+    """``page`` with the block between ``BEGIN`` and ``END`` replaced by ``tables``."""
+    if page.count(BEGIN) != 1 or page.count(END) != 1 or page.index(BEGIN) > page.index(END):
+        raise AggregateError(f"{name}: needs one line {BEGIN!r} and, after it, one {END!r}")
+    head, rest = page.split(BEGIN)
+    _, tail = rest.split(END)
+    return f"{head}{BEGIN}\n\n{tables}\n{END}{tail}"

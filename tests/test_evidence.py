@@ -1,0 +1,89 @@
+"""The committed evidence (make test-evidence, in CI): every committed aggregate table and every
+row of claims.csv is what this code recomputes from the committed runs, and one committed run of
+each algorithm is reproduced by training its first steps again (``python -m algos verify``).
+docs/runs.md says how the evidence is made and committed."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from algos.aggregate import TABLES
+from algos.algorithms import ALGORITHMS
+from conftest import ROOT, cli
+
+pytestmark = [pytest.mark.slow, pytest.mark.evidence]
+
+RESULTS = ROOT / "results"
+CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+AGGREGATES = sorted(path.parent for path in (RESULTS / "aggregate").glob("*/manifest.json"))
+
+
+def _finished_runs() -> dict[str, list[Path]]:
+    """The finished runs under results/runs, by algorithm (read from each config.json)."""
+    runs: dict[str, list[Path]] = {}
+    for summary in sorted((RESULTS / "runs").glob("*/*/*/*/summary.json")):
+        config = json.loads((summary.parent / "config.json").read_text())
+        runs.setdefault(config["algo"], []).append(summary.parent)
+    return runs
+
+
+RUNS = _finished_runs()
+
+
+def _assert_same_tables(committed: Path, recomputed: Path, name: str) -> None:
+    expected, found = pd.read_csv(committed), pd.read_csv(recomputed)
+    # Floats are compared to 1e-9: another CPU's numpy may sum in another order.
+    pd.testing.assert_frame_equal(found, expected, check_exact=False, rtol=1e-9, atol=1e-12,
+                                  obj=name)
+
+
+def test_every_algorithm_has_a_committed_run():
+    assert set(RUNS) == set(ALGORITHMS), f"no committed run of {set(ALGORITHMS) - set(RUNS)}"
+
+
+@pytest.mark.parametrize("folder", AGGREGATES, ids=lambda path: path.name)
+def test_a_committed_aggregate_is_what_its_committed_runs_give(folder, tmp_path):
+    out = tmp_path / folder.name
+    cli("aggregate", "--manifest", str(folder / "manifest.json"), "--experts",
+        str(RESULTS / "experts"), "--out", str(out), "--experiment", folder.name,
+        "--last", str(CONFIG.get("last_evaluations", 3)),
+        "--reps", str(CONFIG.get("bootstrap_reps", 2000)),
+        "--threshold", str(CONFIG.get("threshold", 0.9)), check=True)
+    for table in TABLES:
+        _assert_same_tables(folder / f"{table}.csv", out / f"{table}.csv",
+                            f"{folder.name}/{table}.csv")
+
+
+def test_the_committed_claims_are_what_the_committed_aggregates_give(tmp_path):
+    committed = RESULTS / "aggregate" / "claims.csv"
+    assert committed.is_file(), "results/aggregate/claims.csv is not committed"
+    out = tmp_path / "claims.csv"
+    cli("claims", str(RESULTS / "aggregate"), "--out", str(out),
+        "--reps", str(CONFIG.get("bootstrap_reps", 2000)), check=True)
+    _assert_same_tables(committed, out, "claims.csv")
+
+
+def _dataset_of(run: Path) -> None:
+    """Make the run's dataset arrays again (datasets are committed as descriptions only)."""
+    path = Path(json.loads((run / "config.json").read_text())["dataset"]["path"])
+    description = json.loads((ROOT / path).with_suffix(".json").read_text())
+    cli("dataset", "--expert", description["expert"]["path"], "--size",
+        str(description["size"]), "--seed", str(description["seed"]), "--epsilon",
+        str(description["epsilon"]), "--out", str(path), check=True)
+
+
+@pytest.mark.parametrize("algo", sorted(RUNS))
+def test_a_committed_run_of_each_algorithm_is_trained_again_identically(algo):
+    run = RUNS[algo][0]
+    config = json.loads((run / "config.json").read_text())
+    if ALGORITHMS[algo].needs_dataset:
+        _dataset_of(run)
+    # To the first evaluation after learning has started: its loss and diagnostics show the
+    # updates.
+    first_learning = config["algo_config"]["replay_start"] + 1
+    result = cli("verify", str(run.relative_to(ROOT)), "--steps", str(first_learning))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "reproduced" in result.stdout
