@@ -7,7 +7,7 @@ import json
 import pytest
 
 from algos.runs import RunDir, atomic_write_json
-from conftest import cli, train_args
+from conftest import cli, metrics_without_wall_clock, train_args
 
 pytestmark = pytest.mark.xdist_group("verify")
 
@@ -67,3 +67,25 @@ def test_a_stale_or_damaged_run_is_refused_in_one_line(finished, tmp_path):
     (stale.root / "metrics.csv").write_text("env_steps\n0\n")  # cut, not sealed again
     result = cli("verify", str(stale.root))
     assert result.returncode == 2 and "metrics.csv: not the file its run wrote" in result.stderr
+
+
+def test_a_run_of_older_code_is_set_aside_whole_and_trained_anew(finished, tmp_path):
+    """A finished run whose config.json records another code revision is stale: the train
+    command moves its folder under results/stale/ (nothing deleted) and trains it anew."""
+    def older(text: str) -> str:
+        config = json.loads(text)
+        config["revision"]["dqn"] = 0
+        return json.dumps(config, indent=2) + "\n"
+
+    copy = _copy(finished, tmp_path, "config.json", older)
+    run = tmp_path / "results" / "runs" / "breakout" / "dqn" / "default" / "seed0"
+    run.parent.mkdir(parents=True)
+    copy.root.rename(run)
+    stale_metrics = (run / "metrics.csv").read_text()
+    result = cli(*train_args(run, steps=2000))
+    assert result.returncode == 0, result.stderr
+    aside = tmp_path / "results" / "stale" / "breakout" / "dqn" / "default" / "seed0-shared1-dqn0"
+    assert f"set it aside as {aside}" in result.stderr
+    assert (aside / "metrics.csv").read_text() == stale_metrics
+    assert json.loads((run / "config.json").read_text())["revision"]["dqn"] == 1
+    assert metrics_without_wall_clock(run) == metrics_without_wall_clock(finished)
