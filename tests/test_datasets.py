@@ -11,9 +11,12 @@ from algos.datasets import (
     ARRAYS,
     DatasetError,
     StateOnlyDataset,
+    arrays_missing,
     load_action_effects,
     load_dataset,
     load_true_actions,
+    make_dataset,
+    restore_dataset,
     roll_out,
 )
 from algos.envs import EnvConfig, MinAtarEnv, unpack_states
@@ -273,3 +276,22 @@ def test_a_learner_for_another_state_shape_is_refused(datasets):
     data.require_state_shape((4, 10, 10))
     with pytest.raises(DatasetError, match=r"states of shape \(4, 10, 10\).*\(6, 10, 10\)"):
         data.require_state_shape((6, 10, 10))
+
+
+def test_a_committed_description_gets_its_arrays_back_or_a_refusal(tmp_path):
+    """Datasets are committed as descriptions only: the arrays made again from the same expert
+    and seed must have the described checksums (then they are written, byte for byte the
+    first ones), else nothing is written and the error names the description."""
+    env_config = EnvConfig("breakout")
+    out = tmp_path / "n300.npz"
+    make_dataset(UniformRandomPolicy(6, 5), env_config, size=300, seed=5, epsilon=0.0, out=out,
+                 expert_dir=tmp_path, expert_info={"kind": "random"})
+    first = out.read_bytes()
+    out.unlink()
+    assert arrays_missing(out)
+    restore_dataset(UniformRandomPolicy(6, 5), env_config, out)
+    assert out.read_bytes() == first and not arrays_missing(out)
+    out.unlink()
+    with pytest.raises(DatasetError, match=r"n300\.json: the arrays made again .* differ"):
+        restore_dataset(UniformRandomPolicy(6, 6), env_config, out)  # another expert
+    assert not out.exists()
