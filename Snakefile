@@ -9,6 +9,7 @@
 # Write the target first: --configfile and --config take several values and would swallow it.
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -19,6 +20,12 @@ if not config:  # --configfile replaces the default instead of being merged into
     configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
+from algos.experiments import PlanError, check_schema
+
+try:  # one line naming the key; Snakemake's validate (which fills in defaults) then passes
+    check_schema(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+except PlanError as err:
+    raise WorkflowError(f"config: {err}") from None
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

@@ -26,6 +26,7 @@ Tables (``aggregate``'s keys, written as ``{name}.csv``):
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -307,9 +308,17 @@ def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> None:
     from .runs import atomic_write_text
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a file of that name, say
+        raise AggregateError(f"--out {out}: cannot create this folder ({err.strerror})") from None
+    sealed = {}
     for name, table in tables.items():
-        atomic_write_text(out / f"{name}.csv", table.to_csv(index=False))
+        text = table.to_csv(index=False)
+        atomic_write_text(out / f"{name}.csv", text)
+        sealed[f"{name}.csv"] = hashlib.sha256(text.encode()).hexdigest()
+    # Last: it seals the tables, which plot and claims check against it (read_tables).
+    atomic_write_text(out / TABLES_INDEX, json.dumps({"tables": sealed}, indent=2) + "\n")
 
 
 TABLES = ("scores", "curves", "diagnostics", "steps_to_threshold", "intervals",
@@ -317,10 +326,60 @@ TABLES = ("scores", "curves", "diagnostics", "steps_to_threshold", "intervals",
 """The tables an aggregate folder holds."""
 
 
-def read_tables(folder: Path) -> dict[str, pd.DataFrame]:
-    """The tables of an aggregate folder."""
-    folder = Path(folder)
+TABLES_INDEX = "tables.json"
+"""Written last by ``write_tables``: the SHA-256 of each table, which ``read_tables`` checks."""
+
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "scores": ("method", "algo", "env", "seed", "score", "normalized_score", "expert_return",
+               "random_return", "expert_above_random"),
+    "curves": ("method", "algo", "env", "seed", "step", "eval_return", "normalized_return"),
+    "diagnostics": (*RUN_KEYS, "step"),
+    "steps_to_threshold": ("method", "env", "seed", "step", "reached", "budget"),
+    "intervals": ("metric", "method", "point", "lower", "upper"),
+    "poi": ("x", "y", "probability", "lower", "upper"),
+    "profiles": ("method", "tau", "fraction", "lower", "upper"),
+    "beyond": ("method", "above_expert"),
+}
+"""The columns of each table that the figures and the claims read."""
+
+
+def _read_index(folder: Path) -> dict | None:
+    path = folder / TABLES_INDEX
+    if not path.exists():
+        return None  # an aggregate folder of before the index: its tables are checked alone
     try:
-        return {name: pd.read_csv(folder / f"{name}.csv") for name in TABLES}
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise AggregateError(f"{folder}: not an aggregate folder ({err})") from None
+        sealed = json.loads(path.read_text())["tables"]
+        if not isinstance(sealed, dict) or not all(f"{n}.csv" in sealed for n in TABLES):
+            raise ValueError("not every table")
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise AggregateError(f"{path}: not the index of an aggregate folder ({err})") from None
+    return sealed
+
+
+def read_tables(folder: Path) -> dict[str, pd.DataFrame]:
+    """The tables of an aggregate folder, each checked against ``tables.json`` (where the
+    folder has it) and for whole lines and the columns its readers need; ``AggregateError``
+    naming the first that is not."""
+    from .runs import file_sha256
+
+    folder = Path(folder)
+    sealed = _read_index(folder)
+    if sealed is None and not (folder / "scores.csv").is_file():
+        raise AggregateError(f"{folder}: not an aggregate folder (no scores.csv)")
+    tables = {}
+    for name in TABLES:
+        path = folder / f"{name}.csv"
+        if sealed is not None and path.is_file() and file_sha256(path) != sealed[path.name]:
+            raise AggregateError(f"{path}: not the table its aggregate wrote (its checksum "
+                                 f"differs from the one in {TABLES_INDEX}): cut, edited or "
+                                 "swapped")
+        problem = csv_problem(path, TABLE_COLUMNS.get(name, ()))
+        if problem:
+            raise AggregateError(f"{path}: {problem}")
+        try:
+            tables[name] = pd.read_csv(path)
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+            raise AggregateError(f"{path}: not a table ({err})") from None
+    if tables["scores"].empty:
+        raise AggregateError(f"{folder / 'scores.csv'}: no runs (a header only)")
+    return tables

@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from . import stats
-from .aggregate import AggregateError, read_tables
+from .aggregate import TABLES_INDEX, AggregateError, read_tables
 
 COLUMNS = ["claim", "paper", "experiment", "env", "measure", "effect", "effect_lower",
            "effect_upper", "p_improvement", "p_improvement_lower", "p_improvement_upper",
@@ -285,15 +285,17 @@ CLAIMS = [
 def verdicts(aggregate_root: Path, reps: int = 2000) -> pd.DataFrame:
     """One row per claim and tested case, from ``aggregate_root/{experiment}/``; every
     interval from ``reps`` bootstrap resamples."""
+    if not Path(aggregate_root).is_dir():
+        raise AggregateError(f"{aggregate_root}: no such folder (give the folder of the "
+                             "experiments' aggregate folders, e.g. results/aggregate)")
     rows = []
     for claim in CLAIMS:
         folder = Path(aggregate_root) / claim.experiment
         base = {"claim": claim.name, "paper": claim.paper, "experiment": claim.experiment}
-        try:
-            tables = read_tables(folder)
-        except AggregateError:
-            rows.append({**base, "verdict": "not run"})
+        if not (folder / "scores.csv").is_file() and not (folder / TABLES_INDEX).is_file():
+            rows.append({**base, "verdict": "not run"})  # not aggregated (a manifest at most)
             continue
+        tables = read_tables(folder)  # a folder that is there must be whole: else one line
         with warnings.catch_warnings():
             # Degenerate groups (one run, equal values) give NaN effects and p-values, which
             # the verdict rules read as inconclusive; numpy's and scipy's warnings say no more.

@@ -11,6 +11,7 @@ import ast
 import dataclasses
 import inspect
 import itertools
+import math
 import textwrap
 import typing
 from typing import Any
@@ -73,7 +74,10 @@ def _parse(text: str, kind: type) -> Any:
             raise ValueError("expected an integer")
         return int(number)
     if kind is float:
-        return float(text.replace("_", ""))
+        number = float(text.replace("_", ""))
+        if not math.isfinite(number):  # NaN passes every range check and poisons training
+            raise ValueError("expected a finite number")
+        return number
     if kind is str:
         return text
     raise ValueError(f"fields of type {kind} cannot be set from the command line")

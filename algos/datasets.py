@@ -51,7 +51,7 @@ from .envs import (
     state_shape,
 )
 from .errors import UserError
-from .runs import atomic_write, atomic_write_json, now, provenance, read_json
+from .runs import atomic_write, now, provenance, read_json, seal_problem, sealed, to_json
 from .seeds import Stream, child_seed
 
 FORMAT = 2
@@ -61,6 +61,20 @@ ARRAYS: dict[str, str] = {
     "episodes": "int32", "steps": "int32",
 }
 """The arrays of a dataset file and their dtypes (states are bit-packed rows)."""
+
+
+DESCRIPTION_KEYS: dict[str, type] = {"game": str, "size": int, "arrays": dict, "sha256": str,
+                                     "state_shape": list, "expert": dict}
+"""What a dataset description must hold for learning code (and their types)."""
+
+
+DESCRIPTION_FIELDS = (
+    "format", "game", "size", "episodes", "complete_episodes", "last_episode_complete",
+    "expert_return_mean", "expert_return_std", "seed", "epsilon", "env", "state_shape", "arrays",
+    "sha256", "actions_file", "actions_sha256", "effects_file", "effects_sha256", "expert",
+    "rollout_seconds", "transitions_per_second", "created", "provenance")
+"""Every key a description is written with (its seal aside): one written before seals must
+have no other (``runs.seal_problem``)."""
 
 
 class DatasetError(UserError, ValueError):
@@ -155,7 +169,6 @@ def make_dataset(policy: Policy, env_config: EnvConfig, *, size: int, seed: int,
                                      record_effects)
     seconds = time.perf_counter() - start
     out = Path(out)
-    _write_arrays(out, arrays, hidden, record_effects)
     env = make_env(env_config, seed=0)
     info = {
         "format": FORMAT,
@@ -182,15 +195,33 @@ def make_dataset(policy: Policy, env_config: EnvConfig, *, size: int, seed: int,
         "created": now(),
         "provenance": provenance(),
     }
-    atomic_write_json(info_path(out), info)
+    # The description is whole before any file is written (it is written last), so that a
+    # failure leaves no arrays without their description.
+    info = sealed(info)
+    _write_arrays(out, arrays, hidden, record_effects, info)
     return info
 
 
-def _write_arrays(out: Path, arrays: dict, hidden: dict, record_effects: bool) -> None:
-    atomic_write(out, lambda f: np.savez(f, **arrays))
-    atomic_write(actions_path(out), lambda f: np.save(f, hidden["actions"]))
+def _write_arrays(out: Path, arrays: dict, hidden: dict, record_effects: bool,
+                  info: dict | None = None) -> None:
+    """Write the array files (and ``info`` as the description, last); a failure (a full
+    disk) removes every file this call wrote and is one ``DatasetError``."""
+    writes = [(out, lambda f: np.savez(f, **arrays)),
+              (actions_path(out), lambda f: np.save(f, hidden["actions"]))]
     if record_effects:
-        atomic_write(effects_path(out), lambda f: np.save(f, hidden["effects"]))
+        writes.append((effects_path(out), lambda f: np.save(f, hidden["effects"])))
+    if info is not None:
+        writes.append((info_path(out), lambda f: f.write(to_json(info).encode())))
+    written = []
+    try:
+        for path, write in writes:
+            atomic_write(path, write)
+            written.append(path)
+    except OSError as err:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise DatasetError(f"{out}: cannot write the dataset ({err.strerror or err}); nothing "
+                           "of it was written") from None
 
 
 def arrays_missing(out: Path) -> bool:
@@ -290,9 +321,13 @@ def _read_info(path: Path) -> dict:
     if not meta.is_file():
         raise DatasetError(f"{meta}: missing (every dataset file has its description beside it)")
     try:
-        return read_json(meta)
+        info = read_json(meta)
     except ValueError as err:
         raise DatasetError(f"{meta}: not valid JSON ({err})") from None
+    problem = seal_problem(info, DESCRIPTION_FIELDS) if isinstance(info, dict) else None
+    if problem:
+        raise DatasetError(f"{meta}: {problem}")
+    return info
 
 
 def load_dataset(path: Path, game: str | None = None) -> StateOnlyDataset:
@@ -310,12 +345,16 @@ def load_dataset(path: Path, game: str | None = None) -> StateOnlyDataset:
     info = _read_info(path)
     described = info.get("arrays") if isinstance(info, dict) else None
     if not isinstance(described, dict) or not all(
-            isinstance(info.get(k), t) for k, t in (("game", str), ("size", int),
-                                                    ("sha256", str))):
-        raise DatasetError(f"{info_path(path)}: not a dataset description (it needs game, size, "
-                           "arrays and sha256)")
+            isinstance(info.get(k), t) for k, t in DESCRIPTION_KEYS.items()):
+        raise DatasetError(f"{info_path(path)}: not a dataset description (it needs "
+                           f"{', '.join(DESCRIPTION_KEYS)})")
     if info["game"] not in environment_names():
         raise DatasetError(f"{path}: a dataset of an unknown environment {info['game']!r}")
+    if tuple(info["state_shape"]) != state_shape(info["game"]):
+        raise DatasetError(f"{info_path(path)}: state_shape {info['state_shape']}, but "
+                           f"{info['game']} states have {list(state_shape(info['game']))}")
+    if not isinstance(info["expert"].get("path"), str):
+        raise DatasetError(f"{info_path(path)}: its expert has no path")
     if game is not None and info["game"] != game:
         raise DatasetError(f"{path}: a dataset of {info['game']!r}, not of {game!r}")
     expected = dict(ARRAYS)
@@ -339,9 +378,12 @@ def load_dataset(path: Path, game: str | None = None) -> StateOnlyDataset:
             raise DatasetError(f"{path}: array {name} has dtype {array.dtype}, expected {dtype}")
         shape = described.get(name, {}).get("shape") if isinstance(described.get(name),
                                                                     dict) else None
-        if list(array.shape) != shape or len(array) != info["size"]:
-            raise DatasetError(f"{path}: array {name} has shape {array.shape}, its description "
-                               f"says {shape}")
+        if len(array) != info["size"]:
+            raise DatasetError(f"{path}: array {name} has {len(array)} rows, but its "
+                               f"description says the dataset has {info['size']}")
+        if list(array.shape) != shape:
+            raise DatasetError(f"{path}: array {name} has shape {list(array.shape)}, its "
+                               f"description says {shape}")
     for name in ("states", "next_states"):
         if arrays[name].shape[1] != expected_bytes:
             raise DatasetError(f"{path}: {name} rows have {arrays[name].shape[1]} bytes, but "

@@ -29,11 +29,12 @@ from __future__ import annotations
 import dataclasses
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .algorithms import ALGORITHMS, DIIQN_FAMILY
 from .config import ConfigError, apply_overrides
-from .envs import EnvError, resolve_action_set
+from .envs import EnvError, is_maze, resolve_action_set
 
 SWEEP_KEYS = {"dataset_size": "dataset.size"}
 """Sweep keys that are not algorithm settings -> where the run's config.json holds them (an
@@ -146,12 +147,16 @@ def plan(config: dict) -> dict[str, Experiment]:
     seeds = config["seeds"]
     if len(set(seeds)) != len(seeds):
         raise PlanError(f"seeds: {seeds} lists a seed twice (one run per seed)")
+    _check_experts(config)
     meanings: dict[tuple[str, str, str], tuple] = {}  # (env, algo, variant) -> its settings
     experiments = {}
     for name, spec in config["experiments"].items():
         sweep = spec.get("sweep")
+        if sweep:
+            _check_sweep(name, sweep, _methods(spec["methods"], f"experiments.{name}"))
         methods: dict[str, list[Run]] = {}
         for label, algo, method_set in _methods(spec["methods"], f"experiments.{name}"):
+            swept: dict[tuple, Any] = {}  # a run of this method -> the sweep value giving it
             for value in (sweep["values"] if sweep else [None]):
                 for run in _runs(config, name, spec, label, algo, method_set, value):
                     meaning = (run.steps, run.action_set, run.dataset_size, run.settings)
@@ -159,6 +164,11 @@ def plan(config: dict) -> dict[str, Experiment]:
                         raise PlanError(f"experiments.{name}: variant {run.variant!r} of "
                                         f"{algo} on {run.env} means other settings in another "
                                         "experiment; name the method differently")
+                    other = swept.setdefault((run.env, run.seed, *meaning), value)
+                    if other != value or type(other) is not type(value):
+                        raise PlanError(f"experiments.{name}.sweep.values: {other!r} and "
+                                        f"{value!r} are one setting of {sweep['key']} (the "
+                                        f"same run of {label}, planned twice)")
                     methods.setdefault(label, []).append(run)
         sweep_info = None
         if sweep:
@@ -168,6 +178,61 @@ def plan(config: dict) -> dict[str, Experiment]:
                           "values": list(sweep["values"])}
         experiments[name] = Experiment(name, list(spec["envs"]), methods, sweep_info)
     return experiments
+
+
+def check_schema(config: dict, schema: Path) -> None:
+    """``PlanError`` in one line, naming the key, where ``config`` breaks the JSON schema in
+    the file ``schema`` (Snakemake's own check prints the whole schema before the key)."""
+    import jsonschema
+    import yaml
+
+    validator = jsonschema.Draft202012Validator(yaml.safe_load(Path(schema).read_text()))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is None:
+        return
+    where = ".".join(map(str, error.absolute_path)) or "the config's top level"
+    message = " ".join(error.message.split())
+    raise PlanError(f"{where}: {message[:300]}{'...' if len(message) > 300 else ''}")
+
+
+def _check_sweep(name: str, sweep: dict, methods: list[tuple[str, str, dict]]) -> None:
+    """A sweep has two values or more, and every method has the swept setting."""
+    where = f"experiments.{name}.sweep"
+    values = list(sweep["values"])
+    if len(values) < 2:
+        raise PlanError(f"{where}.values: {values} is one value, no sweep: give two or more, or "
+                        f"set {sweep['key']} in experiments.{name}.set")
+    if sweep["key"] == "dataset_size":
+        for label, algo, _ in methods:
+            if not ALGORITHMS.get(algo, ALGORITHMS["dqn"]).needs_dataset:
+                raise PlanError(f"{where}: dataset_size is swept, but method {label!r} ({algo}) "
+                                "learns without a dataset; leave it out of this experiment")
+
+
+def _check_experts(config: dict) -> None:
+    """The experts' settings: ``experts.set`` as DQN's ``--set`` options, a scripted expert
+    only where it can play, a training budget for every env whose expert is trained."""
+    experts = config["experts"]
+    try:
+        apply_overrides(ALGORITHMS["dqn"].config(),
+                        [f"{k}={_text(v)}" for k, v in experts.get("set", {}).items()])
+    except ConfigError as err:
+        raise PlanError(f"experts.set: {err}") from None
+    scripted = experts.get("scripted", {})
+    for env, spec in scripted.items():
+        if not is_maze(env):
+            raise PlanError(f"experts.scripted.{env}: the {spec['name']} expert plays the mazes "
+                            f"only, and {env} is a MinAtar game (train its expert: leave it out "
+                            "of experts.scripted)")
+        try:
+            resolve_action_set(env, spec["action_set"])
+        except EnvError as err:
+            raise PlanError(f"experts.scripted.{env}.action_set: {err}") from None
+    steps = experts["steps"]
+    if isinstance(steps, dict):
+        envs = {env for spec in config["experiments"].values() for env in spec["envs"]}
+        for env in sorted(envs - set(scripted) - set(steps)):
+            raise PlanError(f"experts.steps has no entry for {env!r} (its expert is trained)")
 
 
 def _runs(config: dict, name: str, spec: dict, label: str, algo: str, method_set: dict,

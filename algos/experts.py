@@ -30,8 +30,18 @@ from .envs import EnvConfig, ShortestPathExpert, make_env
 from .errors import UserError
 from .learner import StateDecoder
 from .nets import QNetwork
-from .runs import atomic_write, atomic_write_json, now, provenance, read_json
+from .runs import (
+    atomic_write,
+    atomic_write_json,
+    file_sha256,
+    now,
+    provenance,
+    read_json,
+    seal_problem,
+    sealed,
+)
 from .seeds import Stream, child_seed
+from .verify import EXPERT_KEYS, expert_info_problem
 
 REFERENCE_DQN_SCORES: dict[str, float] = {
     "asterix": 17.0,
@@ -101,8 +111,11 @@ def score_policy(policy: Policy, env_config: EnvConfig, *, episodes: int, epsilo
 def write_expert_json(directory: Path, *, kind: str, policy: Policy, env_config: EnvConfig,
                       seed: int, eval_episodes: int, eval_epsilon: float, max_steps: int,
                       **details) -> dict:
-    """Score ``policy`` and write ``expert.json`` (last, atomically). Returns its contents."""
+    """Score ``policy`` and write ``expert.json`` (last, atomically), with the checksum of
+    its ``policy_file`` if it has one. Returns its contents."""
     env = make_env(env_config, seed=0)
+    if details.get("policy_file"):
+        details["policy_sha256"] = file_sha256(Path(directory) / details["policy_file"])
     info = {
         "kind": kind,
         "game": env_config.game,
@@ -114,6 +127,7 @@ def write_expert_json(directory: Path, *, kind: str, policy: Policy, env_config:
         "created": now(),
         "provenance": provenance(),
     }
+    info = sealed(info)
     atomic_write_json(Path(directory) / "expert.json", info)
     return info
 
@@ -128,10 +142,17 @@ def load_expert(directory: Path) -> tuple[Policy, dict]:
         info = read_json(info_path)
     except ValueError as err:
         raise ExpertError(f"{info_path}: not valid JSON ({err})") from None
-    if not isinstance(info, dict) or not isinstance(info.get("env"), dict):
-        raise ExpertError(f"{info_path}: not an expert description (no env)")
+    problem = expert_info_problem(info) or seal_problem(info, EXPERT_KEYS)
+    if problem:
+        raise ExpertError(f"{info_path}: {problem}")
     if info.get("kind") == "dqn":
-        expert = DQNExpert.load(directory / str(info.get("policy_file", "policy.pt")))
+        policy = directory / str(info.get("policy_file", "policy.pt"))
+        # An expert.json of before the checksum (the committed experts) has none to check.
+        if "policy_sha256" in info and policy.is_file() and \
+                file_sha256(policy) != info["policy_sha256"]:
+            raise ExpertError(f"{policy}: not the policy its expert.json describes (its checksum "
+                              "differs): changed or swapped after it was written")
+        expert = DQNExpert.load(policy)
         shape = tuple(info["env"].get("state_shape", ()))
         actions = len(info["env"].get("action_ids", ()))
         network = (expert.decode.state_shape, expert.n_actions)

@@ -12,7 +12,9 @@ environment, the epsilon-greedy schedule, evaluation, the run folder and reprodu
   NumPy, torch, the environment's) and the loop's own state (the episode in progress, the metric
   rows so far). Resuming from it continues the exact same trajectory, so a run killed at any
   moment and resumed writes the same ``metrics.csv`` as one never stopped (wall-clock columns
-  aside).
+  aside). Its file begins with a header holding the SHA-256 of what follows and the identity of
+  its run (``run_identity``, of the run's config): a checkpoint that is damaged or that is
+  another run's is refused, and the one before it is tried (``_read_checkpoint``).
 
 Evaluation protocol: every ``eval_every`` environment steps (and at step 0 and at the end),
 ``eval_episodes`` episodes are played epsilon-greedily with ``eval_epsilon`` (0.05, the DQN
@@ -22,6 +24,8 @@ records their mean and standard deviation.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import random
 import sys
@@ -136,6 +140,7 @@ class _Trainer:
         self.diagnostics: list[dict] = []
         self.wall_seconds = 0.0  # accumulated over every session of this run
         self.saved_step: int | None = None  # of the last checkpoint written or read
+        self.identity = ""  # of the run (``run_identity``), written into every checkpoint
         self._session_start = time.perf_counter()
         self._last_eval_wall, self._last_eval_step = 0.0, 0
 
@@ -155,7 +160,8 @@ class _Trainer:
         try:
             # The last checkpoint becomes the previous one only once the new one is whole, so
             # a kill or a full disk at any moment leaves at least one readable checkpoint.
-            atomic_write(run.checkpoint, lambda f: torch.save(_arrays_as_tensors(state), f),
+            atomic_write(run.checkpoint,
+                         lambda f: _write_checkpoint(f, _arrays_as_tensors(state), self.identity),
                          keep_previous=run.previous_checkpoint)
         except (OSError, RuntimeError) as err:
             reason = " ".join(str(err).split())[:200]
@@ -169,22 +175,27 @@ class _Trainer:
             return "the run has no checkpoint yet (it would start again)"
         return f"the run keeps its checkpoint of step {self.saved_step}"
 
-    def load(self) -> None:
+    def load(self, trust_unmarked: bool = True) -> None:
+        """Resume from the last checkpoint that is whole and this run's (``identity``), else
+        from the one before it; ``ResumeError`` if neither is. ``trust_unmarked``: whether a
+        checkpoint of the format before identities (no header) may be taken as this run's,
+        which only a ``config.json`` beside it that matches this run can vouch for."""
         errors = []
-        for path in (self.run.checkpoint, self.run.previous_checkpoint):
-            if not path.exists():
-                continue
+        paths = [p for p in (self.run.checkpoint, self.run.previous_checkpoint) if p.exists()]
+        for i, path in enumerate(paths):
             try:
-                # Our own file: it holds numpy RNG states and the like, so not weights_only.
-                state = _tensors_as_arrays(torch.load(path, weights_only=False))
+                state = _tensors_as_arrays(_read_checkpoint(path, self.identity, trust_unmarked))
                 break
-            except Exception as err:  # any unreadable file: try the previous checkpoint
-                errors.append(f"{path}: {' '.join(str(err).split())[:120]}")
-                print(f"warning: cannot read checkpoint {path}; trying the one before it",
-                      file=sys.stderr)
+            except Exception as err:  # any unreadable or refused file: try the previous one
+                reason = " ".join(str(err).split())[:160]
+                errors.append(f"{path.name}: {reason}")
+                if i + 1 < len(paths):
+                    print(f"warning: cannot read checkpoint {path} ({reason}); trying the one "
+                          "before it", file=sys.stderr)
         else:
-            raise ResumeError(f"cannot read any checkpoint of {self.run.root} ({'; '.join(errors)}"
-                              "); delete its checkpoint folder to start the run again") from None
+            raise ResumeError(f"no usable checkpoint of this run in {self.run.checkpoint.parent} "
+                              f"({'; '.join(errors)}); move the run folder away to start the run "
+                              "anew") from None
         self.agent.load_state_dict(state["agent"])
         self.env.load_state_dict(state["env"])
         self.explore.bit_generator.state = state["explore"]
@@ -299,6 +310,116 @@ def _tensors_as_arrays(obj: Any) -> Any:
     if isinstance(obj, list | tuple):
         return type(obj)(_tensors_as_arrays(v) for v in obj)
     return obj
+
+
+_CHECKPOINT_MAGIC = b"diiqn-checkpoint 1\n"
+
+
+def _checkpoint_header(digest: str, identity: str) -> bytes:
+    return _CHECKPOINT_MAGIC + f"sha256 {digest:0>64}\nrun {identity:0>64}\n".encode()
+
+
+_HEADER_SIZE = len(_checkpoint_header("", ""))
+
+
+def run_identity(run_config: dict) -> str:
+    """The identity of a run: the SHA-256 of its config as ``config.json`` holds it (keys
+    sorted), which every checkpoint of the run carries."""
+    canonical = json.dumps(json.loads(to_json(run_config)), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class _HashingWriter:
+    """A file's ``write`` that hashes what goes through it."""
+
+    def __init__(self, f):
+        self.f, self.digest = f, hashlib.sha256()
+
+    def write(self, data) -> int:
+        self.digest.update(data)
+        return self.f.write(data)
+
+    def flush(self) -> None:
+        self.f.flush()
+
+
+def _write_checkpoint(f, state: dict, identity: str) -> None:
+    """The header (its checksum filled in once the payload is written: the payload streams to
+    the file, never whole in memory), then ``torch.save``'s bytes."""
+    f.write(_checkpoint_header("", identity))
+    writer = _HashingWriter(f)
+    torch.save(state, writer)
+    f.seek(0)
+    f.write(_checkpoint_header(writer.digest.hexdigest(), identity))
+    f.seek(0, io.SEEK_END)
+
+
+class _Window(io.RawIOBase):
+    """The rest of a file from ``start`` on, as a file of its own (for ``torch.load``)."""
+
+    def __init__(self, f, start: int):
+        self.f, self.start = f, start
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            pos += self.start
+        return self.f.seek(pos, whence) - self.start
+
+    def tell(self) -> int:
+        return self.f.tell() - self.start
+
+    def readinto(self, buffer) -> int:
+        return self.f.readinto(buffer)
+
+
+class CheckpointRefused(ValueError):
+    """A checkpoint that is damaged or not this run's."""
+
+
+def read_checkpoint(path: Path) -> dict:
+    """A checkpoint's state (numpy arrays as written) once its checksum holds, whoever's run it
+    is: for inspection (tests, notebooks), never for resuming."""
+    return _tensors_as_arrays(_read_checkpoint(Path(path), None, trust_unmarked=True))
+
+
+def _read_checkpoint(path: Path, identity: str | None, trust_unmarked: bool) -> dict:
+    """A checkpoint's state once its header says it is whole (its checksum) and this run's
+    (``identity``; None: anyone's); a file without the header (the format before it) is read
+    only where ``trust_unmarked``. ``CheckpointRefused`` says why not."""
+    with open(path, "rb") as f:
+        head = f.read(_HEADER_SIZE)
+        if head.startswith(_CHECKPOINT_MAGIC):
+            try:
+                _, digest_line, run_line, _ = head.split(b"\n")
+                digest = digest_line.split(b" ")[1].decode()
+                owner = run_line.split(b" ")[1].decode()
+            except (ValueError, IndexError, UnicodeDecodeError):
+                raise CheckpointRefused("its header is damaged") from None
+            found = hashlib.sha256()
+            for block in iter(lambda: f.read(1 << 20), b""):
+                found.update(block)
+            if found.hexdigest() != digest:
+                raise CheckpointRefused("its checksum differs from its header's: the file was "
+                                        "cut or changed after it was written")
+            if identity is not None and owner != identity:
+                raise CheckpointRefused("it is another run's (its config differs from this "
+                                        "run's)")
+            f.seek(_HEADER_SIZE)
+            source = _Window(f, _HEADER_SIZE)
+        elif not trust_unmarked:
+            raise CheckpointRefused("a checkpoint of the older format, without its run's "
+                                    "identity, and no config.json of this run beside it")
+        else:
+            f.seek(0)
+            source = f
+        # Our own file: it holds numpy RNG states and the like, so not weights_only.
+        return torch.load(source, weights_only=False)
 
 
 class ResumeError(UserError, RuntimeError):
@@ -426,17 +547,22 @@ def _train_locked(agent, run_config, config, env_config, seed, total_steps, run,
                   description, stop_when, progress_every) -> dict:
     check_run_folder(run, run_config)
     run.remove_stale_temporaries()
-    if not run.config.exists():
-        atomic_write_json(run.config, run_config)
+    # Without config.json, nothing in the folder says whose its files are: only a checkpoint
+    # that carries this run's identity, or files marked with it, are taken as this run's.
+    vouched = run.config.exists()
 
     trainer = _Trainer(agent, config, env_config, seed, total_steps, run)
-    info = read_json(run.run_info) if run.run_info.exists() else {
-        "started": now(), "seed": seed, "env": trainer.env.describe(), "sessions": []}
+    trainer.identity = identity = run_identity(run_config)
+    info = _read_run_info(run, identity, vouched) if run.run_info.exists() else {
+        "started": now(), "seed": seed, "config_sha256": identity,
+        "env": trainer.env.describe(), "sessions": []}
     resumed_from = 0
     if run.checkpoint.exists() or run.previous_checkpoint.exists():
-        trainer.load()
+        trainer.load(trust_unmarked=vouched)
         resumed_from = trainer.step
         trainer.write_logs()  # drop rows written after the checkpoint by a killed session
+    if not vouched:
+        atomic_write_json(run.config, run_config)
     info["sessions"].append({"started": now(), "from_step": resumed_from, "threads": threads,
                              **provenance()})
     info["provenance"] = info["sessions"][-1]
@@ -473,6 +599,24 @@ def _train_locked(agent, run_config, config, env_config, seed, total_steps, run,
     summary["files"] = run.checksums()
     atomic_write_json(run.summary, summary)  # last: its presence means the run is done
     return summary
+
+
+def _read_run_info(run: RunDir, identity: str, vouched: bool) -> dict:
+    """The folder's ``run.json``, once it is known to be this run's: marked with its identity,
+    or, unmarked (older runs), vouched for by the matching ``config.json`` beside it."""
+    try:
+        info = read_json(run.run_info)
+        if not isinstance(info, dict) or not isinstance(info.get("sessions"), list):
+            raise ValueError("no sessions")
+    except ValueError as err:
+        raise ResumeError(f"{run.run_info}: not a run's run.json ({err}); move the run folder "
+                          "away to start the run anew") from None
+    found = info.get("config_sha256")
+    if (found is not None and found != identity) or (found is None and not vouched):
+        whose = "another run's" if found is not None else "of an unknown run (no config.json)"
+        raise ResumeError(f"{run.run_info}: {whose}; move the run folder away to start the "
+                          "run anew")
+    return info
 
 
 def config_differences(found: Any, asked: Any, prefix: str = "") -> list[str]:

@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -297,3 +297,34 @@ class RunDir:
         for path in stale:
             path.unlink(missing_ok=True)
         return stale
+
+
+SEAL_KEY = "sealed_sha256"
+"""The key of a JSON description's own checksum (``sealed``)."""
+
+
+def json_seal(data: dict) -> str:
+    """The SHA-256 of a JSON object as it reads back from disk (keys sorted), ``SEAL_KEY``
+    left out."""
+    disk = json.loads(to_json({k: v for k, v in data.items() if k != SEAL_KEY}))
+    return hashlib.sha256(json.dumps(disk, sort_keys=True).encode()).hexdigest()
+
+
+def sealed(data: dict) -> dict:
+    """``data`` with its own checksum under ``SEAL_KEY``, to write as a description."""
+    return {**data, SEAL_KEY: json_seal(data)}
+
+
+def seal_problem(data: dict, unsealed_keys: Iterable[str]) -> str | None:
+    """What is wrong with a description read back, or None: a seal that differs from its
+    contents, or, with no seal (written before seals), a key its writer never wrote (a byte
+    changed in a key's name)."""
+    if SEAL_KEY in data:
+        if data[SEAL_KEY] != json_seal(data):
+            return (f"its contents differ from its own checksum ({SEAL_KEY}): changed after it "
+                    "was written")
+        return None
+    unknown = sorted(set(data) - set(unsealed_keys))
+    if unknown:
+        return f"not written by this suite (unknown keys {', '.join(unknown)})"
+    return None

@@ -6,8 +6,10 @@ import copy
 import pytest
 import yaml
 
-from algos.experiments import PlanError, plan
+from algos.experiments import PlanError, check_schema, plan
 from conftest import ROOT
+
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
 SMOKE = yaml.safe_load((ROOT / ".test" / "config" / "config.yaml").read_text())
 
@@ -61,12 +63,43 @@ def test_options_are_canonical_whatever_the_config_order():
      "agent_action_set"),
     (lambda c: c["experiments"]["confidence_ablation"]["methods"].append(
         {"name": "phi-fixed-0", "algo": "diiqn"}), "two methods named alike"),
+    # issue 30: each of these passed the start and failed late, or planned a run twice
+    (lambda c: c["experiments"]["tau_sensitivity"]["sweep"].update(values=[0.9, "0.9"]),
+     r"tau_sensitivity.sweep.values: 0.9 and '0.9' are one setting of tau \(the same run"),
+    (lambda c: c["experiments"]["dataset_size"]["methods"].append("dqn"),
+     "dataset_size.sweep: dataset_size is swept, but method 'dqn' .dqn. learns without a"),
+    (lambda c: c["experts"]["set"].update(replay_strat=300),
+     "experts.set: unknown config key 'replay_strat'"),
+    (lambda c: c["experts"]["scripted"].update(breakout={"name": "planner",
+                                                         "action_set": "full"}),
+     "experts.scripted.breakout: the planner expert plays the mazes only"),
+    (lambda c: c["train_set"].update(lr=float("nan")),
+     "bad value 'nan' for lr .float.: expected a finite number"),
+    (lambda c: c["experiments"]["tau_sensitivity"]["sweep"].update(values=[0.9]),
+     r"tau_sensitivity.sweep.values: \[0.9\] is one value, no sweep"),
+    (lambda c: c["experts"].update(steps={"space_invaders": 100}),
+     "experts.steps has no entry for 'breakout'"),
 ])
 def test_a_bad_setting_fails_at_once_naming_it(edit, message):
     config = copy.deepcopy(SMOKE)
     edit(config)
     with pytest.raises(PlanError, match=message):
         plan(config)
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda c: c.update(threadz=1),
+     "the config's top level: Additional properties are not allowed ('threadz' was unexpected)"),
+    (lambda c: c["experiments"]["tau_sensitivity"]["sweep"].update(values=[0.9]),
+     "experiments.tau_sensitivity.sweep.values: [0.9] is too short"),
+])
+def test_the_schema_names_the_key_in_one_line(edit, message):
+    config = copy.deepcopy(SMOKE)
+    edit(config)
+    with pytest.raises(PlanError) as error:
+        check_schema(config, SCHEMA)
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)
+    check_schema(SMOKE, SCHEMA)
 
 
 def test_one_variant_cannot_mean_two_settings():

@@ -6,6 +6,7 @@ with what the user sees; each row is a case here."""
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -15,9 +16,38 @@ import numpy as np
 import pytest
 
 from algos.cli import main
-from conftest import ROOT, cli, metrics_without_wall_clock, random_expert_dataset, train_args
+from algos.runs import RunDir, atomic_write_json, sealed
+from conftest import (
+    FAST,
+    ROOT,
+    cli,
+    metrics_without_wall_clock,
+    random_expert_dataset,
+    train_args,
+)
 
 pytestmark = pytest.mark.xdist_group("faults")
+
+
+def _damage_run(run: Path, how: str) -> None:
+    """Damage a copy of a finished run one way (see ``files``)."""
+    metrics, config = run / "metrics.csv", run / "config.json"
+    text = metrics.read_text()
+    if how == "cut":
+        metrics.write_text(text[:text.index("\n") + 30])
+    elif how == "bad_config":
+        config.write_text("{")
+    elif how == "no_metrics":
+        metrics.unlink()
+    elif how == "empty_metrics":
+        metrics.write_text("")
+    elif how == "header_metrics":
+        metrics.write_text(text.split("\n")[0] + "\n")
+    elif how == "no_diagnostics":
+        (run / "diagnostics.csv").unlink()
+    elif how == "no_game":
+        config.write_text(json.dumps({k: v for k, v in json.loads(config.read_text()).items()
+                                      if k != "game"}))
 
 
 @pytest.fixture(scope="module")
@@ -27,16 +57,21 @@ def files(tmp_path_factory) -> dict[str, Path]:
     data = random_expert_dataset(root / "n500.npz", size=500)
     maze = random_expert_dataset(root / "maze" / "n500.npz", game="space_invaders", size=300)
     damaged = {}
+    # Edited, then sealed again (as a writer that wrote them so would): what is tested is the
+    # loader's check of the contents, not the seal's.
     for name, edit in (("bad_sum", lambda info: info.update(sha256="0" * 64)),
                        ("no_arrays", lambda info: info.pop("arrays")),
-                       ("not_object", lambda info: None)):
+                       ("not_object", lambda info: None),
+                       ("no_shape", lambda info: info.pop("state_shape")),
+                       ("no_expert", lambda info: info.pop("expert")),
+                       ("wrong_size", lambda info: info.update(size=400))):
         folder = root / name
         folder.mkdir()
         for suffix in (".npz", ".actions.npy"):
             (folder / f"n500{suffix}").write_bytes(data.with_suffix(suffix).read_bytes())
         info = json.loads(data.with_suffix(".json").read_text())
         edit(info)
-        text = "[1, 2]" if name == "not_object" else json.dumps(info)
+        text = "[1, 2]" if name == "not_object" else json.dumps(sealed(info))
         (folder / "n500.json").write_text(text)
         damaged[name] = folder / "n500.npz"
     expert = root / "expert"
@@ -48,12 +83,49 @@ def files(tmp_path_factory) -> dict[str, Path]:
     not_json = root / "not_json"
     not_json.mkdir()
     (not_json / "expert.json").write_text("{")
+    experts = {}
+    for name, edit in (("no_game", lambda info: info["env"].pop("game")),
+                       ("bad_eval", lambda info: info.update(eval=5))):
+        experts[f"expert_{name}"] = folder = root / f"expert_{name}"
+        folder.mkdir()
+        shutil.copy(ROOT / "results" / "experts" / "breakout" / "policy.pt", folder)
+        info = json.loads((ROOT / "results" / "experts" / "breakout" / "expert.json").read_text())
+        edit(info)
+        (folder / "expert.json").write_text(json.dumps(info))
     run = root / "run"
     cli(*train_args(run, steps=400), check=True)
+    runs = {}
+    for name, edit in (("cut", None), ("bad_config", None), ("no_metrics", None),
+                       ("empty_metrics", "metrics.csv"), ("header_metrics", "metrics.csv"),
+                       ("no_diagnostics", None), ("no_game", "config.json")):
+        runs[f"run_{name}"] = copy = root / f"run_{name}"
+        shutil.copytree(run, copy)
+        _damage_run(copy, name)
+        if edit:  # sealed again, as a writer that wrote it so would
+            summary = json.loads((copy / "summary.json").read_text())
+            atomic_write_json(copy / "summary.json", {**summary, "files": RunDir(copy).checksums()})
+    experts_dir = root / "experts" / "breakout"
+    experts_dir.mkdir(parents=True)
+    shutil.copy(ROOT / "results" / "experts" / "breakout" / "expert.json", experts_dir)
+    agg = root / "agg"
+    assert main(["aggregate", str(run), "--experts", str(experts_dir.parent), "--reps", "50",
+                 "--out", str(agg)]) == 0
+    tables = {}
+    for name, scores, index in (("cut", None, True), ("old_cut", None, False),
+                                ("header", "header", False), ("unrelated", "a,b\n1,2\n", False)):
+        tables[f"agg_{name}"] = copy = root / f"agg_{name}" / "baseline"
+        shutil.copytree(agg, copy)
+        text = (copy / "scores.csv").read_text()
+        (copy / "scores.csv").write_text(
+            text[:-5] if scores is None else text.split("\n")[0] + "\n" if scores == "header"
+            else scores)
+        if not index:
+            (copy / "tables.json").unlink()
     a_file = root / "a_file"
     a_file.write_text("x")
     return {"data": data, "space_invaders": maze, "expert": expert, "not_json": not_json,
-            "run": run, "file": a_file, "root": root, **damaged}
+            "run": run, "file": a_file, "root": root, "experts": experts_dir.parent,
+            "agg": agg, **damaged, **experts, **runs, **tables}
 
 
 TRAIN = ["train", "dqn", "--game", "breakout", "--seed", "0", "--steps", "100"]
@@ -123,6 +195,44 @@ BAD_INPUTS = [
     (["plot", "{root}"], "not an aggregate folder"),
     (["plot", "{root}", "--only", "pie"], "invalid choice: 'pie'"),
     (["claims", "{root}", "--out", "{root}"], "cannot write"),
+    # issue 30
+    ([*TRAIN, "--set", "huber_delta=0"], "huber_delta must be positive, got 0.0"),
+    ([*TRAIN, "--set", "rms_eps=-5"], "rms_eps must be positive, got -5.0"),
+    ([*TRAIN, "--set", "grad_clip=-1"], "grad_clip must be >= 0 (0: no clipping), got -1.0"),
+    ([*TRAIN, "--set", "grad_clip=nan"], "bad value 'nan' for grad_clip (float): expected a "
+     "finite number"),
+    ([*TRAIN, "--set", "lr=nan"], "bad value 'nan' for lr (float): expected a finite number"),
+    ([*TRAIN, "--dataset", "{data}"], "dqn learns without an expert dataset: drop --dataset"),
+    (["check-dataset", "{no_shape}"], "not a dataset description (it needs game, size, arrays, "
+     "sha256, state_shape, expert)"),
+    (["check-dataset", "{no_expert}"], "not a dataset description (it needs"),
+    (["check-dataset", "{wrong_size}"], "array states has 500 rows, but its description says "
+     "the dataset has 400"),
+    (["dataset", "--expert", "{expert_no_game}", "--size", "10", "--seed", "0"],
+     "not an expert description (its env has no game)"),
+    (["dataset", "--expert", "{expert_bad_eval}", "--size", "10", "--seed", "0"],
+     "not an expert description (eval needs numbers return_mean, return_std and episodes)"),
+    (["train", "dqn", "--game", "breakout", "--seed", "0", "--steps", "400", "--out",
+      "{run_cut}", *FAST], "metrics.csv: not the file its run wrote"),
+    (["train", "dqn", "--game", "breakout", "--seed", "0", "--steps", "400", "--out",
+      "{run_bad_config}", *FAST], "config.json: not valid JSON"),
+    (["aggregate", "{run_no_metrics}"], "metrics.csv: missing from the finished run"),
+    (["aggregate", "{run_empty_metrics}"], "metrics.csv: empty"),
+    (["aggregate", "{run_header_metrics}", "--experts", "{experts}"],
+     "metrics.csv: no evaluations (a header only)"),
+    (["aggregate", "{run_no_diagnostics}"], "diagnostics.csv: missing from the finished run"),
+    (["aggregate", "{run_no_game}"], "config.json: not a run's config (it needs algo, game and "
+     "seed)"),
+    (["aggregate", "{run}", "--experts", "{experts}", "--out", "{file}"],
+     "a_file: cannot create this folder (File exists)"),
+    (["plot", "{agg}", "--out", "{file}"], "a_file: cannot create this folder"),
+    (["plot", "{agg_cut}"], "scores.csv: not the table its aggregate wrote"),
+    (["plot", "{agg_old_cut}"], "scores.csv: cut (its last line is unended)"),
+    (["plot", "{agg_header}"], "scores.csv: no runs (a header only)"),
+    (["plot", "{agg_unrelated}"], "scores.csv: not the table expected (no column method"),
+    (["claims", "{agg_unrelated}/..", "--out", "{root}/claims.csv"],
+     "scores.csv: not the table expected (no column method"),
+    (["claims", "{root}/agregate", "--out", "{root}/claims.csv"], "agregate: no such folder"),
 ]
 
 
@@ -151,7 +261,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(files, tmp_path, capsys
 
 
 def test_bad_inputs_are_many():
-    assert len(BAD_INPUTS) >= 40
+    assert len(BAD_INPUTS) >= 78
 
 
 def _train(out, *extra, steps=3000, env=None, preexec=None) -> subprocess.Popen:

@@ -4,11 +4,14 @@ A run is (env, algo, variant, seed) in results/runs/{env}/{algo}/{variant}/seed{
 settings come from the config through algos.experiments.plan, which checks them all at start.
 """
 
+import fcntl
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
 
+import snakemake.exceptions
 from snakemake.exceptions import WorkflowError
 
 from algos.experiments import PlanError, plan
@@ -18,6 +21,50 @@ from algos.figures import FIGURES, figures_for
 # this file again, with the same Python): its folder goes first on the jobs' PATH.
 BIN = shlex.quote(str(Path(sys.executable).parent))
 shell.prefix(f"set -euo pipefail; export PATH={BIN}:$PATH; ")
+
+# A second Snakemake on files the first one writes: Snakemake's own message suggests --unlock,
+# which is safe only once the first has stopped. Each Snakemake that runs jobs holds a lock on a
+# file of its own (the kernel releases it at any exit, kill -9 included), so the message can
+# say whether the lock's holder still runs.
+OWNERS = Path(".snakemake") / "diiqn-owners"
+
+
+def live_owners() -> list[int]:
+    """The PIDs of the other Snakemakes running jobs in this folder (stale entries removed)."""
+    pids = []
+    for path in sorted(OWNERS.glob("*")):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            path.unlink(missing_ok=True)  # its Snakemake is gone
+        except BlockingIOError:
+            if path.name != str(os.getpid()):
+                pids.append(int(path.name) if path.name.isdigit() else -1)
+        finally:
+            os.close(fd)
+    return pids
+
+
+class LockInUse(snakemake.exceptions.LockException):
+    def __init__(self):
+        pids = live_owners()
+        if not pids:
+            super().__init__()  # a lock left by a Snakemake that is gone: --unlock is right
+            return
+        WorkflowError.__init__(
+            self, f"Error: another Snakemake (PID {', '.join(map(str, pids))}) is running in "
+            f"{os.getcwd()} and writes the same files: wait for it to finish, or stop it first. "
+            "Do not use --unlock while it runs.")
+
+
+if workflow.is_main_process and not workflow.dryrun:
+    OWNERS.mkdir(parents=True, exist_ok=True)
+    OWNER_FD = os.open(OWNERS / str(os.getpid()), os.O_CREAT | os.O_RDWR, 0o644)
+    fcntl.flock(OWNER_FD, fcntl.LOCK_EX)
+    snakemake.exceptions.LockException = LockInUse
 
 try:
     EXPERIMENTS = plan(config)
