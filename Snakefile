@@ -15,7 +15,9 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-if not config:  # --configfile replaces the default instead of being merged into it
+# The default config, unless --configfile names another (which replaces it instead of being
+# merged into it); --config's values apply on top of either.
+if not workflow.overwrite_configfiles:
 
     configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 

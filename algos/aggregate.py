@@ -227,18 +227,19 @@ def aggregate(runs: list[RunRef], experts: Path | None = None, last: int = 3, re
     scores.insert(0, "experiment", experiment)
     try:
         matrices = stats.score_matrices(scores)
+        by_env_matrices = {env: stats.score_matrices(scores[scores["env"] == env])
+                           for env in sorted(scores["env"].unique())}
     except ValueError as err:
         raise AggregateError(str(err)) from None
     cells = cell_table(planned, scores, sweep)
-    aggregates = stats.aggregate_metrics(matrices, reps=reps, seed=seed)
+    aggregates = stats.aggregate_metrics(matrices, reps=reps, seed=seed) if matrices else {}
     intervals = pd.DataFrame([{"metric": metric, "method": method, "point": point,
                                "lower": low, "upper": high}
                               for method, values in aggregates.items()
-                              for metric, (point, low, high) in values.items()])
+                              for metric, (point, low, high) in values.items()],
+                             columns=["metric", "method", "point", "lower", "upper"])
     by_env = []
-    for env in sorted(scores["env"].unique()):
-        single = {m: matrix[:, [sorted(scores["env"].unique()).index(env)]]
-                  for m, matrix in matrices.items()}
+    for env, single in by_env_matrices.items():
         for method, values in stats.aggregate_metrics(single, reps=reps, seed=seed).items():
             point, low, high = values["iqm"]
             by_env.append({"env": env, "method": method, "iqm": point, "lower": low,
@@ -252,9 +253,11 @@ def aggregate(runs: list[RunRef], experts: Path | None = None, last: int = 3, re
     thresholds = np.linspace(0.0, 2.0, 41)
     profiles = pd.DataFrame([
         {"method": method, "tau": tau, "fraction": f, "lower": lo, "upper": hi}
-        for method, (fraction, low, high) in stats.performance_profile(
-            matrices, thresholds, reps=max(100, reps // 10), seed=seed).items()
-        for tau, f, lo, hi in zip(thresholds, fraction, low, high, strict=True)])
+        for method, (fraction, low, high) in (stats.performance_profile(
+            matrices, thresholds, reps=max(100, reps // 10), seed=seed) if matrices else {}
+        ).items()
+        for tau, f, lo, hi in zip(thresholds, fraction, low, high, strict=True)],
+        columns=["method", "tau", "fraction", "lower", "upper"])
     return {"scores": scores, "curves": curves, "diagnostics": diagnostics,
             "steps_to_threshold": stats.steps_to_threshold(curves, threshold),
             "intervals": intervals, "intervals_by_env": pd.DataFrame(by_env), "poi": poi,
@@ -288,7 +291,7 @@ def beyond(matrices: dict[str, np.ndarray], poi: pd.DataFrame, reps: int = 2000,
     """Per method: the share of its runs above the expert (normalised score > 1) and the
     probability that it beats DQN (the experiment's DQN method, if it has exactly one), each
     with a 95 % interval."""
-    above = stats.share_above(matrices, 1.0, reps=reps, seed=seed)
+    above = stats.share_above(matrices, 1.0, reps=reps, seed=seed) if matrices else {}
     dqn = [m for m in matrices if m.split("/")[0].split(" ")[0] == "dqn"]
     rows = []
     for method, (share, low, high) in above.items():
@@ -300,7 +303,9 @@ def beyond(matrices: dict[str, np.ndarray], poi: pd.DataFrame, reps: int = 2000,
             row.update(beats_dqn=pair["probability"], beats_dqn_lower=pair["lower"],
                        beats_dqn_upper=pair["upper"])
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["method", "above_expert", "above_expert_lower",
+                                       "above_expert_upper", "versus", "beats_dqn",
+                                       "beats_dqn_lower", "beats_dqn_upper"])
 
 
 def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> None:

@@ -242,6 +242,20 @@ def _claims_arguments(claims: argparse.ArgumentParser) -> None:
                         help="bootstrap resamples of every interval (default 2000)")
 
 
+def _tables_arguments(tables: argparse.ArgumentParser) -> None:
+    _describe(
+        tables, textwrap.fill(
+            "Print the results page's tables (Markdown) from ROOT (the aggregate folders and "
+            "claims.csv): every claim with its verdict, then per experiment, method and game "
+            "the runs finished of those planned, their seeds, the mean score and the IQM of "
+            "the expert-normalised score. With --update PAGE, write them into PAGE between "
+            "its two marker lines instead (docs/results.md has them).", width=96),
+        "example:\n  python -m algos tables results/aggregate --update docs/results.md")
+    tables.add_argument("root", type=Path, metavar="ROOT", help="folder of aggregate folders")
+    tables.add_argument("--update", type=Path, metavar="PAGE",
+                        help="a Markdown page whose marked block is rewritten")
+
+
 def _verify_arguments(verify: argparse.ArgumentParser) -> None:
     _describe(
         verify, textwrap.fill(
@@ -402,16 +416,34 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tables(args: argparse.Namespace) -> int:
+    from .runs import atomic_write_text
+    from .tables import tables_markdown, with_tables
+
+    if not args.root.is_dir():
+        raise UsageError(f"{args.root}: not a folder of aggregates")
+    text = tables_markdown(args.root)
+    if args.update is None:
+        print(text, end="")
+        return 0
+    try:
+        page = args.update.read_text()
+    except OSError as err:
+        raise UsageError(f"--update {args.update}: cannot read ({err.strerror})") from None
+    atomic_write_text(args.update, with_tables(page, text, str(args.update)))
+    print(f"{args.update}: tables written from {args.root}")
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     """Retrain the first steps of a finished run from its config.json and compare."""
-    import json
     import tempfile
     from types import SimpleNamespace
 
     from .algorithms import ALGORITHMS, agent_class, revision, revision_label
     from .envs import EnvConfig, validate_env_config
-    from .loop import WALL_CLOCK_COLUMNS, WALL_CLOCK_DIAGNOSTICS, config_dict, config_differences
-    from .runs import RunDir, first_difference, read_csv_rows, read_json, to_json
+    from .loop import WALL_CLOCK_COLUMNS, WALL_CLOCK_DIAGNOSTICS, config_dict, settings_differences
+    from .runs import RunDir, first_difference, read_csv_rows, read_json
 
     run = RunDir(args.run)
     run.verify()
@@ -434,7 +466,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     run_config = config_dict(algo, config, env_config, seed, steps)
     agent_inputs = (_with_dataset(run_config, Path(saved["dataset"]["path"]))
                     if ALGORITHMS[algo].needs_dataset else {})
-    differences = config_differences(saved, json.loads(to_json(run_config)))
+    differences = settings_differences(saved, run_config)
     if differences:
         raise UsageError(f"{run.config}: this code would write another config.json for it "
                          f"(differs in: {', '.join(differences)})")
@@ -648,7 +680,8 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
           f"{cells['method'].nunique()} methods on {tables['scores']['env'].nunique()} envs "
           f"(code revisions: {', '.join(sorted(set(tables['scores']['revision'])))}); IQM of "
           "expert-normalised scores over envs: "
-          + ", ".join(f"{m} {v:.2f}" for m, v in zip(iqm["method"], iqm["point"], strict=True)))
+          + (", ".join(f"{m} {v:.2f}" for m, v in zip(iqm["method"], iqm["point"], strict=True))
+             or "none yet (no method has a run on every env)"))
     partial = cells[cells["finished"] < cells["planned"]]
     for row in partial.itertuples():
         print(f"  {row.method} on {row.env}: {row.finished} of {row.planned} runs (seeds "
@@ -709,6 +742,8 @@ COMMANDS = {
                       _claims_arguments, cmd_claims),
     "verify": Command("spot-check a finished run: train its first steps again and compare",
                       _verify_arguments, cmd_verify),
+    "tables": Command("the results page's tables (Markdown) from the aggregates",
+                      _tables_arguments, cmd_tables),
 }
 
 

@@ -10,7 +10,8 @@ one setting::
 
 A run's settings are, in order of precedence: the sweep's value, the method's ``set``, the
 experiment's ``set``, the config's ``diiqn_set`` (DIIQN and HA-DIIQN only) and ``train_set``;
-its environment steps are the experiment's ``steps`` (one number or one per env) or the config's;
+its environment steps are the experiment's ``steps`` (one number or one per env) or the config's,
+its seeds the experiment's ``seeds`` or the config's;
 its agent's action set is the experiment's ``agent_action_set`` (one or per env) or ``full``.
 
 Runs live in ``results/runs/{env}/{algo}/{variant}/seed{seed}``. The variant is a name, never a
@@ -30,7 +31,7 @@ import dataclasses
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from .algorithms import ALGORITHMS, DIIQN_FAMILY
 from .config import ConfigError, apply_overrides
@@ -151,6 +152,9 @@ def plan(config: dict) -> dict[str, Experiment]:
     meanings: dict[tuple[str, str, str], tuple] = {}  # (env, algo, variant) -> its settings
     experiments = {}
     for name, spec in config["experiments"].items():
+        own = spec.get("seeds", seeds)
+        if len(set(own)) != len(own):
+            raise PlanError(f"experiments.{name}.seeds: {own} lists a seed twice")
         sweep = spec.get("sweep")
         if sweep:
             _check_sweep(name, sweep, _methods(spec["methods"], f"experiments.{name}"))
@@ -268,7 +272,7 @@ def _runs(config: dict, name: str, spec: dict, label: str, algo: str, method_set
         steps = _per_env(spec.get("steps", config["steps"]), env, "steps", name)
         runs += [Run(env, algo, variant, seed, steps, action_set,
                      size if ALGORITHMS[algo].needs_dataset else None, checked)
-                 for seed in config["seeds"]]
+                 for seed in spec.get("seeds", config["seeds"])]
     return runs
 
 
@@ -284,3 +288,22 @@ def _sweep_default(config: dict, sweep: dict, algo: str) -> Any:
             return block[key]
     cls = ALGORITHMS[algo].config
     return getattr(cls(), key) if key in {f.name for f in dataclasses.fields(cls)} else None
+
+
+def only_finished(experiments: dict[str, Experiment], log: TextIO | None = None
+                  ) -> dict[str, Experiment]:
+    """``experiments`` with only their finished runs (``summary.json`` in the run's folder,
+    relative to the working directory); an experiment with none is left out, and ``log``
+    (if given) is told what was left out."""
+    kept = {}
+    for name, experiment in experiments.items():
+        methods = {label: [run for run in runs if Path(run.folder, "summary.json").is_file()]
+                   for label, runs in experiment.methods.items()}
+        methods = {label: runs for label, runs in methods.items() if runs}
+        finished = sum(map(len, methods.values()))
+        if log is not None:
+            print(f"finished_only: {name}: {finished} of {len(experiment.runs)} runs finished"
+                  + ("" if finished else "; left out"), file=log)
+        if finished:
+            kept[name] = dataclasses.replace(experiment, methods=methods)
+    return kept

@@ -40,7 +40,7 @@ import torch
 from tqdm import tqdm
 
 from .acting import epsilon_greedy, evaluate
-from .algorithms import LoopConfig, revision
+from .algorithms import ALGORITHMS, LoopConfig, revision, revision_label
 from .envs import EnvConfig, make_env, pack_states
 from .errors import RunFailure, UserError
 from .learner import DivergenceError
@@ -493,20 +493,35 @@ def check_run_folder(run: RunDir, run_config: dict, ignore_revision: bool = Fals
     except ValueError as err:
         raise ResumeError(f"{run.config}: not valid JSON ({err}); move the folder away to "
                           "start the run anew") from None
-    wanted = json.loads(to_json(run_config))  # the form it takes on disk (lists, not tuples)
     if not isinstance(saved, dict):
         raise ResumeError(f"{run.config}: not a run's config; move the folder away")
-    found_revision = saved.pop("revision", None)
-    asked_revision = wanted.pop("revision", None)
-    if saved != wanted:
-        changed = config_differences(saved, wanted)
+    changed = settings_differences(saved, run_config)
+    if changed:
         raise ResumeError(
             f"{run.root} holds a run with a different config (differs in: {', '.join(changed)});"
             " use another --out, or move that folder away to start it anew"
         )
+    found_revision, asked_revision = saved.get("revision"), run_config.get("revision")
     if found_revision != asked_revision and not ignore_revision:
         raise StaleRunError(f"{run.root} holds a run of code revision {found_revision}, this "
                             f"code is revision {asked_revision}", found_revision)
+
+
+def settings_differences(saved: dict, run_config: dict) -> list[str]:
+    """How a run's saved ``config.json`` differs from ``run_config`` in its settings (the code
+    revision aside), as ``config_differences`` words. A setting the saved run predates counts as
+    the same where it is asked at its default: an option added with a default that keeps the
+    old behaviour changes no result, so it leaves the runs made before it valid."""
+    saved = {key: value for key, value in saved.items() if key != "revision"}
+    wanted = {key: value for key, value in json.loads(to_json(run_config)).items()
+              if key != "revision"}  # the form it takes on disk (lists, not tuples)
+    algo = wanted.get("algo")
+    if algo in ALGORITHMS and isinstance(saved.get("algo_config"), dict):
+        defaults = json.loads(to_json(asdict(ALGORITHMS[algo].config())))
+        wanted["algo_config"] = {
+            key: value for key, value in wanted["algo_config"].items()
+            if key in saved["algo_config"] or key not in defaults or value != defaults[key]}
+    return config_differences(saved, wanted)
 
 
 def set_aside_if_stale(run: RunDir, run_config: dict) -> Path | None:
@@ -516,10 +531,8 @@ def set_aside_if_stale(run: RunDir, run_config: dict) -> Path | None:
     try:
         check_run_folder(run, run_config)
     except StaleRunError as err:
-        found = err.found if isinstance(err.found, dict) else {}
-        tag = "-".join(f"{k}{v}" for k, v in sorted(found.items())) or "unrevised"
         with run.locked():
-            target = run.set_aside(tag)
+            target = run.set_aside(revision_label(err.found))
         print(f"{err}: set it aside as {target}; it trains anew", file=sys.stderr)
         return target
     return None

@@ -109,3 +109,36 @@ def test_one_variant_cannot_mean_two_settings():
                                                          "fixed_phi": 0.3}}]}
     with pytest.raises(PlanError, match="variant 'phi-fixed-0' of diiqn on breakout means other"):
         plan(config)
+
+
+def test_an_experiment_may_have_seeds_of_its_own(tmp_path):
+    config = copy.deepcopy(SMOKE)
+    config["experiments"]["beyond_expert"]["seeds"] = [0, 1, 2, 3, 4]
+    experiments = plan(config)
+    assert {r.seed for r in experiments["beyond_expert"].runs} == {0, 1, 2, 3, 4}
+    assert {r.seed for r in experiments["baseline"].runs} == set(SMOKE["seeds"])
+    config["experiments"]["beyond_expert"]["seeds"] = [3, 3]
+    with pytest.raises(PlanError, match=r"experiments\.beyond_expert\.seeds: \[3, 3\] lists a "
+                                        "seed twice"):
+        plan(config)
+
+
+def test_finished_only_keeps_the_finished_runs_and_leaves_out_empty_experiments(
+        tmp_path, monkeypatch, capsys):
+    import sys
+
+    from algos.experiments import only_finished
+
+    monkeypatch.chdir(tmp_path)
+    experiments = plan(SMOKE)
+    done = experiments["baseline"].runs[:2]
+    for run in done:
+        (tmp_path / run.folder).mkdir(parents=True)
+        (tmp_path / run.folder / "summary.json").write_text("{}")
+    kept = only_finished(experiments, log=sys.stderr)
+    assert "baseline" in kept and "heterogeneous" not in kept
+    assert [r.folder for r in kept["baseline"].runs] == [r.folder for r in done]
+    shared = {r.folder for e in kept.values() for r in e.runs}
+    assert shared <= {r.folder for r in done}
+    assert f"baseline: 2 of {len(experiments['baseline'].runs)} runs finished" in \
+        capsys.readouterr().err

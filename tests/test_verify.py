@@ -89,3 +89,17 @@ def test_a_run_of_older_code_is_set_aside_whole_and_trained_anew(finished, tmp_p
     assert (aside / "metrics.csv").read_text() == stale_metrics
     assert json.loads((run / "config.json").read_text())["revision"]["dqn"] == 1
     assert metrics_without_wall_clock(run) == metrics_without_wall_clock(finished)
+
+
+def test_a_setting_added_at_its_default_leaves_older_runs_valid(finished, tmp_path):
+    """A run that predates a setting is the same run where the setting is asked at its default
+    (an option added with a default that keeps the old behaviour changes no result); at another
+    value it is another run."""
+    from algos.loop import settings_differences
+
+    saved = json.loads((finished / "config.json").read_text())
+    asked = json.loads(json.dumps(saved))
+    del saved["algo_config"]["double"]  # as if the run predated the setting
+    assert settings_differences(saved, asked) == []
+    asked["algo_config"]["double"] = False
+    assert settings_differences(saved, asked) == ["algo_config.double None -> False"]

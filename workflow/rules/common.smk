@@ -14,7 +14,7 @@ from pathlib import Path
 import snakemake.exceptions
 from snakemake.exceptions import WorkflowError
 
-from algos.experiments import PlanError, plan
+from algos.experiments import PlanError, only_finished, plan
 from algos.figures import FIGURES, figures_for
 
 # Jobs run the `python` of the environment that runs Snakemake (a job on a SLURM node parses
@@ -70,6 +70,8 @@ try:
     EXPERIMENTS = plan(config)
 except PlanError as err:
     raise WorkflowError(f"config: {err}") from None
+if config.get("finished_only", False):  # the committed runs alone: figures without training
+    EXPERIMENTS = only_finished(EXPERIMENTS, log=sys.stderr)
 RUNS = {(run.env, run.algo, run.variant, str(run.seed)): run
         for experiment in EXPERIMENTS.values() for run in experiment.runs}
 
