@@ -16,6 +16,12 @@ states that look alike once each channel is max-pooled over ``region_pool``-wide
 the global update count (``updates``, the first build's reading). ``GapScale`` keeps the running
 mean of |Q(s_e, a_e) - Q(s_e, a_a)|, so that β can be set relative to it.
 
+Issue 27's settings (docs/algorithms.md, "The confidence loop"): ``q_gaps`` reads the gap from
+two per-sample values other than the online network's (``delta_q_source``), ``scale_rows``
+picks the samples the gap scale averages (``gap_scale_rows``), ``same_effect`` judges from the
+agent's own play whether a_a does what a_e does (``margin_against=agent``) and
+``margin_weights`` fades the large margin with the count (``margin_decay``).
+
 Every transcendental is evaluated in float64 and rounded to float32: float64 ``exp`` and
 ``log1p`` differ in the last bit between numpy's AVX-512, AVX2 and baseline loops, and a last-bit
 difference survives the rounding about once in 2**28 values; the rest is basic arithmetic in
@@ -30,6 +36,13 @@ from .envs import unpack_states
 
 TRUSTS = ("growing", "decaying")
 VISIT_COUNTS = ("updates", "state", "region")
+DELTA_Q_SOURCES = ("online", "target", "targets")
+GAP_SCALE_ROWS = ("all", "differing")
+MARGIN_AGAINST = ("rival", "agent")
+MARGIN_DECAYS = ("none", "count")
+SAME_EFFECT_RATIO = 0.5
+"""``same_effect``: a_a has the expert's effect where it reproduced the expert's change at least
+this share as often (per try) as a_e did."""
 
 
 def delta_q_term(gap: np.ndarray, beta: float) -> np.ndarray:
@@ -37,6 +50,56 @@ def delta_q_term(gap: np.ndarray, beta: float) -> np.ndarray:
     expert's action above the agent's (float32)."""
     x = beta * np.asarray(gap, np.float64)
     return (1.0 / (1.0 + np.exp(-np.clip(x, -100.0, 100.0)))).astype(np.float32)
+
+
+def q_gaps(values_expert: np.ndarray, values_agent: np.ndarray, expert_actions: np.ndarray,
+           agent_actions: np.ndarray) -> np.ndarray:
+    """``gap = v_e - v_a`` per sample in float64, exactly 0 where ``a_e = a_a`` (the same
+    action shows no preference): the gap of ΔQ read from two per-sample values, e.g. the expert
+    row's and the agent row's own targets (``delta_q_source=targets``)."""
+    gaps = np.asarray(values_expert, np.float64) - np.asarray(values_agent, np.float64)
+    return np.where(np.asarray(expert_actions) == np.asarray(agent_actions), 0.0, gaps)
+
+
+def scale_rows(gaps: np.ndarray, expert_actions: np.ndarray, agent_actions: np.ndarray,
+               rows: str) -> np.ndarray:
+    """The gaps that the running gap scale counts: all of them (``all``), or only those of
+    samples whose actions differ (``differing``: the exact zeros where a_a = a_e left out)."""
+    if rows not in GAP_SCALE_ROWS:
+        raise ValueError(f"gap_scale_rows must be one of {', '.join(GAP_SCALE_ROWS)}, "
+                         f"got {rows!r}")
+    if rows == "all":
+        return gaps
+    return np.asarray(gaps)[np.asarray(expert_actions) != np.asarray(agent_actions)]
+
+
+def same_effect(matches: np.ndarray, tries: np.ndarray, expert_actions: np.ndarray,
+                agent_actions: np.ndarray) -> np.ndarray:
+    """Whether the agent's action has the expert's effect, judged from the agent's own play.
+
+    ``matches[i, a]``: the agent's transitions with action a that reproduced sample i's expert
+    transition at its best error so far; ``tries[i, a]``: how often a was tried from that
+    expert state. With the empirical ``P(a) = matches / tries``, a_a has a_e's effect where
+    ``P(a_a) >= SAME_EFFECT_RATIO * P(a_e) > 0`` (a no-op-equivalent move; a sticky repeat alone
+    stays below the ratio). True where a_a = a_e. Bool array.
+    """
+    rows = np.arange(len(expert_actions))
+    tried = np.maximum(tries, 1)
+    p_expert = matches[rows, expert_actions] / tried[rows, expert_actions]
+    p_agent = matches[rows, agent_actions] / tried[rows, agent_actions]
+    alike = (p_expert > 0) & (p_agent >= SAME_EFFECT_RATIO * p_expert)
+    return alike | (np.asarray(expert_actions) == np.asarray(agent_actions))
+
+
+def margin_weights(weight: float, delta: np.ndarray, decay: str) -> np.ndarray:
+    """Per-sample weight of the large margin: λ everywhere (``none``) or ``λ (1 - δ(c))``
+    (``count``: it fades as the state's count c reaches c_max); float32."""
+    if decay not in MARGIN_DECAYS:
+        raise ValueError(f"margin_decay must be one of {', '.join(MARGIN_DECAYS)}, got {decay!r}")
+    delta = np.asarray(delta, np.float32)
+    if decay == "none":
+        return np.full(delta.shape, weight, dtype=np.float32)
+    return np.float32(weight) * (np.float32(1.0) - delta)
 
 
 def delta_term(counts: np.ndarray | float, c_max: int) -> np.ndarray:

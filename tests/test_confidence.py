@@ -1,5 +1,7 @@
 """The confidence Φ: its terms on hand-computed inputs, both readings of the trust term, the
-counts of training per expert state and per region, and β relative to the Q gaps."""
+counts of training per expert state and per region, β relative to the Q gaps, and the pieces of
+issue 27's settings (gaps from two values, the rows of the gap scale, the same-effect test, the
+margin's weight)."""
 
 import math
 
@@ -12,7 +14,11 @@ from algos.confidence import (
     confidence,
     delta_q_term,
     delta_term,
+    margin_weights,
     pooled_regions,
+    q_gaps,
+    same_effect,
+    scale_rows,
     trust_term,
     zeta_term,
 )
@@ -88,3 +94,58 @@ def test_gap_scale_is_a_running_mean_of_absolute_gaps():
     # β in units of the scale: a gap of one scale gives σ(β) whatever the Q-values' size.
     assert delta_q_term(np.array([0.6]), beta=2.0 / scale.value)[0] == pytest.approx(
         1 / (1 + math.exp(-2)))
+
+
+def test_gaps_from_two_values_are_zero_where_the_actions_agree():
+    """``delta_q_source=targets``: gap = y_e - y_a, but exactly 0 where a_e = a_a."""
+    gaps = q_gaps(np.array([0.5, 0.5, 2.0], np.float32), np.array([1.0, 0.25, 7.0], np.float32),
+                  expert_actions=np.array([0, 0, 3]), agent_actions=np.array([1, 2, 3]))
+    assert gaps.dtype == np.float64
+    assert gaps.tolist() == [-0.5, 0.25, 0.0]
+
+
+def test_the_gap_scale_over_differing_rows_leaves_out_the_agreeing_zeros():
+    """Gaps 0.4 where the agent deviated and three exact zeros where it agreed: over all rows
+    the scale is 0.1, so β = 2 per scale turns the gap 0.4 into σ(8) = 1.0; over the differing
+    row alone the scale is 0.4 and ΔQ = σ(2) = 0.88."""
+    gaps = np.array([0.4, 0.0, 0.0, 0.0])
+    expert, agent = np.array([0, 0, 1, 1]), np.array([1, 0, 1, 1])
+    assert scale_rows(gaps, expert, agent, "all") is gaps
+    assert scale_rows(gaps, expert, agent, "differing").tolist() == [0.4]
+    for rows, scale, dq in (("all", 0.1, 1 / (1 + math.exp(-8))),
+                            ("differing", 0.4, 1 / (1 + math.exp(-2)))):
+        running = GapScale()
+        running.update(scale_rows(gaps, expert, agent, rows))
+        assert running.value == pytest.approx(scale)
+        assert delta_q_term(gaps[:1], beta=2.0 / running.value)[0] == pytest.approx(dq)
+    running = GapScale()
+    running.update(scale_rows(np.zeros(2), np.array([1, 1]), np.array([1, 1]), "differing"))
+    assert running.value == 0.0  # a batch where every row agrees leaves the scale alone
+    with pytest.raises(ValueError, match="gap_scale_rows"):
+        scale_rows(gaps, expert, agent, "some")
+
+
+def test_same_effect_reads_the_agents_own_play():
+    """P(a) = matches / tries per (expert transition, action). Row 0: a_a = 2 made the expert's
+    change every time it was tried, as a_e did: the same effect (a move into a wall, a no-op).
+    Row 1: a_a made it once in 10 tries against a_e's 9 in 10 (a sticky repeat): different.
+    Row 2: never. Row 3: a_a = a_e. Row 4: no evidence on a_e (P = 0, as for a HA-DIIQN bridge
+    action): different. Row 5: half as often as a_e, the threshold: the same."""
+    matches = np.array([[4, 0, 3], [9, 1, 0], [5, 0, 0], [2, 0, 0], [0, 3, 0], [4, 1, 0]])
+    tries = np.array([[4, 1, 3], [10, 10, 1], [5, 5, 0], [2, 0, 0], [0, 3, 0], [4, 2, 0]])
+    expert = np.array([0, 0, 0, 0, 0, 0])
+    agent = np.array([2, 1, 1, 0, 1, 1])
+    assert same_effect(matches, tries, expert, agent).tolist() == [
+        True, False, False, True, False, True]
+
+
+def test_margin_weights_fade_with_the_count():
+    """λ (1 - δ(c)): λ at c = 0, λ (1 - log 11 / log 101) at c = 10, 0 from c_max on."""
+    delta = delta_term(np.array([0, 10, 100, 500]), c_max=100)
+    assert margin_weights(2.0, delta, "none").tolist() == [2.0] * 4
+    faded = margin_weights(2.0, delta, "count")
+    assert faded.dtype == np.float32
+    assert faded.tolist() == pytest.approx([2.0, 2.0 * (1 - math.log(11) / math.log(101)),
+                                            0.0, 0.0])
+    with pytest.raises(ValueError, match="margin_decay"):
+        margin_weights(1.0, delta, "linear")
