@@ -192,12 +192,29 @@ class DIIQNConfig(DQNConfig):
     expert_reward: str = "inferred"
     """Reward in L_e: inferred (that of the agent transition that inferred a_e, i.e. of the same
     state change; default) or agent (that of the sampled agent transition)."""
+    delta_q_source: str = "online"
+    """What ΔQ's gap Q(s_e, a_e) - Q(s_e, a_a) is read from: online (the online network, which
+    the margin shapes; default), target (the target network) or targets (the expert row's and
+    the agent row's own Double-DQN targets, y_e - y_a: does a_e lead somewhere better)."""
+    gap_scale_rows: str = "all"
+    """Which samples the running gap scale of ``beta_scale=running`` averages over: all
+    (default; the exact zeros where a_a = a_e included) or differing (only where a_a != a_e)."""
+    margin_against: str = "rival"
+    """The large margin's opponent: rival (the best action other than a_e, DQfD's; default) or
+    agent (the agent's own a_a only, where it differs from a_e and the agent's own play shows
+    it has a different effect)."""
+    margin_decay: str = "none"
+    """The large margin's weight: none (λ = ``margin_weight``; default) or count (λ (1 - δ(c)),
+    fading as the expert state's count c reaches ``c_max``)."""
 
     def validate(self) -> None:
         super().validate()
+        from .confidence import DELTA_Q_SOURCES, GAP_SCALE_ROWS, MARGIN_AGAINST, MARGIN_DECAYS
         choices = {"metric": SIMILARITIES, "inference_on": INFERENCE_ON,
                    "confidence": CONFIDENCE_MODES, "visit_count": VISIT_COUNTS,
-                   "expert_reward": EXPERT_REWARDS, "trust": TRUSTS, "beta_scale": BETA_SCALES}
+                   "expert_reward": EXPERT_REWARDS, "trust": TRUSTS, "beta_scale": BETA_SCALES,
+                   "delta_q_source": DELTA_Q_SOURCES, "gap_scale_rows": GAP_SCALE_ROWS,
+                   "margin_against": MARGIN_AGAINST, "margin_decay": MARGIN_DECAYS}
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
                 raise ConfigError(f"{name} must be one of {', '.join(valid)}, "

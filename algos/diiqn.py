@@ -19,6 +19,11 @@ the paper says, what we do and why):
    log(1 + c_max)`` and ``ζ = 1 - err / err_max``. The loss is ``Φ L_e + (1 - Φ) L_a`` per sample
    (times the PER weight), ``L_a`` the agent's Double-DQN TD loss and ``L_e`` the same TD loss on
    ``(s_e, a_e, r_e, s'_e)``; samples without a usable match keep ``L_a`` alone.
+
+Settings change what ΔQ reads (``delta_q_source``: the online network, the target network or
+the rows' own targets), which rows the gap scale averages (``gap_scale_rows``), and L_e's large
+margin (``margin_against``: the best rival or the agent's own action where its effect differs;
+``margin_decay``: fixed or fading with c); their defaults are the build described above.
 """
 
 from __future__ import annotations
@@ -35,7 +40,11 @@ from .confidence import (
     confidence,
     delta_q_term,
     delta_term,
+    margin_weights,
     pooled_regions,
+    q_gaps,
+    same_effect,
+    scale_rows,
     trust_term,
     zeta_term,
 )
@@ -57,6 +66,16 @@ def large_margin_loss(q: torch.Tensor, expert_actions: torch.Tensor,
     expert = expert_actions.unsqueeze(1)
     rivals = q.scatter(1, expert, float("-inf")).max(dim=1).values  # max over a != a_e
     return torch.relu(rivals + margin - q.gather(1, expert).squeeze(1))
+
+
+def agent_margin_loss(q: torch.Tensor, expert_actions: torch.Tensor,
+                      agent_actions: torch.Tensor, margin: float,
+                      applies: torch.Tensor) -> torch.Tensor:
+    """The large margin against the agent's own action only, ``Q(s, a_a) + margin - Q(s, a_e)``
+    clipped at 0, per sample, and 0 where ``applies`` is false (``margin_against=agent``:
+    where a_a = a_e or a_a has the expert's effect)."""
+    gap = (q.gather(1, agent_actions.unsqueeze(1)) - q.gather(1, expert_actions.unsqueeze(1)))
+    return torch.relu(gap.squeeze(1) + margin) * applies.to(q.dtype)
 
 
 def combined_loss(agent_loss: torch.Tensor, expert_loss: torch.Tensor, phi: torch.Tensor,
@@ -218,7 +237,9 @@ class DIIQNAgent(DQNAgent):
         expert_row_loss = loss[n:]
         if m:
             q_expert = q[n:].detach().numpy()
-            phi[rows] = self.sample_confidence(q_expert, expert, batch.actions[rows])
+            gaps = self.confidence_gaps(q_expert, td, q, states[:k], state_rows, n, expert,
+                                        batch.actions[rows])
+            phi[rows] = self.sample_confidence(q_expert, expert, batch.actions[rows], gaps)
             self.expert_tally.add(
                 copies=(exact & (expert.actions == batch.actions[rows]) & (
                     self.dataset.next_states[expert.experts] == batch.next_states[rows]
@@ -226,8 +247,8 @@ class DIIQNAgent(DQNAgent):
                 same_action=(expert.actions == batch.actions[rows]).sum(),
                 greedy_expert=(q_expert.argmax(axis=1) == expert.actions).sum())
             if self.config.expert_margin > 0:
-                expert_row_loss = expert_row_loss + self.config.margin_weight * large_margin_loss(
-                    q[n:], torch.from_numpy(expert.actions), self.config.expert_margin)
+                expert_row_loss = expert_row_loss + self.margin_term(q[n:], expert,
+                                                                     batch.actions[rows])
         expert_loss = torch.zeros(n).index_put((torch.from_numpy(rows),), expert_row_loss)
         weights = torch.from_numpy(batch.weights)
         phi_t = torch.from_numpy(phi)
@@ -240,9 +261,64 @@ class DIIQNAgent(DQNAgent):
             self.visits.trained(groups[groups >= 0])
         return total, td[:n].abs().numpy()
 
+    def confidence_gaps(self, q_expert: np.ndarray, td: torch.Tensor, q: torch.Tensor,
+                        states: torch.Tensor, state_rows: np.ndarray, n: int,
+                        expert: ExpertSamples, agent_actions: np.ndarray) -> np.ndarray | None:
+        """The gap ``Q(s_e, a_e) - Q(s_e, a_a)`` of ΔQ per usable sample (float64), read as
+        ``delta_q_source`` says: ``online`` gives None (``sample_confidence`` reads it from
+        ``q_expert``, the online network); ``target`` from the target network at s_e;
+        ``targets`` the expert row's and the agent row's own Double-DQN targets,
+        ``y_e - y_a`` (0 where a_a = a_e). ``td``, ``q`` are ``td_loss``'s over the agent rows
+        (first ``n``) and the expert rows; ``states[state_rows]`` their start states."""
+        source = self.config.delta_q_source
+        if source == "online" or self.config.confidence == "fixed":
+            return None
+        m = len(expert.rows)
+        if source == "target":
+            with torch.no_grad():
+                q_target = self.learner.target(
+                    states[torch.from_numpy(state_rows[n:])]).numpy()
+            rows = np.arange(m)
+            return q_gaps(q_target[rows, expert.actions], q_target[rows, agent_actions],
+                          expert.actions, agent_actions)
+        # td = y - Q(s, a) with Q(s, a) detached: y = td + Q(s, a) (to float32 rounding).
+        actions = torch.from_numpy(np.concatenate([agent_actions, expert.actions]))
+        rows_t = torch.from_numpy(np.concatenate([expert.rows, n + np.arange(m)]))
+        with torch.no_grad():
+            y = (td[rows_t] + q.detach()[rows_t].gather(1, actions.unsqueeze(1)).squeeze(1)
+                 ).numpy()
+        return q_gaps(y[m:], y[:m], expert.actions, agent_actions)
+
+    def margin_term(self, q_expert: torch.Tensor, expert: ExpertSamples,
+                    agent_actions: np.ndarray) -> torch.Tensor:
+        """The large-margin part of L_e per usable sample, with its weight: DQfD's against the
+        best rival at weight λ (the defaults), or as ``margin_against`` and ``margin_decay``
+        set it (against a_a only where its effect differs; weight λ (1 - δ(c)))."""
+        config = self.config
+        expert_actions = torch.from_numpy(expert.actions)
+        if config.margin_against == "rival":
+            hinge = large_margin_loss(q_expert, expert_actions, config.expert_margin)
+        else:
+            inference = self.inference
+            distinct = inference.transition_of[expert.experts]
+            groups = self.index.group_of[expert.experts]
+            alike = same_effect(inference.matches[distinct], inference.tries[groups],
+                                expert.actions, agent_actions)
+            hinge = agent_margin_loss(q_expert, expert_actions, torch.from_numpy(agent_actions),
+                                      config.expert_margin, torch.from_numpy(~alike))
+        if config.margin_decay == "none":
+            return config.margin_weight * hinge
+        counts = self.visits.of(self.index.group_of[expert.experts], self.learner.updates)
+        weights = margin_weights(config.margin_weight, delta_term(counts, config.c_max),
+                                 config.margin_decay)
+        return torch.from_numpy(weights) * hinge
+
     def sample_confidence(self, q_expert: np.ndarray, expert: ExpertSamples,
-                          agent_actions: np.ndarray) -> np.ndarray:
-        """Φ of each usable sample; also adds its terms to the tally for ``diagnostics``."""
+                          agent_actions: np.ndarray,
+                          gaps: np.ndarray | None = None) -> np.ndarray:
+        """Φ of each usable sample; also adds its terms to the tally for ``diagnostics``.
+        ``gaps``: ΔQ's gaps where ``delta_q_source`` is not ``online`` (``confidence_gaps``);
+        None reads them from ``q_expert``."""
         config = self.config
         m = len(expert.rows)
         counts = self.visits.of(self.index.group_of[expert.experts], self.learner.updates)
@@ -252,11 +328,13 @@ class DIIQNAgent(DQNAgent):
             return np.full(m, config.fixed_phi, dtype=np.float32)
         ones = np.ones(m, dtype=np.float32)
         rows = np.arange(m)
-        gaps = (q_expert[rows, expert.actions].astype(np.float64)
-                - q_expert[rows, agent_actions].astype(np.float64))
+        if gaps is None:
+            gaps = (q_expert[rows, expert.actions].astype(np.float64)
+                    - q_expert[rows, agent_actions].astype(np.float64))
         beta = config.confidence_beta
         if config.beta_scale == "running":
-            self.gap_scale.update(gaps)
+            self.gap_scale.update(scale_rows(gaps, expert.actions, agent_actions,
+                                             config.gap_scale_rows))
             beta = beta / self.gap_scale.value if self.gap_scale.value > 0 else beta
         delta_q = delta_q_term(gaps, beta) if config.use_delta_q else ones
         delta = delta_term(counts, config.c_max)

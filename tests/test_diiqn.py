@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from algos.algorithms import DIIQNConfig, DQNConfig
+from algos.config import ConfigError
 from algos.datasets import inference_scorer, load_dataset, make_dataset
-from algos.diiqn import DIIQNAgent, combined_loss, large_margin_loss
+from algos.diiqn import DIIQNAgent, agent_margin_loss, combined_loss, large_margin_loss
 from algos.dqn import DQNAgent
 from algos.envs import EnvConfig, MinAtarEnv, make_env, pack_states
 from algos.experts import SCRIPTED_EXPERTS
@@ -39,6 +40,45 @@ def test_large_margin_loss_by_hand():
     assert loss.tolist() == pytest.approx([0.1, 0.0])
     loss.sum().backward()
     assert q.grad.tolist() == [[-1.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
+
+
+def test_agent_margin_loss_by_hand():
+    """``margin_against=agent``: Q(s, a_a) + m - Q(s, a_e) clipped at 0, only where it applies.
+    Row 0: the agent's action 2 is 0.1 short of the expert's, margin 0.2: 0.1 (the rival 1 is
+    ignored, though it leads). Row 1: a_e leads a_a by more than m: 0. Row 2: a_a has the
+    expert's effect: 0 whatever the values. The gradient lowers a_a and raises a_e only."""
+    q = torch.tensor([[1.0, 5.0, 0.9], [0.2, 1.0, 0.0], [0.0, 3.0, 0.0]], requires_grad=True)
+    loss = agent_margin_loss(q, torch.tensor([0, 1, 0]), torch.tensor([2, 0, 1]), margin=0.2,
+                             applies=torch.tensor([True, True, False]))
+    assert loss.tolist() == pytest.approx([0.1, 0.0, 0.0])
+    loss.sum().backward()
+    assert q.grad.tolist() == [[-1.0, 0.0, 1.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+
+
+def test_new_settings_validate():
+    for name in ("delta_q_source", "gap_scale_rows", "margin_against", "margin_decay"):
+        with pytest.raises(ConfigError, match=f"{name} must be one of"):
+            DIIQNConfig(**{name: "sometimes"}).validate()
+    DIIQNConfig(delta_q_source="targets", gap_scale_rows="differing", margin_against="agent",
+                margin_decay="count").validate()
+
+
+@pytest.mark.parametrize("settings", [
+    {"delta_q_source": "target"}, {"delta_q_source": "targets"},
+    {"gap_scale_rows": "differing"}, {"margin_against": "agent"}, {"margin_decay": "count"}])
+def test_each_new_setting_gives_a_finite_loss_on_the_same_breakout_batch(
+        breakout_dataset, settings):
+    """Each setting on a Breakout batch: a finite loss with a gradient, the same batch and
+    expert draws as the default, and one new priority per row."""
+    losses = []
+    for config in ({}, settings):
+        _, diiqn = _agents_on_one_stream(breakout_dataset, config)
+        batch = diiqn.replay.sample(32, beta=0.5)
+        loss, td = diiqn.batch_loss(batch)
+        assert diiqn.expert_tally["usable"] > 0 and torch.isfinite(loss) and loss.requires_grad
+        assert td.shape == (32,)
+        losses.append((batch.indices.tolist(), loss.item()))
+    assert losses[0][0] == losses[1][0]
 
 
 def test_the_margin_adds_to_the_expert_loss(breakout_dataset):
