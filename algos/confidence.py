@@ -73,22 +73,23 @@ def scale_rows(gaps: np.ndarray, expert_actions: np.ndarray, agent_actions: np.n
     return np.asarray(gaps)[np.asarray(expert_actions) != np.asarray(agent_actions)]
 
 
-def same_effect(matches: np.ndarray, tries: np.ndarray, expert_actions: np.ndarray,
+def same_effect(matches: np.ndarray, tries: np.ndarray, transitions: np.ndarray,
+                groups: np.ndarray, expert_actions: np.ndarray,
                 agent_actions: np.ndarray) -> np.ndarray:
     """Whether the agent's action has the expert's effect, judged from the agent's own play.
 
-    ``matches[i, a]``: the agent's transitions with action a that reproduced sample i's expert
-    transition at its best error so far; ``tries[i, a]``: how often a was tried from that
-    expert state. With the empirical ``P(a) = matches / tries``, a_a has a_e's effect where
+    ``matches[t, a]``: the agent's transitions with action a that reproduced distinct expert
+    transition t at its best error so far; ``tries[g, a]``: how often a was tried from expert
+    state g; sample i is of transition ``transitions[i]`` from state ``groups[i]``. With the
+    empirical ``P(a) = matches / tries``, a_a has a_e's effect where
     ``P(a_a) >= SAME_EFFECT_RATIO * P(a_e) > 0`` (a no-op-equivalent move; a sticky repeat alone
     stays below the ratio). True where a_a = a_e. Bool array.
     """
-    rows = np.arange(len(expert_actions))
-    tried = np.maximum(tries, 1)
-    p_expert = matches[rows, expert_actions] / tried[rows, expert_actions]
-    p_agent = matches[rows, agent_actions] / tried[rows, agent_actions]
+    p_expert = (matches[transitions, expert_actions]
+                / np.maximum(tries[groups, expert_actions], 1))
+    p_agent = matches[transitions, agent_actions] / np.maximum(tries[groups, agent_actions], 1)
     alike = (p_expert > 0) & (p_agent >= SAME_EFFECT_RATIO * p_expert)
-    return alike | (np.asarray(expert_actions) == np.asarray(agent_actions))
+    return alike | (expert_actions == agent_actions)
 
 
 def margin_weights(weight: float, delta: np.ndarray, decay: str) -> np.ndarray:

@@ -69,13 +69,12 @@ def large_margin_loss(q: torch.Tensor, expert_actions: torch.Tensor,
 
 
 def agent_margin_loss(q: torch.Tensor, expert_actions: torch.Tensor,
-                      agent_actions: torch.Tensor, margin: float,
-                      applies: torch.Tensor) -> torch.Tensor:
-    """The large margin against the agent's own action only, ``Q(s, a_a) + margin - Q(s, a_e)``
-    clipped at 0, per sample, and 0 where ``applies`` is false (``margin_against=agent``:
-    where a_a = a_e or a_a has the expert's effect)."""
-    gap = (q.gather(1, agent_actions.unsqueeze(1)) - q.gather(1, expert_actions.unsqueeze(1)))
-    return torch.relu(gap.squeeze(1) + margin) * applies.to(q.dtype)
+                      agent_actions: torch.Tensor, margin: float) -> torch.Tensor:
+    """The large margin against the agent's own action only, per sample:
+    ``max(0, Q(s, a_a) + margin - Q(s, a_e))`` (``margin_against=agent``; the caller's weights
+    zero it where a_a = a_e or a_a has the expert's effect)."""
+    pair = q.gather(1, torch.stack([agent_actions, expert_actions], dim=1))
+    return torch.relu(pair[:, 0] - pair[:, 1] + margin)
 
 
 def combined_loss(agent_loss: torch.Tensor, expert_loss: torch.Tensor, phi: torch.Tensor,
@@ -135,6 +134,7 @@ class DIIQNAgent(DQNAgent):
                    if config.visit_count == "region" else np.arange(len(self.index)))
         self.visits = VisitCounts(config.visit_count, regions)
         self.gap_scale = GapScale()
+        self.sample_counts = np.zeros(0, dtype=np.int64)  # c of the last batch's usable samples
         self.rng = np.random.default_rng(child_seed(seed, Stream.DIIQN))
         # Agent rows and expert rows of s and s' in one decode.
         self.decode = StateDecoder(state_shape, max_rows=4 * config.batch_size)
@@ -281,13 +281,11 @@ class DIIQNAgent(DQNAgent):
             rows = np.arange(m)
             return q_gaps(q_target[rows, expert.actions], q_target[rows, agent_actions],
                           expert.actions, agent_actions)
-        # td = y - Q(s, a) with Q(s, a) detached: y = td + Q(s, a) (to float32 rounding).
-        actions = torch.from_numpy(np.concatenate([agent_actions, expert.actions]))
-        rows_t = torch.from_numpy(np.concatenate([expert.rows, n + np.arange(m)]))
-        with torch.no_grad():
-            y = (td[rows_t] + q.detach()[rows_t].gather(1, actions.unsqueeze(1)).squeeze(1)
-                 ).numpy()
-        return q_gaps(y[m:], y[:m], expert.actions, agent_actions)
+        # td = y - Q(s, a): y = td + Q(s, a) (to float32 rounding).
+        td_np, q_np, rows = td.numpy(), q.detach().numpy(), np.arange(m)
+        y_agent = td_np[expert.rows] + q_np[expert.rows, agent_actions]
+        y_expert = td_np[n:] + q_np[n + rows, expert.actions]
+        return q_gaps(y_expert, y_agent, expert.actions, agent_actions)
 
     def margin_term(self, q_expert: torch.Tensor, expert: ExpertSamples,
                     agent_actions: np.ndarray) -> torch.Tensor:
@@ -295,22 +293,24 @@ class DIIQNAgent(DQNAgent):
         best rival at weight λ (the defaults), or as ``margin_against`` and ``margin_decay``
         set it (against a_a only where its effect differs; weight λ (1 - δ(c)))."""
         config = self.config
-        expert_actions = torch.from_numpy(expert.actions)
+        if config.margin_against == "rival" and config.margin_decay == "none":
+            return config.margin_weight * large_margin_loss(
+                q_expert, torch.from_numpy(expert.actions), config.expert_margin)
+        delta = (delta_term(self.sample_counts, config.c_max) if config.margin_decay == "count"
+                 else np.zeros(len(agent_actions), np.float32))
+        weights = margin_weights(config.margin_weight, delta, config.margin_decay)
         if config.margin_against == "rival":
-            hinge = large_margin_loss(q_expert, expert_actions, config.expert_margin)
+            hinge = large_margin_loss(q_expert, torch.from_numpy(expert.actions),
+                                      config.expert_margin)
         else:
             inference = self.inference
-            distinct = inference.transition_of[expert.experts]
-            groups = self.index.group_of[expert.experts]
-            alike = same_effect(inference.matches[distinct], inference.tries[groups],
-                                expert.actions, agent_actions)
-            hinge = agent_margin_loss(q_expert, expert_actions, torch.from_numpy(agent_actions),
-                                      config.expert_margin, torch.from_numpy(~alike))
-        if config.margin_decay == "none":
-            return config.margin_weight * hinge
-        counts = self.visits.of(self.index.group_of[expert.experts], self.learner.updates)
-        weights = margin_weights(config.margin_weight, delta_term(counts, config.c_max),
-                                 config.margin_decay)
+            alike = same_effect(inference.matches, inference.tries,
+                                inference.transition_of[expert.experts],
+                                self.index.group_of[expert.experts], expert.actions,
+                                agent_actions)
+            weights[alike] = 0.0
+            hinge = agent_margin_loss(q_expert, torch.from_numpy(expert.actions),
+                                      torch.from_numpy(agent_actions), config.expert_margin)
         return torch.from_numpy(weights) * hinge
 
     def sample_confidence(self, q_expert: np.ndarray, expert: ExpertSamples,
@@ -322,6 +322,7 @@ class DIIQNAgent(DQNAgent):
         config = self.config
         m = len(expert.rows)
         counts = self.visits.of(self.index.group_of[expert.experts], self.learner.updates)
+        self.sample_counts = counts  # read by ``margin_term``
         self.expert_tally.add(count=counts.sum())
         if config.confidence == "fixed":
             self.expert_tally.add(phi=config.fixed_phi * m)

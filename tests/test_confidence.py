@@ -135,8 +135,12 @@ def test_same_effect_reads_the_agents_own_play():
     tries = np.array([[4, 1, 3], [10, 10, 1], [5, 5, 0], [2, 0, 0], [0, 3, 0], [4, 2, 0]])
     expert = np.array([0, 0, 0, 0, 0, 0])
     agent = np.array([2, 1, 1, 0, 1, 1])
-    assert same_effect(matches, tries, expert, agent).tolist() == [
+    rows = np.arange(6)
+    assert same_effect(matches, tries, rows, rows, expert, agent).tolist() == [
         True, False, False, True, False, True]
+    # Samples name their rows: transition 2 seen from state 1 (whose tries are [10, 10, 1]).
+    assert same_effect(matches, tries, np.array([2, 0]), np.array([1, 0]), np.array([0, 0]),
+                       np.array([1, 2])).tolist() == [False, True]
 
 
 def test_margin_weights_fade_with_the_count():

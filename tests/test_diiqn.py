@@ -43,16 +43,14 @@ def test_large_margin_loss_by_hand():
 
 
 def test_agent_margin_loss_by_hand():
-    """``margin_against=agent``: Q(s, a_a) + m - Q(s, a_e) clipped at 0, only where it applies.
-    Row 0: the agent's action 2 is 0.1 short of the expert's, margin 0.2: 0.1 (the rival 1 is
-    ignored, though it leads). Row 1: a_e leads a_a by more than m: 0. Row 2: a_a has the
-    expert's effect: 0 whatever the values. The gradient lowers a_a and raises a_e only."""
-    q = torch.tensor([[1.0, 5.0, 0.9], [0.2, 1.0, 0.0], [0.0, 3.0, 0.0]], requires_grad=True)
-    loss = agent_margin_loss(q, torch.tensor([0, 1, 0]), torch.tensor([2, 0, 1]), margin=0.2,
-                             applies=torch.tensor([True, True, False]))
-    assert loss.tolist() == pytest.approx([0.1, 0.0, 0.0])
+    """``margin_against=agent``: max(0, Q(s, a_a) + m - Q(s, a_e)). Row 0: the agent's action 2
+    is 0.1 short of the expert's, margin 0.2: 0.1 (the rival 1 is ignored, though it leads).
+    Row 1: a_e leads a_a by more than m: 0. The gradient lowers a_a and raises a_e only."""
+    q = torch.tensor([[1.0, 5.0, 0.9], [0.2, 1.0, 0.0]], requires_grad=True)
+    loss = agent_margin_loss(q, torch.tensor([0, 1]), torch.tensor([2, 0]), margin=0.2)
+    assert loss.tolist() == pytest.approx([0.1, 0.0])
     loss.sum().backward()
-    assert q.grad.tolist() == [[-1.0, 0.0, 1.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    assert q.grad.tolist() == [[-1.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
 
 
 def test_new_settings_validate():
