@@ -29,5 +29,12 @@ def _cpu_has_avx2() -> bool:
 # two round differently: the same run came out differently on AVX2 and AVX-512 machines. Every
 # AVX-512 CPU has AVX2, so pinning torch to its AVX2 kernels gives one result on both; it must
 # be set before torch first dispatches (docs/performance.md, "Same results on every CPU").
-if "ATEN_CPU_CAPABILITY" not in os.environ and _cpu_has_avx2():
-    os.environ["ATEN_CPU_CAPABILITY"] = "avx2"
+# MKL, which torch's CPU build calls for its matrix products, chooses its kernels by CPU too:
+# on an AVX-512 Intel CPU its AVX-512 sgemm rounds otherwise than its AVX2 one, and a run's loss
+# differed from the second evaluation on. MKL's conditional numerical reproducibility (CBWR)
+# pinned to AVX2 gives one result on every CPU with AVX2, as torch's pin does.
+if _cpu_has_avx2():
+    if "ATEN_CPU_CAPABILITY" not in os.environ:
+        os.environ["ATEN_CPU_CAPABILITY"] = "avx2"
+    if "MKL_CBWR" not in os.environ:
+        os.environ["MKL_CBWR"] = "AVX2"

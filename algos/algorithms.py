@@ -383,7 +383,7 @@ class Algorithm:
     """Its code's revision: raised by every change that changes its results (docs/runs.md)."""
 
 
-SHARED_REVISION = 1
+SHARED_REVISION = 2
 """The revision of what every algorithm shares (loop, learner, replay, environments, experts'
 datasets): raised by every change there that changes results. With the algorithm's own
 ``revision`` it enters each run's ``config.json``, so runs of older code are found stale."""

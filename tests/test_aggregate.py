@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from algos.aggregate import expert_clearly_above_random
+from algos.algorithms import SHARED_REVISION
 from algos.plots import palette
 from algos.stats import aggregate_metrics, score_matrices
 from conftest import cli
@@ -148,4 +149,6 @@ def test_a_partial_experiment_is_aggregated_on_its_finished_runs(runs, tmp_path)
     assert cells.loc["dqn/default", "planned"] == 3 and cells.loc["dqn/default", "finished"] == 2
     assert cells.loc["diiqn/default", "planned"] == 2
     assert (cells["revisions"].str.startswith("shared")).all()
-    assert set(pd.read_csv(out / "scores.csv")["revision"]) == {"shared1-dqn1", "shared1-diiqn1"}
+    shared = f"shared{SHARED_REVISION}"
+    assert set(pd.read_csv(out / "scores.csv")["revision"]) == {f"{shared}-dqn1",
+                                                                f"{shared}-diiqn1"}

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from algos.algorithms import SHARED_REVISION
 from algos.runs import RunDir, atomic_write_json
 from conftest import cli, metrics_without_wall_clock, train_args
 
@@ -84,7 +85,8 @@ def test_a_run_of_older_code_is_set_aside_whole_and_trained_anew(finished, tmp_p
     stale_metrics = (run / "metrics.csv").read_text()
     result = cli(*train_args(run, steps=2000))
     assert result.returncode == 0, result.stderr
-    aside = tmp_path / "results" / "stale" / "breakout" / "dqn" / "default" / "seed0-shared1-dqn0"
+    aside = (tmp_path / "results" / "stale" / "breakout" / "dqn" / "default" /
+             f"seed0-shared{SHARED_REVISION}-dqn0")
     assert f"set it aside as {aside}" in result.stderr
     assert (aside / "metrics.csv").read_text() == stale_metrics
     assert json.loads((run / "config.json").read_text())["revision"]["dqn"] == 1
