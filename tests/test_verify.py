@@ -16,7 +16,7 @@ pytestmark = pytest.mark.xdist_group("verify")
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     run = tmp_path_factory.mktemp("verify") / "seed0"
-    cli(*train_args(run, steps=2000), check=True)
+    cli(*train_args(run, steps=1000), check=True)
     return run
 
 
@@ -83,7 +83,7 @@ def test_a_run_of_older_code_is_set_aside_whole_and_trained_anew(finished, tmp_p
     run.parent.mkdir(parents=True)
     copy.root.rename(run)
     stale_metrics = (run / "metrics.csv").read_text()
-    result = cli(*train_args(run, steps=2000))
+    result = cli(*train_args(run, steps=1000))
     assert result.returncode == 0, result.stderr
     aside = (tmp_path / "results" / "stale" / "breakout" / "dqn" / "default" /
              f"seed0-shared{SHARED_REVISION}-dqn0")
