@@ -100,9 +100,7 @@ def _train_arguments(train: argparse.ArgumentParser) -> None:
                             "the keys are listed below")
     train.add_argument("--threads", type=_positive_int, default=1,
                        help="torch CPU threads (default 1: run many seeds side by side)")
-    train.add_argument("--progress-every", type=_positive_float, default=60.0, metavar="S",
-                       help="without a terminal (logs, SLURM), a progress line every S seconds "
-                            "(default 60)")
+    _add_progress_argument(train)
 
 
 def _expert_arguments(expert: argparse.ArgumentParser) -> None:
@@ -141,8 +139,7 @@ def _expert_arguments(expert: argparse.ArgumentParser) -> None:
     expert.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE", help="override a DQN config field (repeatable)")
     expert.add_argument("--threads", type=_positive_int, default=1, help="torch CPU threads")
-    expert.add_argument("--progress-every", type=_positive_float, default=60.0, metavar="S",
-                        help="without a terminal, a progress line every S seconds (default 60)")
+    _add_progress_argument(expert)
 
 
 def _dataset_arguments(dataset: argparse.ArgumentParser) -> None:
@@ -273,8 +270,13 @@ def _verify_arguments(verify: argparse.ArgumentParser) -> None:
     verify.add_argument("--steps", type=_positive_int, default=1, metavar="N",
                         help="train to the first evaluation at or past step N (default 1: the "
                              "first after step 0)")
-    verify.add_argument("--progress-every", type=_positive_float, default=60.0, metavar="S",
-                        help="seconds between progress lines without a terminal (default 60)")
+    _add_progress_argument(verify)
+
+
+def _add_progress_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--progress-every", type=_positive_float, default=60.0, metavar="S",
+                        help="without a terminal (logs, SLURM), a progress line every S seconds "
+                             "(default 60)")
 
 
 def _add_env_arguments(parser: argparse.ArgumentParser) -> None:
