@@ -138,27 +138,25 @@ class DIIQNConfig(DQNConfig):
     fixed_phi: float = 0.5
     """Φ of every usable sample when ``confidence=fixed``."""
     trust: str = "growing"
-    """The training-frequency factor of Φ: growing (δ, [KR]'s formula: the expert weighs more
-    where the network is trained) or decaying (1 - δ, the brief's words: trust in the expert
-    fades as the agent's Q-model becomes trained on a region)."""
+    """The training-frequency factor of Φ: growing (δ: the expert weighs more where the network
+    is trained) or decaying (1 - δ: trust in the expert fades where the agent's Q-model is
+    trained). Both readings of the paper: docs/algorithms.md."""
     confidence_beta: float = 2.0
     """β of ΔQ = σ(β [Q(s_e, a_e) - Q(s_e, a_a)]) (unknown in the paper); with
     ``beta_scale=running`` (default), in units of the running mean |Q(s_e, a_e) - Q(s_e, a_a)|:
     a gap of one mean gives ΔQ = σ(2) = 0.88."""
     beta_scale: str = "running"
-    """running: β divided by the running mean Q gap, so that ΔQ tells a clear preference from
-    noise whatever the scale of the Q-values (with β = 1 on the raw gaps, 0.01-0.1 here, ΔQ sat
-    at 0.50-0.53 and never discriminated); fixed: β as given (the paper's reading)."""
+    """running: β divided by the running mean Q gap, so that ΔQ reads a preference whatever the
+    scale of the Q-values; fixed: β as given (the paper's reading). Why: docs/algorithms.md."""
     c_max: int = 1_000
     """Saturation of the training-frequency weight δ = log(1+min(c, c_max)) / log(1+c_max): the
-    count at which a region counts as trained (the paper: 100K-225K of its counts, probably
-    updates; here, per expert state, a state the agent keeps meeting passes 1,000 within 10-30K
-    steps)."""
+    count at which a region counts as trained (the paper's 100K-225K and this scale's choice:
+    docs/algorithms.md)."""
     visit_count: str = "state"
     """What c counts: state (updates that trained on an agent sample matched to that distinct
     expert state; default), region (the same for the expert states that look alike once
-    max-pooled, see region_pool) or updates (learning updates so far, one count for every state:
-    the first build's reading)."""
+    max-pooled, see region_pool) or updates (learning updates so far, one count for every
+    state)."""
     region_pool: int = 2
     """With visit_count=region: expert states whose channels, max-pooled over squares of this
     side, are equal form one region."""
@@ -184,11 +182,8 @@ class DIIQNConfig(DQNConfig):
     inferred reward yet or the episode ends. 1: the one-step TD target."""
     skip_unchanged: bool = False
     """Give no expert loss for an expert transition whose next state is its state: nothing
-    changed, so it shows nothing of where the expert was going. In the mazes these are the
-    expert's random or sticky moves into a wall (1-2 % of its data), and where its real move
-    there could not be used, imitating them (with the margin) parked the agent against the
-    wall. MinAtar's screens almost always change (0 % of a Breakout dataset, 0.3 % of Space
-    Invaders'), so false keeps the paper's use of every transition."""
+    changed, so it shows nothing of where the expert was going (the mazes' moves into a wall).
+    False keeps the paper's use of every transition; how often it matters: docs/algorithms.md."""
     expert_reward: str = "inferred"
     """Reward in L_e: inferred (that of the agent transition that inferred a_e, i.e. of the same
     state change; default) or agent (that of the sampled agent transition)."""
@@ -309,9 +304,8 @@ class LearnedRewardConfig(DQNConfig):
     classifier_lr: float = 2.5e-4
     """Learning rate (centered RMSprop) of the discriminator / reward model."""
     classifier_every: int = 4
-    """One classifier step every this many agent updates (the update ratio). Every update, the
-    classifier cost twice what the agent's update did (GAIfO 3.0x and ORIL 3.4x DQN's time per
-    step); every fourth keeps them near DQN's cost (benchmarks/imitation_speed.py)."""
+    """One classifier step every this many agent updates (the update ratio); its cost:
+    docs/performance.md (benchmarks/imitation_speed.py)."""
     classifier_batch: int = 32
     """Expert pairs, and as many agent transitions, per classifier step."""
     absorbing: bool = True
