@@ -232,7 +232,7 @@ class HADIIQNAgent(DIIQNAgent):
         that terminates its own episode there rejoins the expert's at its end (a diagonal agent
         cannot reach the goal point the axis expert reached, but another point of the goal
         cell; without this, the expert's last move was never usable and the agent's step into
-        the goal, learnt from its own TD alone, was lost again after 16K steps in every seed).
+        the goal, learnt from its own TD alone, was lost again: docs/algorithms.md).
         In MinAtar a termination is a loss, never a target. A state equal to the start is left
         out: where the expert came back (up, then down), a move that changes nothing would
         "rejoin" it, a bridge that goes nowhere."""

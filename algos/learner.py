@@ -73,9 +73,9 @@ class CenteredRMSprop:
     * The intermediate ``sqrt(v - g_avg^2) + eps`` goes into a reused buffer instead of a fresh
       tensor the size of the whole network every step.
     * The square root is taken by numpy on a view of that buffer: on these arrays (a sixth of
-      them exactly zero, from units that receive no gradient) torch 2.13's CPU ``sqrt_`` took
-      about 130 us per step against numpy's 45 us, the largest single cost of the update.
-      Both round correctly, so the result is the same.
+      them exactly zero, from units that receive no gradient) torch's CPU ``sqrt_`` was the
+      largest single cost of the update (docs/performance.md). Both round correctly, so the
+      result is the same.
     """
 
     def __init__(self, params, lr: float, alpha: float, eps: float):
