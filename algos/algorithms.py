@@ -375,6 +375,9 @@ class Algorithm:
     """Whether it learns from an expert's state-only dataset (``--dataset``)."""
     revision: int = 1
     """Its code's revision: raised by every change that changes its results (docs/runs.md)."""
+    ms_per_step: float = 3.5
+    """CPU milliseconds per training step, evaluation included, at the default scale, rounded
+    up (docs/performance.md): the SLURM time limit of a train job is 1.5 x this x its steps."""
 
 
 SHARED_REVISION = 2
@@ -383,12 +386,12 @@ datasets): raised by every change there that changes results. With the algorithm
 ``revision`` it enters each run's ``config.json``, so runs of older code are found stale."""
 
 ALGORITHMS: dict[str, Algorithm] = {
-    "dqn": Algorithm(DQNConfig, "dqn:DQNAgent"),
+    "dqn": Algorithm(DQNConfig, "dqn:DQNAgent", ms_per_step=2.0),
     "diiqn": Algorithm(DIIQNConfig, "diiqn:DIIQNAgent", needs_dataset=True),
     "ha_diiqn": Algorithm(HADIIQNConfig, "ha_diiqn:HADIIQNAgent", needs_dataset=True),
     "bco": Algorithm(BCOConfig, "bco:BCOAgent", needs_dataset=True),
-    "gaifo": Algorithm(GAIfOConfig, "gaifo:GAIfOAgent", needs_dataset=True),
-    "oril": Algorithm(ORILConfig, "oril:ORILAgent", needs_dataset=True),
+    "gaifo": Algorithm(GAIfOConfig, "gaifo:GAIfOAgent", needs_dataset=True, ms_per_step=6.0),
+    "oril": Algorithm(ORILConfig, "oril:ORILAgent", needs_dataset=True, ms_per_step=5.0),
 }
 """Algorithm name -> its config, agent and data."""
 

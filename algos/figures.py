@@ -25,6 +25,14 @@ class Figure:
     run on every env yet) does not have: it is then left out."""
 
 
+def _diiqn_family() -> tuple[str, ...]:
+    # Imported when asked: the registry's module pulls in the environments, which the
+    # command line's start (and every figure job) need not pay for.
+    from .algorithms import DIIQN_FAMILY
+
+    return DIIQN_FAMILY
+
+
 def _always(algos: set[str], swept: bool) -> bool:
     return True
 
@@ -65,7 +73,7 @@ FIGURES: dict[str, Figure] = {
         "inferred action is the agent's own, the share where the network's greedy action is "
         "the expert's, the mean confidence Φ, its terms ΔQ and the trust factor, and the "
         "expert's share of the loss."),
-        lambda algos, swept: bool(algos & {"diiqn", "ha_diiqn"})),
+        lambda algos, swept: bool(algos & set(_diiqn_family()))),
     "bridging": Figure((
         "Heterogeneous actions, one row per environment. Left: the environment steps each run "
         "took until its evaluation return first came within the config's threshold of the "

@@ -17,6 +17,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
+from .algorithms import ALGORITHMS
 from .figures import FIGURES, figures_for
 from .runs import atomic_write
 
@@ -30,7 +31,7 @@ def _steps_axis(ax) -> None:
     ax.set_xlabel("environment steps")
     ax.xaxis.set_major_formatter(STEPS)
 
-ALGO_ORDER = ("dqn", "diiqn", "ha_diiqn", "bco", "gaifo", "oril")
+ALGO_ORDER = tuple(ALGORITHMS)  # each algorithm's colour: its place in the registry
 """The algorithms in the order of their colours."""
 
 

@@ -142,3 +142,19 @@ def test_finished_only_keeps_the_finished_runs_and_leaves_out_empty_experiments(
     assert shared <= {r.folder for r in done}
     assert f"baseline: 2 of {len(experiments['baseline'].runs)} runs finished" in \
         capsys.readouterr().err
+
+
+def test_the_lists_that_name_algorithms_and_experiments_agree_with_the_registry():
+    """Adding an algorithm or renaming an experiment touches lists elsewhere: the schema's
+    enum of algorithms is the registry's, and every claim names an experiment that the default
+    and the tests' configs have (so a renamed experiment fails here, not as "not run"; the
+    paper's config has no beyond_expert: its baseline is the long budget)."""
+    from algos.algorithms import ALGORITHMS
+    from algos.claims import CLAIMS
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    assert set(schema["definitions"]["algo"]["enum"]) == set(ALGORITHMS)
+    for path in (ROOT / "config" / "config.yaml", ROOT / ".test" / "config" / "config.yaml"):
+        config = yaml.safe_load(path.read_text())
+        missing = {claim.experiment for claim in CLAIMS} - set(config["experiments"])
+        assert not missing, f"{path} has no experiment {missing} that a claim tests"

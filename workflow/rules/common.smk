@@ -14,6 +14,7 @@ from pathlib import Path
 import snakemake.exceptions
 from snakemake.exceptions import WorkflowError
 
+from algos.algorithms import ALGORITHMS
 from algos.experiments import PlanError, only_finished, plan
 from algos.figures import FIGURES, figures_for
 
@@ -75,10 +76,6 @@ if config.get("finished_only", False):  # the committed runs alone: figures with
 RUNS = {(run.env, run.algo, run.variant, str(run.seed)): run
         for experiment in EXPERIMENTS.values() for run in experiment.runs}
 
-# CPU milliseconds per training step, evaluation included, measured at the default scale
-# (results/benchmarks/train/**.tsv, cpu_time / steps), rounded up: the SLURM time limit of a
-# train job is 1.5 x this x its steps, + 10 min.
-MS_PER_STEP = {"dqn": 2.0, "diiqn": 3.5, "ha_diiqn": 3.5, "bco": 3.5, "oril": 5.0, "gaifo": 6.0}
 
 
 def run_of(wildcards):
@@ -107,7 +104,9 @@ def train_options(wildcards) -> str:
 
 def train_runtime(wildcards) -> int:
     run = run_of(wildcards)
-    return int(run.steps * MS_PER_STEP[run.algo] * 1.5 / 60_000) + 10
+    # Each algorithm's CPU time per step (measured: results/benchmarks/train/**.tsv), with a
+    # margin of 1.5 and 10 minutes.
+    return int(run.steps * ALGORITHMS[run.algo].ms_per_step * 1.5 / 60_000) + 10
 
 
 def experiment_summaries(wildcards) -> list[str]:
