@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .algorithms import ALGORITHMS, DIIQN_FAMILY
+from .algorithms import ALGORITHMS, DIIQN_FAMILY, revision
 from .config import ConfigError, apply_overrides
 from .envs import EnvError, is_maze, resolve_action_set
 
@@ -293,17 +293,31 @@ def _sweep_default(config: dict, sweep: dict, algo: str) -> Any:
 def only_finished(experiments: dict[str, Experiment], log: TextIO | None = None
                   ) -> dict[str, Experiment]:
     """``experiments`` with only their finished runs (``summary.json`` in the run's folder,
-    relative to the working directory); an experiment with none is left out, and ``log``
-    (if given) is told what was left out."""
+    relative to the working directory) of this code's revision (a stale run would be trained
+    again); an experiment with none is left out, and ``log`` (if given) is told what was left
+    out."""
     kept = {}
     for name, experiment in experiments.items():
-        methods = {label: [run for run in runs if Path(run.folder, "summary.json").is_file()]
+        methods = {label: [run for run in runs if _finished_by_this_code(run)]
                    for label, runs in experiment.methods.items()}
         methods = {label: runs for label, runs in methods.items() if runs}
         finished = sum(map(len, methods.values()))
         if log is not None:
-            print(f"finished_only: {name}: {finished} of {len(experiment.runs)} runs finished"
-                  + ("" if finished else "; left out"), file=log)
+            print(f"finished_only: {name}: {finished} of {len(experiment.runs)} runs finished "
+                  "by this code's revision" + ("" if finished else "; left out"), file=log)
         if finished:
             kept[name] = dataclasses.replace(experiment, methods=methods)
     return kept
+
+
+def _finished_by_this_code(run: Run) -> bool:
+    import json
+
+    folder = Path(run.folder)
+    if not (folder / "summary.json").is_file():
+        return False
+    try:
+        return json.loads((folder / "config.json").read_text()).get("revision") == \
+            revision(run.algo)
+    except (OSError, ValueError, AttributeError):
+        return True  # a damaged run: the train job names it

@@ -129,19 +129,25 @@ def test_finished_only_keeps_the_finished_runs_and_leaves_out_empty_experiments(
 
     from algos.experiments import only_finished
 
+    import json
+
+    from algos.algorithms import revision
+
     monkeypatch.chdir(tmp_path)
     experiments = plan(SMOKE)
-    done = experiments["baseline"].runs[:2]
-    for run in done:
+    done, stale = experiments["baseline"].runs[:2], experiments["baseline"].runs[2]
+    for run in (*done, stale):
         (tmp_path / run.folder).mkdir(parents=True)
         (tmp_path / run.folder / "summary.json").write_text("{}")
+        made_by = revision(run.algo) if run in done else {"shared": 0, run.algo: 1}
+        (tmp_path / run.folder / "config.json").write_text(json.dumps({"revision": made_by}))
     kept = only_finished(experiments, log=sys.stderr)
     assert "baseline" in kept and "heterogeneous" not in kept
     assert [r.folder for r in kept["baseline"].runs] == [r.folder for r in done]
     shared = {r.folder for e in kept.values() for r in e.runs}
     assert shared <= {r.folder for r in done}
-    assert f"baseline: 2 of {len(experiments['baseline'].runs)} runs finished" in \
-        capsys.readouterr().err
+    assert f"baseline: 2 of {len(experiments['baseline'].runs)} runs finished by this code's " \
+        "revision" in capsys.readouterr().err
 
 
 def test_the_lists_that_name_algorithms_and_experiments_agree_with_the_registry():
