@@ -5,7 +5,9 @@ rule manifest:
     output:
         "results/aggregate/{experiment}/manifest.json",
     params:
-        manifest=lambda wildcards: EXPERIMENTS[wildcards.experiment].manifest(),
+        # Every planned run, finished or not: the aggregate scores those that are finished
+        # and counts the others (cells.csv), so a partial experiment says what it lacks.
+        manifest=lambda wildcards: PLANNED[wildcards.experiment].manifest(),
     log:
         "logs/aggregate/{experiment}_manifest.log",
     run:

@@ -68,11 +68,12 @@ if workflow.is_main_process and not workflow.dryrun:
     snakemake.exceptions.LockException = LockInUse
 
 try:
-    EXPERIMENTS = plan(config)
+    PLANNED = plan(config)
 except PlanError as err:
     raise WorkflowError(f"config: {err}") from None
+EXPERIMENTS = PLANNED  # the runs to train and wait for
 if config.get("finished_only", False):  # the committed runs alone: figures without training
-    EXPERIMENTS = only_finished(EXPERIMENTS, log=sys.stderr)
+    EXPERIMENTS = only_finished(PLANNED, log=sys.stderr)
 RUNS = {(run.env, run.algo, run.variant, str(run.seed)): run
         for experiment in EXPERIMENTS.values() for run in experiment.runs}
 
