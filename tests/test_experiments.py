@@ -125,13 +125,11 @@ def test_an_experiment_may_have_seeds_of_its_own(tmp_path):
 
 def test_finished_only_keeps_the_finished_runs_and_leaves_out_empty_experiments(
         tmp_path, monkeypatch, capsys):
+    import json
     import sys
 
-    from algos.experiments import only_finished
-
-    import json
-
     from algos.algorithms import revision
+    from algos.experiments import only_finished
 
     monkeypatch.chdir(tmp_path)
     experiments = plan(SMOKE)
