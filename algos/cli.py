@@ -387,7 +387,7 @@ def _with_dataset(run_config: dict, path: Path) -> dict:
 def cmd_train(args: argparse.Namespace) -> int:
     from .algorithms import ALGORITHMS, agent_class
     from .config import apply_overrides
-    from .loop import config_dict, set_aside_if_stale
+    from .existing import config_dict, nothing_to_do, set_aside_if_stale
     from .runs import RunDir
 
     algorithm, agent_cls = ALGORITHMS[args.algo], agent_class(args.algo)
@@ -406,8 +406,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     set_aside_if_stale(run, run_config)
     if run.finished():
         run.verify()
-        print(f"{run.root}: run already finished (summary.json present, its files verified); "
-              "nothing to do")
+        nothing_to_do(run.root, "run already finished (summary.json present, its files "
+                      "verified)")
         return 0
     _writable_folder(run.root, "--out")
     *_, summary = _train(args, agent_cls, config, env_config, run, run_config,
@@ -444,7 +444,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     from .algorithms import ALGORITHMS, agent_class, revision, revision_label
     from .envs import EnvConfig, validate_env_config
-    from .loop import WALL_CLOCK_COLUMNS, WALL_CLOCK_DIAGNOSTICS, config_dict, settings_differences
+    from .existing import config_dict, settings_differences
+    from .loop import WALL_CLOCK_COLUMNS, WALL_CLOCK_DIAGNOSTICS
     from .runs import RunDir, first_difference, read_csv_rows, read_json
 
     run = RunDir(args.run)
@@ -502,8 +503,8 @@ def cmd_expert(args: argparse.Namespace) -> int:
     from .algorithms import DQNConfig
     from .config import apply_overrides
     from .dqn import DQNAgent
+    from .existing import check_run_folder, config_dict, nothing_to_do, set_aside_if_stale
     from .experts import REFERENCE_DQN_SCORES, DQNExpert, stop_at_return, write_expert_json
-    from .loop import check_run_folder, config_dict, set_aside_if_stale
     from .runs import RunDir
 
     env_config = _env_config(args)
@@ -533,7 +534,7 @@ def cmd_expert(args: argparse.Namespace) -> int:
     else:
         set_aside_if_stale(run, run_config)
     if (out / "expert.json").exists():
-        print(f"{out}: expert already finished (expert.json present); nothing to do")
+        nothing_to_do(out, "expert already finished (expert.json present)")
         return 0
     _writable_folder(out, "--out")
     agent, shape, n_actions, summary = _train(
@@ -566,8 +567,8 @@ def _warn_if_weak(out: Path, info: dict) -> None:
 def _scripted_expert(args: argparse.Namespace, env_config: EnvConfig) -> int:
     from .algorithms import LoopConfig
     from .envs import make_env
+    from .existing import differences, nothing_to_do, refuse_if_different
     from .experts import SCRIPTED_EXPERTS, load_expert, write_expert_json
-    from .loop import config_differences
 
     out = Path(args.out)
     if (out / "expert.json").exists():
@@ -577,11 +578,9 @@ def _scripted_expert(args: argparse.Namespace, env_config: EnvConfig) -> int:
                  "eval episodes": args.eval_episodes}
         found = {"kind": info.get("kind"), "name": info.get("name"), "seed": info.get("seed"),
                  "env": info.get("env"), "eval episodes": info.get("eval", {}).get("episodes")}
-        differences = config_differences(found, asked)
-        if differences:
-            raise UsageError(f"{out} holds another expert (differs in: "
-                             f"{', '.join(differences)}); move it away to make a new one")
-        print(f"{out}: expert already finished (expert.json present); nothing to do")
+        refuse_if_different(out, "another expert", differences(found, asked),
+                            "move it away to make a new one", UsageError)
+        nothing_to_do(out, "expert already finished (expert.json present)")
         return 0
     try:
         policy = SCRIPTED_EXPERTS[args.scripted](env_config)
@@ -604,6 +603,7 @@ def cmd_dataset(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .datasets import arrays_missing, differences_from_existing, make_dataset, restore_dataset
+    from .existing import nothing_to_do, refuse_if_different
     from .experts import expert_env_config, load_expert
     from .learner import configure_torch
 
@@ -627,12 +627,11 @@ def cmd_dataset(args: argparse.Namespace) -> int:
         print(f"{args.out}: arrays made again from the expert and seed; their checksums are "
               "the ones its description holds")
         return 0
-    if differences == []:
-        print(f"{args.out}: dataset already made with these settings; nothing to do")
+    if differences is not None:
+        refuse_if_different(args.out, "a dataset made otherwise", differences,
+                            "move it away to make a new one", UsageError)
+        nothing_to_do(args.out, "dataset already made with these settings")
         return 0
-    if differences:
-        raise UsageError(f"{args.out} holds a dataset made otherwise (differs in: "
-                         f"{', '.join(differences)}); move it away to make a new one")
     _writable_folder(args.out.parent, "--out")
     configure_torch(1)
     with tqdm(total=args.size, desc=f"dataset {env_config.game}", unit="step",

@@ -13,8 +13,8 @@ environment, the epsilon-greedy schedule, evaluation, the run folder and reprodu
   rows so far). Resuming from it continues the exact same trajectory, so a run killed at any
   moment and resumed writes the same ``metrics.csv`` as one never stopped (wall-clock columns
   aside). Its file begins with a header holding the SHA-256 of what follows and the identity of
-  its run (``run_identity``, of the run's config): a checkpoint that is damaged or that is
-  another run's is refused, and the one before it is tried (``_read_checkpoint``).
+  its run (``checkpoint.run_identity``, of the run's config): a checkpoint that is damaged or
+  that is another run's is refused, and the one before it is tried (``checkpoint.py``).
 
 Evaluation protocol: every ``eval_every`` environment steps (and at step 0 and at the end),
 ``eval_episodes`` episodes are played epsilon-greedily with ``eval_epsilon`` (0.05, the DQN
@@ -24,36 +24,30 @@ records their mean and standard deviation.
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import random
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
+from . import checkpoint
 from .acting import epsilon_greedy, evaluate
-from .algorithms import ALGORITHMS, LoopConfig, revision, revision_label
+from .algorithms import LoopConfig
 from .envs import EnvConfig, make_env, pack_states
-from .errors import RunFailure, UserError
+from .existing import check_run_folder
 from .learner import DivergenceError
+from .progress import Progress
 from .runs import (
+    ResumeError,
     RunDir,
-    atomic_write,
     atomic_write_csv,
     atomic_write_json,
     now,
     peak_rss_mb,
     provenance,
     read_json,
-    to_json,
 )
 from .seeds import Stream, child_seed
 
@@ -141,6 +135,8 @@ class _Trainer:
         self.wall_seconds = 0.0  # accumulated over every session of this run
         self.saved_step: int | None = None  # of the last checkpoint written or read
         self.identity = ""  # of the run (``run_identity``), written into every checkpoint
+        self.info: dict = {}  # run.json, this session's entry last
+        self.resumed_from = 0  # the step this session began at
         self._session_start = time.perf_counter()
         self._last_eval_wall, self._last_eval_step = 0.0, 0
 
@@ -156,17 +152,13 @@ class _Trainer:
                                                       "diagnostics", "stopped")},
             "wall_seconds": self.elapsed(),
         }
-        run = self.run
         try:
-            # The last checkpoint becomes the previous one only once the new one is whole, so
-            # a kill or a full disk at any moment leaves at least one readable checkpoint.
-            atomic_write(run.checkpoint,
-                         lambda f: _write_checkpoint(f, _arrays_as_tensors(state), self.identity),
-                         keep_previous=run.previous_checkpoint)
+            checkpoint.save(self.run, state, self.identity)
         except (OSError, RuntimeError) as err:
             reason = " ".join(str(err).split())[:200]
-            raise CheckpointError(f"cannot write the checkpoint of step {self.step} to "
-                                  f"{run.checkpoint} ({reason}); {self.saved()}") from None
+            raise checkpoint.CheckpointError(
+                f"cannot write the checkpoint of step {self.step} to {self.run.checkpoint} "
+                f"({reason}); {self.saved()}") from None
         self.saved_step = self.step
 
     def saved(self) -> str:
@@ -176,26 +168,9 @@ class _Trainer:
         return f"the run keeps its checkpoint of step {self.saved_step}"
 
     def load(self, trust_unmarked: bool = True) -> None:
-        """Resume from the last checkpoint that is whole and this run's (``identity``), else
-        from the one before it; ``ResumeError`` if neither is. ``trust_unmarked``: whether a
-        checkpoint of the format before identities (no header) may be taken as this run's,
-        which only a ``config.json`` beside it that matches this run can vouch for."""
-        errors = []
-        paths = [p for p in (self.run.checkpoint, self.run.previous_checkpoint) if p.exists()]
-        for i, path in enumerate(paths):
-            try:
-                state = _tensors_as_arrays(_read_checkpoint(path, self.identity, trust_unmarked))
-                break
-            except Exception as err:  # any unreadable or refused file: try the previous one
-                reason = " ".join(str(err).split())[:160]
-                errors.append(f"{path.name}: {reason}")
-                if i + 1 < len(paths):
-                    print(f"warning: cannot read checkpoint {path} ({reason}); trying the one "
-                          "before it", file=sys.stderr)
-        else:
-            raise ResumeError(f"no usable checkpoint of this run in {self.run.checkpoint.parent} "
-                              f"({'; '.join(errors)}); move the run folder away to start the run "
-                              "anew") from None
+        """Resume from the last checkpoint that is whole and this run's (``checkpoint.load_latest``;
+        ``trust_unmarked`` as there)."""
+        state = checkpoint.load_latest(self.run, self.identity, trust_unmarked)
         self.agent.load_state_dict(state["agent"])
         self.env.load_state_dict(state["env"])
         self.explore.bit_generator.state = state["explore"]
@@ -285,259 +260,6 @@ class _Trainer:
         progress.advance(self.step)
 
 
-_NUMPY_TAG = "__numpy_array__"
-
-
-def _arrays_as_tensors(obj: Any) -> Any:
-    """Wrap numpy arrays as tensors (sharing memory) so ``torch.save`` streams them to the file;
-    pickled numpy arrays are copied into memory two or three times first (+70 MB at a full
-    100K replay)."""
-    if isinstance(obj, dict):
-        return {k: _arrays_as_tensors(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return type(obj)(_arrays_as_tensors(v) for v in obj)
-    if isinstance(obj, np.ndarray) and obj.dtype != object:
-        return {_NUMPY_TAG: torch.from_numpy(np.ascontiguousarray(obj))}
-    return obj
-
-
-def _tensors_as_arrays(obj: Any) -> Any:
-    """Inverse of ``_arrays_as_tensors``."""
-    if isinstance(obj, dict):
-        if _NUMPY_TAG in obj:
-            return obj[_NUMPY_TAG].numpy()
-        return {k: _tensors_as_arrays(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return type(obj)(_tensors_as_arrays(v) for v in obj)
-    return obj
-
-
-_CHECKPOINT_MAGIC = b"diiqn-checkpoint 1\n"
-
-
-def _checkpoint_header(digest: str, identity: str) -> bytes:
-    return _CHECKPOINT_MAGIC + f"sha256 {digest:0>64}\nrun {identity:0>64}\n".encode()
-
-
-_HEADER_SIZE = len(_checkpoint_header("", ""))
-
-
-def run_identity(run_config: dict) -> str:
-    """The identity of a run: the SHA-256 of its config as ``config.json`` holds it (keys
-    sorted), which every checkpoint of the run carries."""
-    canonical = json.dumps(json.loads(to_json(run_config)), sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-class _HashingWriter:
-    """A file's ``write`` that hashes what goes through it."""
-
-    def __init__(self, f):
-        self.f, self.digest = f, hashlib.sha256()
-
-    def write(self, data) -> int:
-        self.digest.update(data)
-        return self.f.write(data)
-
-    def flush(self) -> None:
-        self.f.flush()
-
-
-def _write_checkpoint(f, state: dict, identity: str) -> None:
-    """The header (its checksum filled in once the payload is written: the payload streams to
-    the file, never whole in memory), then ``torch.save``'s bytes."""
-    f.write(_checkpoint_header("", identity))
-    writer = _HashingWriter(f)
-    torch.save(state, writer)
-    f.seek(0)
-    f.write(_checkpoint_header(writer.digest.hexdigest(), identity))
-    f.seek(0, io.SEEK_END)
-
-
-class _Window(io.RawIOBase):
-    """The rest of a file from ``start`` on, as a file of its own (for ``torch.load``)."""
-
-    def __init__(self, f, start: int):
-        self.f, self.start = f, start
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            pos += self.start
-        return self.f.seek(pos, whence) - self.start
-
-    def tell(self) -> int:
-        return self.f.tell() - self.start
-
-    def readinto(self, buffer) -> int:
-        return self.f.readinto(buffer)
-
-
-class CheckpointRefused(ValueError):
-    """A checkpoint that is damaged or not this run's."""
-
-
-def read_checkpoint(path: Path) -> dict:
-    """A checkpoint's state (numpy arrays as written) once its checksum holds, whoever's run it
-    is: for inspection (tests, notebooks), never for resuming."""
-    return _tensors_as_arrays(_read_checkpoint(Path(path), None, trust_unmarked=True))
-
-
-def _read_checkpoint(path: Path, identity: str | None, trust_unmarked: bool) -> dict:
-    """A checkpoint's state once its header says it is whole (its checksum) and this run's
-    (``identity``; None: anyone's); a file without the header (the format before it) is read
-    only where ``trust_unmarked``. ``CheckpointRefused`` says why not."""
-    with open(path, "rb") as f:
-        head = f.read(_HEADER_SIZE)
-        if head.startswith(_CHECKPOINT_MAGIC):
-            try:
-                _, digest_line, run_line, _ = head.split(b"\n")
-                digest = digest_line.split(b" ")[1].decode()
-                owner = run_line.split(b" ")[1].decode()
-            except (ValueError, IndexError, UnicodeDecodeError):
-                raise CheckpointRefused("its header is damaged") from None
-            found = hashlib.sha256()
-            for block in iter(lambda: f.read(1 << 20), b""):
-                found.update(block)
-            if found.hexdigest() != digest:
-                raise CheckpointRefused("its checksum differs from its header's: the file was "
-                                        "cut or changed after it was written")
-            if identity is not None and owner != identity:
-                raise CheckpointRefused("it is another run's (its config differs from this "
-                                        "run's)")
-            f.seek(_HEADER_SIZE)
-            source = _Window(f, _HEADER_SIZE)
-        elif not trust_unmarked:
-            raise CheckpointRefused("a checkpoint of the older format, without its run's "
-                                    "identity, and no config.json of this run beside it")
-        else:
-            f.seek(0)
-            source = f
-        # Our own file: it holds numpy RNG states and the like, so not weights_only.
-        return torch.load(source, weights_only=False)
-
-
-class ResumeError(UserError, RuntimeError):
-    """A run folder that cannot be resumed (different config, unreadable checkpoint)."""
-
-
-class CheckpointError(RunFailure, RuntimeError):
-    """A checkpoint that could not be written (a full disk, say)."""
-
-
-class Progress:
-    """A run's progress: a bar on a terminal; elsewhere (a log file, a SLURM job) one line every
-    ``every`` seconds with the steps, the speed, the time left and the last evaluation."""
-
-    def __init__(self, description: str, total: int, initial: int, every: float):
-        self.description, self.total, self.every = description, total, every
-        self.bar = tqdm(total=total, initial=initial, desc=description, unit="step",
-                        dynamic_ncols=True, smoothing=0.05) if sys.stderr.isatty() else None
-        self.start, self.start_step = time.monotonic(), initial
-        self.last_line, self.last_eval = self.start, None
-
-    def advance(self, step: int) -> None:
-        if self.bar is not None:
-            self.bar.update(step - self.bar.n)
-            return
-        now = time.monotonic()
-        if now - self.last_line >= self.every or step == self.total:
-            self.last_line = now
-            speed = (step - self.start_step) / max(now - self.start, 1e-9)
-            left = (self.total - step) / speed if speed > 0 else float("inf")
-            evaluation = (f", last evaluation {self.last_eval[1]:.2f} at step {self.last_eval[0]}"
-                          if self.last_eval else "")
-            print(f"{self.description}: step {step}/{self.total} ({step / self.total:.0%}), "
-                  f"{speed:.0f} steps/s, {_duration(left)} left{evaluation}", file=sys.stderr,
-                  flush=True)
-
-    def evaluated(self, step: int, mean_return: float) -> None:
-        self.last_eval = (step, mean_return)
-        if self.bar is not None:
-            self.bar.set_postfix(eval_return=f"{mean_return:.2f}", refresh=False)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _duration(seconds: float) -> str:
-    if seconds == float("inf"):
-        return "unknown time"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
-class StaleRunError(ResumeError):
-    """A run folder whose run has the asked settings but was made by another code revision."""
-
-    def __init__(self, message: str, found: Any):
-        super().__init__(message)
-        self.found = found  # the revision the folder's run records
-
-
-def check_run_folder(run: RunDir, run_config: dict, ignore_revision: bool = False) -> None:
-    """Raise ``ResumeError`` if ``run`` already holds a run with other settings, and
-    ``StaleRunError`` if it holds one with the same settings from another code revision (unless
-    ``ignore_revision``)."""
-    if not run.config.exists():
-        return
-    try:
-        saved = read_json(run.config)
-    except ValueError as err:
-        raise ResumeError(f"{run.config}: not valid JSON ({err}); move the folder away to "
-                          "start the run anew") from None
-    if not isinstance(saved, dict):
-        raise ResumeError(f"{run.config}: not a run's config; move the folder away")
-    changed = settings_differences(saved, run_config)
-    if changed:
-        raise ResumeError(
-            f"{run.root} holds a run with a different config (differs in: {', '.join(changed)});"
-            " use another --out, or move that folder away to start it anew"
-        )
-    found_revision, asked_revision = saved.get("revision"), run_config.get("revision")
-    if found_revision != asked_revision and not ignore_revision:
-        raise StaleRunError(f"{run.root} holds a run of code revision {found_revision}, this "
-                            f"code is revision {asked_revision}", found_revision)
-
-
-def settings_differences(saved: dict, run_config: dict) -> list[str]:
-    """How a run's saved ``config.json`` differs from ``run_config`` in its settings (the code
-    revision aside), as ``config_differences`` words. A setting the saved run predates counts as
-    the same where it is asked at its default: an option added with a default that keeps the
-    old behaviour changes no result, so it leaves the runs made before it valid."""
-    saved = {key: value for key, value in saved.items() if key != "revision"}
-    wanted = {key: value for key, value in json.loads(to_json(run_config)).items()
-              if key != "revision"}  # the form it takes on disk (lists, not tuples)
-    algo = wanted.get("algo")
-    if algo in ALGORITHMS and isinstance(saved.get("algo_config"), dict):
-        defaults = json.loads(to_json(asdict(ALGORITHMS[algo].config())))
-        wanted["algo_config"] = {
-            key: value for key, value in wanted["algo_config"].items()
-            if key in saved["algo_config"] or key not in defaults or value != defaults[key]}
-    return config_differences(saved, wanted)
-
-
-def set_aside_if_stale(run: RunDir, run_config: dict) -> Path | None:
-    """Check ``run``'s folder against ``run_config`` (``check_run_folder``); a run of another
-    code revision is moved aside (``RunDir.set_aside``, never deleted) so that it trains anew.
-    Returns where it went, or None."""
-    try:
-        check_run_folder(run, run_config)
-    except StaleRunError as err:
-        with run.locked():
-            target = run.set_aside(revision_label(err.found))
-        print(f"{err}: set it aside as {target}; it trains anew", file=sys.stderr)
-        return target
-    return None
-
-
 def train_run(agent: Agent, run_config: dict, config: LoopConfig, env_config: EnvConfig,
               seed: int, total_steps: int, run: RunDir, threads: int = 1,
               description: str = "train", stop_when: Callable[[dict], bool] | None = None,
@@ -552,12 +274,22 @@ def train_run(agent: Agent, run_config: dict, config: LoopConfig, env_config: En
     ``summary.json``.
     """
     with run.locked():
-        return _train_locked(agent, run_config, config, env_config, seed, total_steps, run,
-                             threads, description, stop_when, progress_every)
+        trainer = _start_session(agent, run_config, config, env_config, seed, total_steps, run,
+                                 threads)
+        progress = Progress(description, total_steps, trainer.step, progress_every)
+        try:
+            trainer.run_steps(progress, stop_when)
+        except DivergenceError as err:
+            raise DivergenceError(f"{err.args[0]}; {trainer.saved()}") from None
+        finally:
+            progress.close()
+        return _finish(trainer, run_config)
 
 
-def _train_locked(agent, run_config, config, env_config, seed, total_steps, run, threads,
-                  description, stop_when, progress_every) -> dict:
+def _start_session(agent: Agent, run_config: dict, config: LoopConfig, env_config: EnvConfig,
+                   seed: int, total_steps: int, run: RunDir, threads: int) -> _Trainer:
+    """A trainer for ``run``'s folder, checked, resumed from its checkpoint if it has one, and
+    the session recorded in ``run.json``."""
     check_run_folder(run, run_config)
     run.remove_stale_temporaries()
     # Without config.json, nothing in the folder says whose its files are: only a checkpoint
@@ -565,7 +297,7 @@ def _train_locked(agent, run_config, config, env_config, seed, total_steps, run,
     vouched = run.config.exists()
 
     trainer = _Trainer(agent, config, env_config, seed, total_steps, run)
-    trainer.identity = identity = run_identity(run_config)
+    trainer.identity = identity = checkpoint.run_identity(run_config)
     info = _read_run_info(run, identity, vouched) if run.run_info.exists() else {
         "started": now(), "seed": seed, "config_sha256": identity,
         "env": trainer.env.describe(), "sessions": []}
@@ -580,15 +312,13 @@ def _train_locked(agent, run_config, config, env_config, seed, total_steps, run,
                              **provenance()})
     info["provenance"] = info["sessions"][-1]
     atomic_write_json(run.run_info, info)
+    trainer.info, trainer.resumed_from = info, resumed_from
+    return trainer
 
-    progress = Progress(description, total_steps, resumed_from, progress_every)
-    try:
-        trainer.run_steps(progress, stop_when)
-    except DivergenceError as err:
-        raise DivergenceError(f"{err.args[0]}; {trainer.saved()}") from None
-    finally:
-        progress.close()
 
+def _finish(trainer: _Trainer, run_config: dict) -> dict:
+    """Record the session's end in ``run.json``, then seal the run with ``summary.json``."""
+    run, info, resumed_from = trainer.run, trainer.info, trainer.resumed_from
     wall = trainer.elapsed()
     final = trainer.metrics[-1]
     summary = {
@@ -630,21 +360,3 @@ def _read_run_info(run: RunDir, identity: str, vouched: bool) -> dict:
         raise ResumeError(f"{run.run_info}: {whose}; move the run folder away to start the "
                           "run anew")
     return info
-
-
-def config_differences(found: Any, asked: Any, prefix: str = "") -> list[str]:
-    """Where two nested settings dicts differ, as ``dotted.key found -> asked`` (the form the
-    datasets' check uses too); ``config`` names the whole if they are not dicts."""
-    if isinstance(found, dict) and isinstance(asked, dict):
-        out = []
-        for key in sorted(set(found) | set(asked)):
-            out += config_differences(found.get(key), asked.get(key), f"{prefix}{key}.")
-        return out
-    return [] if found == asked else [f"{prefix.rstrip('.') or 'config'} {found} -> {asked}"]
-
-
-def config_dict(algo: str, config: Any, env_config: EnvConfig, seed: int, steps: int) -> dict:
-    """The resolved configuration of a run, as written to ``config.json``: its settings and the
-    code revision that runs them."""
-    return {"algo": algo, "revision": revision(algo), "game": env_config.game, "seed": seed,
-            "steps": steps, "env": asdict(env_config), "algo_config": asdict(config)}

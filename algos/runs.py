@@ -203,6 +203,10 @@ class RunLockedError(UserError, RuntimeError):
     """Another process is writing the run folder."""
 
 
+class ResumeError(UserError, RuntimeError):
+    """A run folder that cannot be resumed (different config, unreadable checkpoint)."""
+
+
 class RunFileError(UserError, ValueError):
     """A file of a finished run that is not what its run wrote (cut, changed, swapped)."""
 

@@ -41,8 +41,9 @@ from common import emit  # noqa: E402
 from algos.algorithms import DQNConfig  # noqa: E402
 from algos.dqn import DQNAgent  # noqa: E402
 from algos.envs import EnvConfig, MinAtarEnv  # noqa: E402
+from algos.existing import config_dict  # noqa: E402
 from algos.learner import configure_torch  # noqa: E402
-from algos.loop import config_dict, train_run  # noqa: E402
+from algos.loop import train_run  # noqa: E402
 from algos.runs import RunDir  # noqa: E402
 from algos.seeds import Stream, child_seed  # noqa: E402
 

@@ -287,19 +287,19 @@ def test_a_checkpoint_of_the_format_before_identities_resumes_only_beside_its_co
         products, tmp_path):
     """A checkpoint without the header (written before it) resumes where config.json matches
     the run, and gives the same run; without config.json it is refused."""
-    from algos.loop import _HEADER_SIZE
+    from algos.checkpoint import HEADER_SIZE
 
     run = _unfinished(products, tmp_path)
     for name in ("state.pt", "state.prev.pt"):
         path = run / "checkpoint" / name
-        path.write_bytes(path.read_bytes()[_HEADER_SIZE:])
+        path.write_bytes(path.read_bytes()[HEADER_SIZE:])
     result = cli(*train_args(run, 2000, seed=0))
     assert result.returncode == 0, result.stderr
     assert metrics_without_wall_clock(run) == metrics_without_wall_clock(products["run"])
     orphan = _unfinished(products, tmp_path, "orphan")
     for name in ("state.pt", "state.prev.pt"):
         path = orphan / "checkpoint" / name
-        path.write_bytes(path.read_bytes()[_HEADER_SIZE:])
+        path.write_bytes(path.read_bytes()[HEADER_SIZE:])
     for name in ("config.json", "run.json"):
         (orphan / name).unlink()
     result = cli(*train_args(orphan, 2000, seed=0))

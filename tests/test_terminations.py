@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from algos.acting import UniformRandomPolicy
+from algos.checkpoint import read_checkpoint
 from algos.datasets import DatasetError, checksum, info_path, load_dataset, make_dataset
 from algos.envs import EnvConfig, make_env, unpack_states
-from algos.loop import read_checkpoint
 from algos.runs import SEAL_KEY
 from conftest import cli, random_expert_dataset
 

@@ -97,7 +97,7 @@ def test_a_setting_added_at_its_default_leaves_older_runs_valid(finished, tmp_pa
     """A run that predates a setting is the same run where the setting is asked at its default
     (an option added with a default that keeps the old behaviour changes no result); at another
     value it is another run."""
-    from algos.loop import settings_differences
+    from algos.existing import settings_differences
 
     saved = json.loads((finished / "config.json").read_text())
     asked = json.loads(json.dumps(saved))
