@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .config import workflow_default
 from .errors import RunFailure, UserError
 from .figures import FIGURES
 
@@ -98,8 +99,9 @@ def _train_arguments(train: argparse.ArgumentParser) -> None:
                        metavar="KEY=VALUE",
                        help="override a field of the algorithm's config (repeatable); "
                             "the keys are listed below")
-    train.add_argument("--threads", type=_positive_int, default=1,
-                       help="torch CPU threads (default 1: run many seeds side by side)")
+    train.add_argument("--threads", type=_positive_int, default=workflow_default("threads"),
+                       help="torch CPU threads (default %(default)s: run many seeds side by "
+                            "side)")
     _add_progress_argument(train)
 
 
@@ -127,18 +129,21 @@ def _expert_arguments(expert: argparse.ArgumentParser) -> None:
                              f"{', '.join(sorted(SCRIPTED_EXPERTS))} (the mazes' shortest-path "
                              "planner, moving with --action-set)")
     expert.add_argument("--out", type=Path, required=True, help="expert folder to write")
-    expert.add_argument("--stop-fraction", type=float, default=0.5, metavar="F",
+    expert.add_argument("--stop-fraction", type=float, metavar="F",
+                        default=workflow_default("experts", "stop_fraction"),
                         help="stop at the first evaluation reaching F x the reference score "
-                             "(default 0.5; 0 trains the whole budget)")
+                             "(default %(default)s; 0 trains the whole budget)")
     expert.add_argument("--reference-score", type=float, metavar="R",
                         help="score F is a fraction of (default: MinAtar's 5M-frame DQN; "
                              "required for seaquest if F > 0)")
-    expert.add_argument("--eval-episodes", type=_positive_int, default=100, metavar="M",
+    expert.add_argument("--eval-episodes", type=_positive_int, metavar="M",
+                        default=workflow_default("experts", "eval_episodes"),
                         help="episodes for the expert's and the random policy's score "
-                             "(default 100)")
+                             "(default %(default)s)")
     expert.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE", help="override a DQN config field (repeatable)")
-    expert.add_argument("--threads", type=_positive_int, default=1, help="torch CPU threads")
+    expert.add_argument("--threads", type=_positive_int, default=workflow_default("threads"),
+                        help="torch CPU threads (default %(default)s)")
     _add_progress_argument(expert)
 
 
@@ -160,8 +165,9 @@ def _dataset_arguments(dataset: argparse.ArgumentParser) -> None:
     dataset.add_argument("--seed", type=_seed, required=True, help="seed of the rollout stream")
     dataset.add_argument("--out", type=Path, required=True, metavar="PATH",
                          help="dataset file to write, e.g. results/datasets/breakout/n1000.npz")
-    dataset.add_argument("--epsilon", type=float, default=0.01,
-                         help="probability of a random action in the rollout (default 0.01)")
+    dataset.add_argument("--epsilon", type=float, default=workflow_default("dataset", "epsilon"),
+                         help="probability of a random action in the rollout (default "
+                              "%(default)s)")
     dataset.add_argument("--no-effects", action="store_true",
                          help="skip the hidden .effects.npy (which actions would have had the "
                               "executed one's effect; scoring only): about 7x faster rollouts, "
@@ -200,16 +206,18 @@ def _aggregate_arguments(aggregate: argparse.ArgumentParser) -> None:
     aggregate.add_argument("--experts", type=Path, metavar="DIR",
                            help="experts' folder (DIR/{game}/expert.json) for normalising; "
                                 "default: the expert named in each run's dataset")
-    aggregate.add_argument("--last", type=_positive_int, default=3,
-                           help="evaluations averaged into a run's score (default 3)")
-    aggregate.add_argument("--reps", type=_positive_int, default=2000,
-                           help="bootstrap resamples (default 2000)")
+    aggregate.add_argument("--last", type=_positive_int,
+                           default=workflow_default("last_evaluations"),
+                           help="evaluations averaged into a run's score (default %(default)s)")
+    aggregate.add_argument("--reps", type=_positive_int,
+                           default=workflow_default("bootstrap_reps"),
+                           help="bootstrap resamples (default %(default)s)")
     aggregate.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
     aggregate.add_argument("--experiment", default="", help="experiment name for scores.csv")
-    aggregate.add_argument("--threshold", type=float, default=0.9,
+    aggregate.add_argument("--threshold", type=float, default=workflow_default("threshold"),
                            help="expert-normalised return for steps_to_threshold.csv (default "
-                                "0.9: within 10 %% of the expert, on the random-to-expert "
-                                "scale)")
+                                "%(default)s; 0.9 is within 10 %% of the expert, on the "
+                                "random-to-expert scale)")
 
 
 def _plot_arguments(plot: argparse.ArgumentParser) -> None:
@@ -235,8 +243,8 @@ def _claims_arguments(claims: argparse.ArgumentParser) -> None:
             "at this budget / not run). The rules are in docs/results.md.", width=96))
     claims.add_argument("root", type=Path, metavar="ROOT", help="folder of aggregate folders")
     claims.add_argument("--out", type=Path, required=True, help="CSV file to write")
-    claims.add_argument("--reps", type=_positive_int, default=2000,
-                        help="bootstrap resamples of every interval (default 2000)")
+    claims.add_argument("--reps", type=_positive_int, default=workflow_default("bootstrap_reps"),
+                        help="bootstrap resamples of every interval (default %(default)s)")
 
 
 def _tables_arguments(tables: argparse.ArgumentParser) -> None:

@@ -6,21 +6,22 @@
   agent's?
 * ``δ(c) = log(1 + min(c, c_max)) / log(1 + c_max)``: how much the network has been trained
   where the sample lies. ``trust(c)`` is δ itself ([KR]'s formula, trust *grows* with training)
-  or ``1 - δ`` (the brief's words, trust *decays* as the agent's Q-model becomes trained on a
-  region): both readings are settings (``docs/algorithms.md`` says what the runs showed).
+  or ``1 - δ`` (trust *decays* as the agent's Q-model becomes trained on a region): both
+  readings are settings (``docs/algorithms.md`` says what the runs showed).
 * ``ζ = 1 - err / err_max``: how reliable the inferred action is.
 
 ``VisitCounts`` keeps c: the number of times the Q-network was trained on an agent sample matched
 to an expert state of the region (``state``: one distinct expert state; ``region``: the expert
 states that look alike once each channel is max-pooled over ``region_pool``-wide squares), or
-the global update count (``updates``, the first build's reading). ``GapScale`` keeps the running
-mean of |Q(s_e, a_e) - Q(s_e, a_a)|, so that β can be set relative to it.
+the global update count (``updates``). ``GapScale`` keeps the running mean of
+|Q(s_e, a_e) - Q(s_e, a_a)|, so that β can be set relative to it.
 
-Issue 27's settings (docs/algorithms.md, "The confidence loop"): ``q_gaps`` reads the gap from
-two per-sample values other than the online network's (``delta_q_source``), ``scale_rows``
-picks the samples the gap scale averages (``gap_scale_rows``), ``same_effect`` judges from the
-agent's own play whether a_a does what a_e does (``margin_against=agent``) and
-``margin_weights`` fades the large margin with the count (``margin_decay``).
+The settings against a self-fulfilling confidence (docs/algorithms.md, "The confidence loop"):
+``q_gaps`` reads the gap from two per-sample values other than the online network's
+(``delta_q_source``), ``scale_rows`` picks the samples the gap scale averages
+(``gap_scale_rows``), ``same_effect`` judges from the agent's own play whether a_a does what a_e
+does (``margin_against=agent``) and ``margin_weights`` fades the large margin with the count
+(``margin_decay``).
 
 Every transcendental is evaluated in float64 and rounded to float32: float64 ``exp`` and
 ``log1p`` differ in the last bit between numpy's AVX-512, AVX2 and baseline loops, and a last-bit

@@ -9,18 +9,36 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import inspect
 import itertools
 import math
 import textwrap
 import typing
+from pathlib import Path
 from typing import Any
 
+import yaml
+
 from .errors import UserError
+
+WORKFLOW_SCHEMA = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / \
+    "config.schema.yaml"
 
 
 class ConfigError(UserError, ValueError):
     """A bad ``--set`` key or value."""
+
+
+@functools.cache
+def workflow_default(*keys: str) -> Any:
+    """The default that the workflow's config schema gives the setting at ``keys`` (e.g.
+    ``"experts", "eval_episodes"``). A setting that both the workflow and a command line option
+    take is defaulted there alone: the option's default is read from it."""
+    node = yaml.safe_load(WORKFLOW_SCHEMA.read_text())
+    for key in keys:
+        node = node["properties"][key]
+    return node["default"]
 
 
 def field_docs(cls: type) -> dict[str, str]:

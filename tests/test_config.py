@@ -1,11 +1,13 @@
 """``--set key=value``: parsing, typing, validation and field documentation."""
 
 import dataclasses
+import re
 
 import pytest
 
 from algos.algorithms import DQNConfig
 from algos.config import ConfigError, apply_overrides, field_docs
+from conftest import ROOT
 
 
 def test_overrides_are_typed():
@@ -45,3 +47,25 @@ def test_every_config_field_is_documented():
     docs = field_docs(DQNConfig)
     missing = [f.name for f in dataclasses.fields(DQNConfig) if not docs.get(f.name)]
     assert not missing
+
+
+def test_the_workflow_defaults_live_in_its_schema_alone():
+    """The rules read ``config["key"]`` (the schema's validation fills in its defaults), never
+    ``config.get("key", default)``: a second default that could drift from the schema's."""
+    for path in [ROOT / "Snakefile", *sorted((ROOT / "workflow" / "rules").glob("*.smk"))]:
+        found = re.findall(r"config(?:\[[^\]]+\])*\.get\([^)]*,", path.read_text())
+        assert not found, f"{path.name}: {found}"
+
+
+def test_a_command_line_default_is_the_workflow_schemas_and_help_says_it():
+    import argparse
+
+    from algos import cli
+    from algos.config import workflow_default
+
+    aggregate = argparse.ArgumentParser()
+    cli._aggregate_arguments(aggregate)
+    assert aggregate.get_default("reps") == workflow_default("bootstrap_reps")
+    assert f"default {workflow_default('bootstrap_reps')}" in aggregate.format_help()
+    with pytest.raises(KeyError):
+        workflow_default("no_such_setting")

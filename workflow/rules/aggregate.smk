@@ -28,9 +28,9 @@ rule aggregate:
                  "cells.csv"),
     params:
         experts="results/experts",
-        last=config.get("last_evaluations", 3),
-        reps=config.get("bootstrap_reps", 2000),
-        threshold=config.get("threshold", 0.9),
+        last=config["last_evaluations"],
+        reps=config["bootstrap_reps"],
+        threshold=config["threshold"],
         out=subpath(output[0], parent=True),
     log:
         "logs/aggregate/{experiment}.log",
@@ -49,7 +49,7 @@ rule claims:
         report("results/aggregate/claims.csv", caption="../report/claims.rst",
                category="Claims of the paper"),
     params:
-        reps=config.get("bootstrap_reps", 2000),
+        reps=config["bootstrap_reps"],
     log:
         "logs/aggregate/claims.log",
     shell:

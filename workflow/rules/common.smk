@@ -72,7 +72,7 @@ try:
 except PlanError as err:
     raise WorkflowError(f"config: {err}") from None
 EXPERIMENTS = PLANNED  # the runs to train and wait for
-if config.get("finished_only", False):  # the committed runs alone: figures without training
+if config["finished_only"]:  # the committed runs alone: figures without training
     EXPERIMENTS = only_finished(PLANNED, log=sys.stderr)
 RUNS = {(run.env, run.algo, run.variant, str(run.seed)): run
         for experiment in EXPERIMENTS.values() for run in experiment.runs}
@@ -133,8 +133,8 @@ def write_manifest(path: str, manifest: dict, log: str) -> None:
 
 def expert_options(wildcards) -> str:
     experts = config["experts"]
-    scripted = experts.get("scripted", {}).get(wildcards.env)
-    common = f"--seed 0 --eval-episodes {experts.get('eval_episodes', 100)}"
+    scripted = experts["scripted"].get(wildcards.env)
+    common = f"--seed 0 --eval-episodes {experts['eval_episodes']}"
     if scripted:
         return (f"--scripted {scripted['name']} "
                 f"--action-set {shlex.quote(scripted['action_set'])} {common}")
@@ -144,10 +144,9 @@ def expert_options(wildcards) -> str:
             raise WorkflowError(f"config: experts.steps has no entry for {wildcards.env!r}")
         steps = steps[wildcards.env]
     options = [f"--steps {steps}",
-               f"--stop-fraction {experts.get('stop_fraction', 0.5)}", common]
-    options += [f"--set {shlex.quote(f'{k}={v}')}" for k, v in sorted(experts.get("set",
-                                                                             {}).items())]
-    reference = experts.get("reference_scores", {}).get(wildcards.env)
+               f"--stop-fraction {experts['stop_fraction']}", common]
+    options += [f"--set {shlex.quote(f'{k}={v}')}" for k, v in sorted(experts["set"].items())]
+    reference = experts["reference_scores"].get(wildcards.env)
     if reference is not None:
         options.append(f"--reference-score {reference}")
     return " ".join(options)

@@ -18,7 +18,7 @@ rule expert:
         out=subpath(output[0], parent=True),
     log:
         "logs/experts/{env}.log",
-    threads: config.get("threads", 1)
+    threads: config["threads"]
     # Experts and datasets first: every run of their env waits on them, so a late expert would
     # leave the cores idle at the end (Snakemake's scheduler does not see the critical path).
     priority: 10
@@ -38,7 +38,7 @@ rule dataset:
     output:
         "results/datasets/{env}/n{size}.done",
     params:
-        epsilon=config["dataset"].get("epsilon", 0.01),
+        epsilon=config["dataset"]["epsilon"],
         expert=subpath(input[0], parent=True),
         npz=lambda wildcards: dataset_file(wildcards.env, wildcards.size),
         description=lambda wildcards: dataset_file(wildcards.env, wildcards.size, ".json"),

@@ -20,7 +20,7 @@ rule train:
         "logs/train/{env}/{algo}/{variant}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/{env}/{algo}/{variant}/seed{seed}.tsv"
-    threads: config.get("threads", 1)
+    threads: config["threads"]
     resources:
         # Measured: peak RSS 260 MB for DQN with a full 100K replay; DIIQN adds its dataset
         # and index (< 100 MB at 100K). Runtime in minutes: see train_runtime.
