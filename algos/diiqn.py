@@ -89,6 +89,19 @@ def combined_loss(agent_loss: torch.Tensor, expert_loss: torch.Tensor, phi: torc
 # --- the agent -------------------------------------------------------------------------------
 
 @dataclass
+class JointPass:
+    """``QLearner.td_loss`` over a batch's agent rows (the first n) and its expert rows."""
+
+    loss: torch.Tensor  # per row: the TD loss
+    td: torch.Tensor  # per row: y - Q(s, a)
+    q: torch.Tensor  # per row: Q(s, .) of the online network
+    states: torch.Tensor  # decoded: the k start states, then every row's next state
+    state_rows: np.ndarray  # each row's start state in ``states``
+    k: int  # start states decoded (n agent rows + the near-matched expert rows)
+    exact: np.ndarray  # per expert row: s_e is s_a (it shares the agent row's forward pass)
+
+
+@dataclass
 class ExpertSamples:
     """The expert half of a batch's augmented samples, one entry per usable row.
 
@@ -211,20 +224,48 @@ class DIIQNAgent(DQNAgent):
                 discount.astype(np.float32))
 
     def batch_loss(self, batch: Batch) -> tuple[torch.Tensor, np.ndarray]:
+        """DIIQN's loss on one batch (docs/algorithms.md, "The loss"), in four steps: the TD
+        losses of the agent rows and of their matched expert rows in one pass; Φ per expert
+        row; the expert loss L_e = TD_e + margin; ``combined_loss``. Returns it with the agent
+        rows' |TD| (their new priorities)."""
         expert = self.expert_samples(batch)
-        rows = expert.rows
-        n, m = len(batch.indices), len(rows)
-        # An expert state identical to its agent state (similarity 1) reuses the agent row's
-        # forward pass; only near matches add rows to it. Next states always get their own.
-        exact = self.match_similarity[batch.indices[rows]] == 1.0
+        rows, agent_actions = expert.rows, batch.actions[expert.rows]
+        n = len(batch.indices)
+        # 1. TD loss of [s_a; s_e] in one forward pass.
+        joint = self.joint_td(batch, expert)
+        phi = np.zeros(n, dtype=np.float32)
+        expert_row_loss = joint.loss[n:]
+        if len(rows):
+            q_expert = joint.q[n:].detach().numpy()
+            # 2. Φ, from the gap ΔQ reads (delta_q_source), the count and the inference error.
+            gaps = self.confidence_gaps(q_expert, joint.td, joint.q, joint.states[:joint.k],
+                                        joint.state_rows, n, expert, agent_actions)
+            phi[rows] = self.sample_confidence(q_expert, expert, agent_actions, gaps)
+            self.tally_agreement(batch, expert, joint.exact, q_expert)
+            # 3. L_e: the expert row's TD loss and the large margin.
+            if self.config.expert_margin > 0:
+                expert_row_loss = expert_row_loss + self.margin_term(joint.q[n:], expert,
+                                                                     agent_actions)
+        expert_loss = torch.zeros(n).index_put((torch.from_numpy(rows),), expert_row_loss)
+        # 4. mean_i w_i [Φ_i L_e,i + (1 - Φ_i) L_a,i].
+        weights, phi_t = torch.from_numpy(batch.weights), torch.from_numpy(phi)
+        total = combined_loss(joint.loss[:n], expert_loss, phi_t, weights)
+        self.after_loss(batch, weights, phi_t, expert_loss, total)
+        return total, joint.td[:n].abs().numpy()
+
+    def joint_td(self, batch: Batch, expert: ExpertSamples) -> JointPass:
+        """``QLearner.td_loss`` over the batch's agent rows and its expert rows together. An
+        expert state identical to its agent state (similarity 1) reuses the agent row's
+        forward pass; only near matches add rows to it. Next states always get their own."""
+        n = len(batch.indices)
+        exact = self.match_similarity[batch.indices[expert.rows]] == 1.0
         near = np.flatnonzero(~exact)
-        state_rows = np.concatenate([np.arange(n), rows])
+        state_rows = np.concatenate([np.arange(n), expert.rows])
         state_rows[n + near] = n + np.arange(len(near))
         states = self.decode(batch.states, self.dataset.states[expert.experts[near]],
                              batch.next_states, expert.next_states)
         k = n + len(near)
         gamma = np.float32(self.config.gamma)
-        # One pass over agent and expert rows together: [s_a; s_e] and [s'_a; s'_e].
         loss, td, q = self.learner.td_loss(
             states[:k],
             torch.from_numpy(np.concatenate([batch.actions, expert.actions])),
@@ -233,33 +274,30 @@ class DIIQNAgent(DQNAgent):
             torch.from_numpy(np.concatenate([batch.dones, expert.dones])),
             state_rows=torch.from_numpy(state_rows),
             discounts=torch.from_numpy(np.concatenate([np.full(n, gamma), expert.discounts])))
-        phi = np.zeros(n, dtype=np.float32)
-        expert_row_loss = loss[n:]
-        if m:
-            q_expert = q[n:].detach().numpy()
-            gaps = self.confidence_gaps(q_expert, td, q, states[:k], state_rows, n, expert,
-                                        batch.actions[rows])
-            phi[rows] = self.sample_confidence(q_expert, expert, batch.actions[rows], gaps)
-            self.expert_tally.add(
-                copies=(exact & (expert.actions == batch.actions[rows]) & (
-                    self.dataset.next_states[expert.experts] == batch.next_states[rows]
-                ).all(axis=1)).sum(),
-                same_action=(expert.actions == batch.actions[rows]).sum(),
-                greedy_expert=(q_expert.argmax(axis=1) == expert.actions).sum())
-            if self.config.expert_margin > 0:
-                expert_row_loss = expert_row_loss + self.margin_term(q[n:], expert,
-                                                                     batch.actions[rows])
-        expert_loss = torch.zeros(n).index_put((torch.from_numpy(rows),), expert_row_loss)
-        weights = torch.from_numpy(batch.weights)
-        phi_t = torch.from_numpy(phi)
-        total = combined_loss(loss[:n], expert_loss, phi_t, weights)
+        return JointPass(loss, td, q, states, state_rows, k, exact)
+
+    def tally_agreement(self, batch: Batch, expert: ExpertSamples, exact: np.ndarray,
+                        q_expert: np.ndarray) -> None:
+        """Diagnostics only: how often the expert row copies the agent's transition, shares
+        its action, or is the online network's greedy choice."""
+        rows = expert.rows
+        same_action = expert.actions == batch.actions[rows]
+        same_next = (self.dataset.next_states[expert.experts] == batch.next_states[rows]
+                     ).all(axis=1)
+        self.expert_tally.add(copies=(exact & same_action & same_next).sum(),
+                              same_action=same_action.sum(),
+                              greedy_expert=(q_expert.argmax(axis=1) == expert.actions).sum())
+
+    def after_loss(self, batch: Batch, weights: torch.Tensor, phi: torch.Tensor,
+                   expert_loss: torch.Tensor, total: torch.Tensor) -> None:
+        """Bookkeeping apart from the loss: the expert's share of it (diagnostics) and, unless
+        the count is the global update count, one more update on each matched region."""
         with torch.no_grad():
-            self.expert_tally.add(expert_loss=(weights * phi_t * expert_loss).sum(),
-                                  total_loss=float(total) * n)
-        if self.config.visit_count != "updates":  # this update trained on these regions
+            self.expert_tally.add(expert_loss=(weights * phi * expert_loss).sum(),
+                                  total_loss=float(total) * len(batch.indices))
+        if self.config.visit_count != "updates":
             groups = self.match_group[batch.indices]
             self.visits.trained(groups[groups >= 0])
-        return total, td[:n].abs().numpy()
 
     def confidence_gaps(self, q_expert: np.ndarray, td: torch.Tensor, q: torch.Tensor,
                         states: torch.Tensor, state_rows: np.ndarray, n: int,
