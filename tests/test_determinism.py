@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from algos.algorithms import ALGORITHMS
 from algos.loop import WALL_CLOCK_DIAGNOSTICS
 from conftest import (
     ROOT,
@@ -104,20 +105,20 @@ def _under(cpu: str) -> dict:
     return {**os.environ, **EMULATED_CPUS.get(cpu, {})}
 
 
-@pytest.mark.parametrize("algo", ["dqn", "diiqn", "ha_diiqn", "bco", "gaifo", "oril"])
+@pytest.mark.parametrize("algo", sorted(ALGORITHMS))  # a new algorithm is in by itself
 def test_a_run_is_identical_under_emulated_older_cpus(tmp_path, algo, breakout_dataset):
     """A short run of every algorithm, on this machine's dispatch and on each emulated CPU, in
     processes of their own: the same metrics.csv and diagnostics.csv (timings aside). The
     DIIQN family's expert matches, inferred actions and Φ are on this path; HA-DIIQN with
     Breakout's left and right only, so that it bridges."""
     action_set = ["--action-set", "left,right"] if algo == "ha_diiqn" else []
-    dataset = ["--dataset", str(breakout_dataset)] if algo != "dqn" else []
+    dataset = ["--dataset", str(breakout_dataset)] if ALGORITHMS[algo].needs_dataset else []
     procs = {}
     for cpu in ("native", *EMULATED_CPUS):
-        # 1000 steps: two evaluations and 700 updates, where a different rounding shows at the
-        # first update already.
+        # 2,000 steps: a float difference between torch's kernels showed first at step 2,000 in
+        # an earlier check (docs/performance.md).
         args = ["train", algo, "--game", "breakout", *action_set, "--seed", "4", "--steps",
-                "1000", "--out", str(tmp_path / cpu), *dataset, *SHORT]
+                "2000", "--out", str(tmp_path / cpu), *dataset, *SHORT]
         procs[cpu] = subprocess.Popen([sys.executable, "-m", "algos", *args], cwd=ROOT,
                                       env=_under(cpu), stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE, text=True)
