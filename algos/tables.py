@@ -10,6 +10,8 @@ prints (``tests/test_docs.py``).
 * ``experiment_table``: per method and env of one experiment: the runs finished of those
   planned, their seeds, the mean raw score with its spread over seeds, and the IQM of the
   expert-normalised score, with its interval where it rests on three runs or more.
+* ``tuning_table``: the tuning protocol's measures per run and its decision
+  (``algos/protocol.py``), under the tuning experiment's table.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pandas as pd
 
 from .aggregate import AggregateError, read_tables
 from .claims import MIN_LEVEL_RUNS
+from .protocol import DIIQN_DEFAULT, TuningProtocol, decide, per_game, run_measures
 
 BEGIN = "<!-- tables: python -m algos tables results/aggregate --update docs/results.md -->"
 END = "<!-- end of tables -->"
@@ -85,6 +88,26 @@ def experiment_table(tables: dict[str, pd.DataFrame]) -> str:
                       "IQM of the normalised score [95 % CI]"], rows)
 
 
+def tuning_table(tables: dict[str, pd.DataFrame], protocol: TuningProtocol) -> str:
+    """The protocol's measures per method and game (each seed's, then their mean) and the
+    method its decision rule chooses, as Markdown."""
+    measures = run_measures(tables["scores"], tables["curves"], protocol.head_start_until)
+    means = per_game(measures)
+    rows = []
+    for (method, env), runs in measures.groupby(["method", "env"], sort=False):
+        runs = runs.sort_values("seed")
+        rows.append([method, env, " ".join(str(seed) for seed in runs["seed"]),
+                     " / ".join(_number(v) for v in runs["final"]),
+                     _number(means.loc[(method, env), "final"]),
+                     " / ".join(_number(v) for v in runs["head_start"]),
+                     _number(means.loc[(method, env), "head_start"])])
+    table = _markdown(["method", "game", "seeds", "final normalised score per seed", "mean",
+                       f"head start (mean normalised return to {protocol.head_start_until:,} "
+                       "steps) per seed", "mean"], rows)
+    _, why = decide(measures, tables["cells"], protocol)
+    return f"{table}\n\nThe decision rule: {why}."
+
+
 def tables_markdown(root: Path) -> str:
     """Every table of ``root``'s aggregates: the claims, then each experiment."""
     root = Path(root)
@@ -100,6 +123,9 @@ def tables_markdown(root: Path) -> str:
             continue
         parts += [f"### `{folder.name}` (`results/aggregate/{folder.name}/`)",
                   experiment_table(tables)]
+        if folder.name == DIIQN_DEFAULT.experiment:
+            parts += [f"The tuning protocol's measures ({folder.name}, docs/results.md):",
+                      tuning_table(tables, DIIQN_DEFAULT)]
     if not parts:
         raise AggregateError(f"{root}: no aggregate folders and no claims.csv")
     return "\n\n".join(parts) + "\n"

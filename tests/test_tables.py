@@ -37,3 +37,53 @@ def test_the_results_page_holds_the_tables_of_the_committed_aggregates():
     assert with_tables(page, tables_markdown(root), "docs/results.md") == page, (
         "docs/results.md's tables differ from the committed aggregates: run python -m algos "
         "tables results/aggregate --update docs/results.md")
+
+
+def _protocol_tables(final: dict, head: dict, finished: int = 3):
+    """scores, curves and cells of two methods on two games, three seeds, every run of a method
+    on a game at the given final score and head start."""
+    scores, curves, cells = [], [], []
+    for (method, env), value in final.items():
+        cells.append({"method": method, "env": env, "planned": 3, "finished": finished})
+        for seed in range(3):
+            scores.append({"method": method, "env": env, "seed": seed,
+                           "normalized_score": value})
+            for step in (0, 50_000, 100_000):  # the head start reads the first two
+                curves.append({"method": method, "env": env, "seed": seed, "step": step,
+                               "normalized_return": head[(method, env)] if step else 0.0})
+    return pd.DataFrame(scores), pd.DataFrame(curves), pd.DataFrame(cells)
+
+
+def test_the_tuning_rule_waits_for_every_run_then_takes_the_best_eligible_simpler_on_a_tie():
+    from algos.protocol import TuningProtocol, decide, run_measures
+
+    protocol = TuningProtocol(experiment="t", games=("a", "b"), candidates=("old", "new"),
+                              reference="old", simpler_first=("old", "new"))
+    head = {("old", "a"): 0.4, ("old", "b"): 0.4, ("new", "a"): 0.4, ("new", "b"): 0.4}
+
+    def choice(final, head=head, finished=3):
+        scores, curves, cells = _protocol_tables(final, head, finished)
+        return decide(run_measures(scores, curves, 50_000), cells, protocol)
+
+    better = {("old", "a"): 1.0, ("old", "b"): 1.0, ("new", "a"): 1.1, ("new", "b"): 1.0}
+    assert choice(better)[0] == "new"  # mean 1.05 against 1.0
+    assert choice(better, finished=2)[0] is None  # a run missing: no choice
+    # The head start is the mean over evaluations to 50K (0 and 0.4 here: 0.2); "new" with
+    # 0.1 on one game is below 0.8 of the reference's: not eligible.
+    slow = {**head, ("new", "b"): 0.2}
+    chosen, why = choice(better, head=slow)
+    assert chosen == "old" and "not eligible" in why and "new" in why
+    tie = {**better, ("new", "a"): 1.05}  # mean 1.025 against 1.0: within 0.03
+    assert choice(tie)[0] == "old"
+
+
+def test_the_tuning_protocol_is_the_configs_experiment():
+    import yaml
+
+    from algos.protocol import DIIQN_DEFAULT
+
+    experiment = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())[
+        "experiments"][DIIQN_DEFAULT.experiment]
+    names = {m if isinstance(m, str) else m.get("name", m["algo"]) for m in experiment["methods"]}
+    assert set(DIIQN_DEFAULT.candidates) <= names and DIIQN_DEFAULT.reference in names
+    assert set(DIIQN_DEFAULT.games) == set(experiment["envs"])
