@@ -59,7 +59,7 @@ class DQNAgent:
     def beta(self, step: int) -> float:
         """Importance-sampling exponent, linear from ``per_beta_start`` to 1 over the run."""
         start = self.config.replay_start
-        progress = (step - start) / max(1, self.total_steps - start)
+        progress = max(0.0, (step - start) / max(1, self.total_steps - start))
         return min(1.0, self.config.per_beta_start + progress * (1.0 - self.config.per_beta_start))
 
     def update(self, step: int) -> float:

@@ -109,6 +109,9 @@ class CenteredRMSprop:
         square_avg.mul_(self.alpha).addcmul_(grad, grad, value=1 - self.alpha)
         grad_avg.lerp_(grad, 1 - self.alpha)
         torch.addcmul(square_avg, grad_avg, grad_avg, value=-1, out=denom)
+        # v >= g_avg^2 holds exactly but not always after rounding: a last-bit negative would
+        # be a NaN parameter (torch's RMSprop has that flaw). Elsewhere this changes nothing.
+        np.maximum(self._denom_np, 0.0, out=self._denom_np)
         np.sqrt(self._denom_np, out=self._denom_np)  # see the class docstring
         denom.add_(self.eps)
         self.flat_params.addcdiv_(grad, denom, value=-self.lr)

@@ -76,6 +76,20 @@ def test_centered_rmsprop_matches_torch():
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
 
 
+def test_centered_rmsprop_survives_a_rounded_negative_variance():
+    """v - g_avg^2 one rounding below zero (v = g_avg^2 exactly in real numbers) must not make
+    the parameter NaN."""
+    weight = torch.nn.Parameter(torch.ones(3))
+    optimizer = CenteredRMSprop([weight], lr=0.1, alpha=0.5, eps=0.01)
+    g = torch.tensor([0.1, 0.3, 0.7])
+    optimizer.grad_avg.copy_(g)
+    optimizer.square_avg.copy_(g * g * (1 - 2 ** -22))  # a last-bit shortfall
+    optimizer.flat_grads.copy_(g)
+    optimizer.step()
+    assert torch.isfinite(weight).all()
+    assert (weight < 1).all()  # a step against the gradient, bounded by lr / eps
+
+
 def test_state_decoder_round_trip():
     rng = np.random.default_rng(0)
     states = rng.random((8, 4, 10, 10)) < 0.3
