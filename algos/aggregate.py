@@ -20,6 +20,11 @@ Tables (``aggregate``'s keys, written as ``{name}.csv``):
 * ``poi``: P(X > Y) for every ordered pair of methods; ``profiles``: performance profiles.
 * ``beyond``: per method, the share of runs above the expert (normalised score > 1) and the
   probability of beating DQN where the experiment has DQN, with intervals.
+* ``budget``: the verdict along the budget: per env, method and evaluation step, the IQM of
+  the runs' normalised return there (each run's mean over its last ``last`` evaluations up to
+  that step, as its score is at the end) with its interval, and P(method > DQN) with its
+  interval and the one-sided Mann-Whitney p-values (method > DQN, and the reverse) where the
+  experiment has DQN.
 * ``steps_to_threshold``: each run's first evaluation within ``threshold`` of the expert.
 * ``diagnostics``: the DIIQN family's diagnostics over training.
 """
@@ -262,7 +267,7 @@ def aggregate(runs: list[RunRef], experts: Path | None = None, last: int = 3, re
             "steps_to_threshold": stats.steps_to_threshold(curves, threshold),
             "intervals": intervals, "intervals_by_env": pd.DataFrame(by_env), "poi": poi,
             "profiles": profiles, "beyond": beyond(matrices, poi, reps=reps, seed=seed),
-            "cells": cells}
+            "budget": budget(curves, last, reps=reps, seed=seed), "cells": cells}
 
 
 def cell_table(planned: list[RunRef], scores: pd.DataFrame, sweep: dict | None
@@ -308,6 +313,52 @@ def beyond(matrices: dict[str, np.ndarray], poi: pd.DataFrame, reps: int = 2000,
                                        "beats_dqn_lower", "beats_dqn_upper"])
 
 
+BUDGET_COLUMNS = ["env", "method", "step", "runs", "iqm", "iqm_lower", "iqm_upper", "versus",
+                  "p_improvement", "p_improvement_lower", "p_improvement_upper", "p_value",
+                  "p_value_reverse"]
+
+
+def budget(curves: pd.DataFrame, last: int, reps: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """The ``budget`` table (see the module's docstring). Its intervals take
+    ``max(100, reps // 10)`` resamples, as the profiles do: one pair of them per evaluation
+    step and method."""
+    from scipy import stats as scipy_stats
+
+    curves = curves.dropna(subset=["normalized_return"])
+    if curves.empty:
+        return pd.DataFrame(columns=BUDGET_COLUMNS)
+    curves = curves.sort_values(["method", "env", "seed", "step"], kind="stable")
+    window = curves.groupby(["method", "env", "seed"], sort=False)["normalized_return"].transform(
+        lambda run: run.rolling(last, min_periods=1).mean())
+    curves = curves.assign(window=window)
+    algos = dict(zip(curves["method"], curves["algo"], strict=True))
+    methods = list(dict.fromkeys(curves["method"]))
+    dqn = [m for m in methods if algos[m] == "dqn"]
+    versus = dqn[0] if len(dqn) == 1 else None
+    reps = max(100, reps // 10)
+    rows = []
+    for (env, step), at in curves.groupby(["env", "step"], sort=True):
+        values = {m: run["window"].to_numpy() for m, run in at.groupby("method", sort=False)}
+        for method in (m for m in methods if m in values):
+            x = values[method]
+            row = dict(zip(BUDGET_COLUMNS, [env, method, int(step), len(x),
+                                            *stats.iqm_interval(x[:, None], reps, seed),
+                                            versus, *[math.nan] * 5],
+                           strict=True))
+            if versus is not None and method != versus and versus in values:
+                y = values[versus]
+                point, low, high = stats.probability_of_improvement(x[:, None], y[:, None],
+                                                                    reps=reps, seed=seed)
+                ahead, behind = (scipy_stats.mannwhitneyu(x, y, alternative=side,
+                                                          method="exact").pvalue
+                                 for side in ("greater", "less"))
+                row.update(p_improvement=point, p_improvement_lower=low,
+                           p_improvement_upper=high, p_value=float(ahead),
+                           p_value_reverse=float(behind))
+            rows.append(row)
+    return pd.DataFrame(rows, columns=BUDGET_COLUMNS)
+
+
 def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> None:
     """Each table as ``out/{name}.csv``, atomically."""
     from .runs import atomic_write_text
@@ -327,7 +378,7 @@ def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> None:
 
 
 TABLES = ("scores", "curves", "diagnostics", "steps_to_threshold", "intervals",
-          "intervals_by_env", "poi", "profiles", "beyond", "cells")
+          "intervals_by_env", "poi", "profiles", "beyond", "budget", "cells")
 """The tables an aggregate folder holds."""
 
 
@@ -344,6 +395,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "poi": ("x", "y", "probability", "lower", "upper"),
     "profiles": ("method", "tau", "fraction", "lower", "upper"),
     "beyond": ("method", "above_expert"),
+    "budget": tuple(BUDGET_COLUMNS),
 }
 """The columns of each table that the figures and the claims read."""
 

@@ -12,6 +12,10 @@ runs it rests on, and a verdict:
   of the IQM of expert-normalised scores: *reproduced* where the interval lies on the claimed
   side of 1, *not reproduced* where it lies on the other, *inconclusive* where it straddles it
   or rests on fewer than three runs (whose bootstrap interval says nothing);
+* along the budget (``where``): the same two tests at every evaluation step (the ``budget``
+  table), each at 5 % and not corrected for the number of steps: *reproduced* where DIIQN is
+  ahead of DQN (or above the expert) at one step or more, *not reproduced* where it is only ever
+  behind (or, at the end, below the expert), *inconclusive* otherwise; ``where`` names the steps;
 * *not run* where the config has no experiment to test it.
 
 "At this budget" belongs to every verdict: a claim made at 5M frames and 10 seeds is tested at
@@ -34,7 +38,7 @@ from .aggregate import TABLES_INDEX, AggregateError, read_tables
 
 COLUMNS = ["claim", "paper", "experiment", "env", "measure", "effect", "effect_lower",
            "effect_upper", "p_improvement", "p_improvement_lower", "p_improvement_upper",
-           "p_value", "runs", "verdict"]
+           "p_value", "runs", "where", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,76 @@ def baselines_capped(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
     return out
 
 
+def _ranges(steps: list[int], grid: list[int]) -> str:
+    """``steps`` (a subset of the evaluation steps ``grid``) as runs of consecutive
+    evaluations: "20K-60K, 100K"."""
+    def k(step: int) -> str:
+        return f"{step / 1000:g}K"
+
+    position = {step: i for i, step in enumerate(grid)}
+    parts: list[list[int]] = []
+    for step in sorted(steps):
+        if parts and position[step] == position[parts[-1][-1]] + 1:
+            parts[-1].append(step)
+        else:
+            parts.append([step])
+    return ", ".join(k(p[0]) if len(p) == 1 else f"{k(p[0])}-{k(p[-1])}" for p in parts)
+
+
+def _budget_rows(tables: dict[str, pd.DataFrame], method: str, env: str) -> pd.DataFrame:
+    table = tables["budget"]
+    return table[(table["method"] == method) & (table["env"] == env)].sort_values("step")
+
+
+def ahead_along_budget(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
+    """At which evaluation steps DIIQN's runs beat DQN's (the ``budget`` table's one-sided
+    Mann-Whitney test at 5 % per step, not corrected for the number of steps)."""
+    out = []
+    for diiqn in _methods(tables, "diiqn"):
+        for env in sorted(tables["budget"]["env"].unique()):
+            rows = _budget_rows(tables, diiqn, env).dropna(subset=["p_value"])
+            if rows.empty:
+                continue
+            grid = [int(s) for s in rows["step"]]
+            ahead = [int(s) for s in rows.loc[rows["p_value"] <= 0.05, "step"]]
+            behind = [int(s) for s in rows.loc[rows["p_value_reverse"] <= 0.05, "step"]]
+            where = "; ".join(part for part in (
+                f"ahead at {_ranges(ahead, grid)}" if ahead else "",
+                f"behind at {_ranges(behind, grid)}" if behind else "",
+                f"of {len(grid)} evaluations to {grid[-1] / 1000:g}K") if part)
+            verdict = ("reproduced" if ahead else "not reproduced" if behind
+                       else "inconclusive")
+            out.append({"env": env, "measure": f"share of evaluation steps where {diiqn} beats "
+                        f"{rows['versus'].iloc[0]} (one-sided p <= 0.05 per step, uncorrected)",
+                        "effect": len(ahead) / len(grid), "where": where, "verdict": verdict,
+                        "runs": _runs(tables, diiqn, rows["versus"].iloc[0], env=env)})
+    return out
+
+
+def above_expert_along_budget(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
+    """At which evaluation steps the IQM of DIIQN's normalised return has its interval above 1
+    (the ``budget`` table; three runs at least, as for a level)."""
+    out = []
+    for diiqn in _methods(tables, "diiqn"):
+        for env in sorted(tables["budget"]["env"].unique()):
+            rows = _budget_rows(tables, diiqn, env)
+            if rows.empty:
+                continue
+            grid = [int(s) for s in rows["step"]]
+            enough = rows["runs"] >= MIN_LEVEL_RUNS
+            above = [int(s) for s in rows.loc[enough & (rows["iqm_lower"] > 1.0), "step"]]
+            final = rows.iloc[-1]
+            where = (f"above the expert at {_ranges(above, grid)}" if above else
+                     "never above the expert") + f", of {len(grid)} evaluations"
+            verdict = ("reproduced" if above else "not reproduced"
+                       if enough.iloc[-1] and final["iqm_upper"] <= 1.0 else "inconclusive")
+            out.append({"env": env, "measure": f"share of evaluation steps where the IQM of "
+                        f"{diiqn}'s normalised return is above 1 (its 95 % interval)",
+                        "effect": len(above) / len(grid), "where": where, "verdict": verdict,
+                        "runs": _runs(tables, diiqn, env=env)})
+    return out
+
+
 def _sweep_trend(tables: dict[str, pd.DataFrame], what: str, reps: int) -> list[dict]:
     """Spearman's rank correlation between the swept value and the normalised score, with a
     bootstrap interval over runs."""
@@ -261,10 +335,16 @@ CLAIMS = [
     Claim("DIIQN beats DQN", "up to 130 % higher return than DQN; 24-130 % on every game but "
           "Freeway", "baseline", diiqn_over_dqn),
     Claim("DIIQN beats DQN at the long budget", "as above", "beyond_expert", diiqn_over_dqn),
+    Claim("DIIQN ahead of DQN along the budget", "as above (\"up to\": at some budget)",
+          "baseline", ahead_along_budget, normalised=True),
+    Claim("DIIQN ahead of DQN along the budget (long budget)", "as above", "beyond_expert",
+          ahead_along_budget, normalised=True),
     Claim("DIIQN goes beyond the expert", "DIIQN goes past a suboptimal expert",
           "baseline", beyond_expert, normalised=True),
     Claim("DIIQN goes beyond the expert (long budget)", "as above", "beyond_expert",
           beyond_expert, normalised=True),
+    Claim("DIIQN above the expert along the budget (long budget)", "as above", "beyond_expert",
+          above_expert_along_budget, normalised=True),
     Claim("baselines capped at the expert", "BCO, GAIfO and ORIL plateau at the expert's "
           "level", "baseline", baselines_capped, normalised=True),
     Claim("baselines capped at the expert (long budget)", "as above", "beyond_expert",

@@ -62,6 +62,14 @@ FIGURES: dict[str, Figure] = {
         "seeds with a 95 % interval (1 = the expert); the share of runs above the expert; and "
         "the probability that a run of each method beats a run of DQN, with 95 % "
         "intervals."), lambda algos, swept: "dqn" in algos and len(algos) > 1, over_envs=True),
+    "budget": Figure((
+        "The verdict along the budget, one column per environment. Top: the IQM over seeds of "
+        "each method's expert-normalised return at every evaluation (each run's mean over its "
+        "last evaluations up to that step, as its final score is), with a 95 % bootstrap band; "
+        "the dashed line is the expert. Bottom: the probability that a run of each method beats "
+        "a run of DQN at that step, with its 95 % band; a filled marker where a one-sided "
+        "Mann-Whitney test finds the method ahead at 5 % (per step, uncorrected)."),
+        lambda algos, swept: "dqn" in algos and len(algos) > 1 and not swept),
     "sweep": Figure((
         "Final expert-normalised score against the swept setting (read from each run's "
         "config.json), the mean over seeds with a 95 % bootstrap band; the dashed line is the "

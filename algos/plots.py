@@ -6,6 +6,7 @@ they apply), of the same name, drawing it from the aggregate's tables into ``out
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
@@ -359,6 +361,56 @@ def beyond(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     fig.tight_layout()
     _warn_weak_experts(fig, tables["scores"])
     return _save(fig, out, "beyond")
+
+
+def budget(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
+    """Top: each method's IQM of normalised return along the budget; bottom: P(method > DQN)
+    along the budget, filled where the per-step test finds it ahead."""
+    table = tables["budget"]
+    sns.set_theme(style="whitegrid", context="notebook")
+    colors = _method_colors(tables["scores"])
+    methods = [m for m in colors if m in set(table["method"])]
+    envs = sorted(table["env"].unique())
+    fig, axes = plt.subplots(2, len(envs), figsize=(5.2 * len(envs), 7.0), sharex="col",
+                             squeeze=False)
+    # Methods with the same values (two at P = 1, say) would hide each other: a marker shape
+    # each, and the first drawn widest, so that every one shows.
+    markers = dict(zip(methods, itertools.cycle("osD^vP*X"), strict=False))
+    widths = dict(zip(methods, np.linspace(3.2, 1.2, max(len(methods), 1)), strict=False))
+    for column, env in enumerate(envs):
+        top, bottom = axes[0][column], axes[1][column]
+        for method in methods:
+            rows = table[(table["env"] == env) & (table["method"] == method)].sort_values("step")
+            if rows.empty:
+                continue
+            style = {"color": colors[method], "marker": markers[method], "lw": widths[method]}
+            top.plot(rows["step"], rows["iqm"], ms=5, label=method, **style)
+            top.fill_between(rows["step"], rows["iqm_lower"], rows["iqm_upper"],
+                             color=colors[method], alpha=0.2, lw=0)
+            compared = rows.dropna(subset=["p_improvement"])
+            if compared.empty:
+                continue
+            ahead = compared["p_value"] <= 0.05
+            bottom.plot(compared["step"], compared["p_improvement"], ms=0, **style)
+            bottom.fill_between(compared["step"], compared["p_improvement_lower"],
+                                compared["p_improvement_upper"], color=colors[method],
+                                alpha=0.12, lw=0)
+            for filled, points in ((True, compared[ahead]), (False, compared[~ahead])):
+                bottom.plot(points["step"], points["p_improvement"], ls="none", ms=7,
+                            marker=markers[method], color=colors[method],
+                            mfc=colors[method] if filled else "white")
+        top.axhline(1.0, color="black", ls="--", lw=1)
+        top.set_title(f"{env}: IQM of normalised return")
+        top.set_ylabel("expert-normalised (1 = expert)")
+        bottom.axhline(0.5, color="black", ls="--", lw=1)
+        bottom.set_ylim(-0.02, 1.02)
+        bottom.set_title(f"{env}: P(method > DQN)")
+        bottom.set_ylabel("probability of improvement")
+        bottom.set_xlabel("environment steps")
+        _steps_axis(bottom)
+    _legend_below(fig, [axes[0][0]])
+    _warn_weak_experts(fig, tables["scores"])
+    return _save(fig, out, "budget")
 
 
 def draw(tables: dict[str, pd.DataFrame], out: Path, only: list[str] | None = None

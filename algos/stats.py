@@ -89,6 +89,21 @@ def aggregate_metrics(scores: Mapping[str, np.ndarray], reps: int = 2000, seed: 
             for algo in scores}
 
 
+def iqm_interval(matrix: np.ndarray, reps: int = 2000, seed: int = 0,
+                 confidence: float = 0.95) -> tuple[float, float, float]:
+    """The IQM of one ``(runs, tasks)`` matrix with its stratified-bootstrap interval: (point,
+    low, high)."""
+    from rliable import library as rly
+    from rliable import metrics
+
+    scores = _check({"m": matrix})
+    with _seeded(seed):
+        points, intervals = rly.get_interval_estimates(
+            scores, metrics.aggregate_iqm, reps=reps, confidence_interval_size=confidence)
+    low, high = np.ravel(intervals["m"])
+    return float(points["m"]), float(low), float(high)
+
+
 def probability_of_improvement(x: np.ndarray, y: np.ndarray, reps: int = 2000, seed: int = 0,
                                confidence: float = 0.95) -> tuple[float, float, float]:
     """P(X > Y): the probability that a run of X beats a run of Y on a random task (ties count

@@ -6,7 +6,8 @@ command from the committed runs, and a test can require that the page holds what
 prints (``tests/test_docs.py``).
 
 * ``claims_table``: every row of ``claims.csv``: the claim, game, measure, effect with its
-  interval, P(A > B), the one-sided p-value, the runs and the verdict.
+  interval, P(A > B), the one-sided p-value, the runs, where along the budget it holds and the
+  verdict.
 * ``experiment_table``: per method and env of one experiment: the runs finished of those
   planned, their seeds, the mean raw score with its spread over seeds, and the IQM of the
   expert-normalised score, with its interval where it rests on three runs or more.
@@ -62,9 +63,10 @@ def claims_table(claims: pd.DataFrame) -> str:
                      _interval(row.p_improvement, row.p_improvement_lower,
                                row.p_improvement_upper),
                      _number(row.p_value, 3), "" if pd.isna(row.runs) else str(row.runs),
+                     "" if pd.isna(getattr(row, "where", None)) else str(row.where),
                      f"**{row.verdict}**" if row.verdict == "reproduced" else str(row.verdict)])
     return _markdown(["claim", "experiment", "game", "measure", "effect [95 % CI]",
-                      "P(A > B) [95 % CI]", "one-sided p", "runs", "verdict"], rows)
+                      "P(A > B) [95 % CI]", "one-sided p", "runs", "where", "verdict"], rows)
 
 
 def experiment_table(tables: dict[str, pd.DataFrame]) -> str:

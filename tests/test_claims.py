@@ -1,8 +1,11 @@
 """The verdict rules of algos/claims.py on hand-made scores."""
 
 import numpy as np
+import pandas as pd
+import pytest
 
-from algos.claims import compare, level
+from algos.aggregate import budget
+from algos.claims import _ranges, ahead_along_budget, compare, level
 
 
 def test_a_level_needs_three_runs_and_an_interval_on_one_side_of_the_expert():
@@ -21,3 +24,43 @@ def test_a_comparison_is_a_one_sided_mann_whitney_test_at_five_percent():
     mixed = np.array([1.0, 4.5, 2.5])
     assert compare(mixed, behind)["verdict"] == "inconclusive"
     assert compare(behind, ahead, higher_is_better=False)["verdict"] == "reproduced"
+
+
+def _curves(values: dict[str, list[list[float]]], steps: list[int]) -> pd.DataFrame:
+    """One env's curves: per method, one list of normalised returns per seed, at ``steps``."""
+    return pd.DataFrame([{"method": method, "algo": method.split("-")[0], "env": "g",
+                          "seed": seed, "step": step, "normalized_return": value}
+                         for method, runs in values.items()
+                         for seed, run in enumerate(runs)
+                         for step, value in zip(steps, run, strict=True)])
+
+
+def test_the_budget_table_smooths_each_run_and_tests_every_step_against_dqn():
+    steps = [0, 10, 20, 30]
+    # diiqn ahead of every DQN run at 10 and 20, then behind every one at 30 (last=1: no
+    # smoothing); 3 runs against 3 reach p = 0.05 exactly.
+    curves = _curves({"dqn": [[0, 0.1, 0.1, 0.9], [0, 0.2, 0.2, 1.0], [0, 0.3, 0.3, 1.1]],
+                      "diiqn": [[0, 0.5, 0.6, 0.1], [0, 0.6, 0.7, 0.2], [0, 0.7, 0.8, 0.3]]},
+                     steps)
+    table = budget(curves, last=1, reps=100)
+    ours = table[table["method"] == "diiqn"].set_index("step")
+    assert list(ours.index) == steps and (ours["versus"] == "dqn").all()
+    assert ours.loc[10, "p_value"] == pytest.approx(0.05) and ours.loc[10, "p_improvement"] == 1
+    assert ours.loc[30, "p_value_reverse"] == pytest.approx(0.05)
+    assert table.loc[table["method"] == "dqn", "p_value"].isna().all()
+    # With last=2 a run's value at a step is the mean of its last two evaluations there.
+    smoothed = budget(curves, last=2, reps=100)
+    dqn = smoothed[smoothed["method"] == "dqn"].set_index("step")
+    assert dqn.loc[30, "iqm"] == pytest.approx(np.mean([0.5, 0.6, 0.7]))
+
+    rows = ahead_along_budget({"budget": table, "scores": pd.DataFrame(
+        {"method": ["diiqn", "dqn"], "algo": ["diiqn", "dqn"], "env": "g", "seed": 0})}, 100)
+    assert len(rows) == 1
+    assert rows[0]["where"] == "ahead at 0.01K-0.02K; behind at 0.03K; of 4 evaluations to 0.03K"
+    assert rows[0]["verdict"] == "reproduced" and rows[0]["effect"] == 0.5
+
+
+def test_steps_read_as_runs_of_consecutive_evaluations():
+    grid = [0, 10_000, 20_000, 30_000, 40_000, 50_000]
+    assert _ranges([10_000, 20_000, 30_000, 50_000], grid) == "10K-30K, 50K"
+    assert _ranges([0], grid) == "0K"

@@ -15,13 +15,14 @@ def test_claims_are_a_markdown_row_each_with_intervals_and_bold_verdicts():
         {"claim": "A beats B", "experiment": "baseline", "env": "breakout",
          "measure": "mean return", "effect": 2.0512, "effect_lower": 1.3, "effect_upper": 3.0,
          "p_improvement": 1.0, "p_improvement_lower": 0.5, "p_improvement_upper": 1.0,
-         "p_value": 0.05, "runs": "a: seeds 0,1,2", "verdict": "reproduced"},
+         "p_value": 0.05, "runs": "a: seeds 0,1,2", "where": "ahead at 10K-20K",
+         "verdict": "reproduced"},
         {"claim": "C", "experiment": "sweep", "verdict": "not run"}])
     lines = claims_table(claims).splitlines()
     assert lines[0].startswith("| claim | experiment | game |") and len(lines) == 4
     assert "| 2.05 [1.30, 3.00] | 1.00 [0.50, 1.00] | 0.050 | a: seeds 0,1,2 | " \
-        "**reproduced** |" in lines[2]
-    assert lines[3] == "| C | sweep |  |  |  |  |  |  | not run |"
+        "ahead at 10K-20K | **reproduced** |" in lines[2]
+    assert lines[3] == "| C | sweep |  |  |  |  |  |  |  | not run |"
 
 
 def test_the_marked_block_of_a_page_is_replaced_and_the_rest_kept():

@@ -90,6 +90,8 @@ def test_smoke_config_makes_every_table_and_figure(smoke):
     assert set(claims["verdict"]) <= {"reproduced", "not reproduced", "inconclusive", "not run",
                                       "no verdict: the expert is not clearly better than random"}
     assert set(claims["experiment"]) >= {"baseline", "beyond_expert", "heterogeneous"}
+    along = claims[claims["claim"] == "DIIQN ahead of DQN along the budget (long budget)"]
+    assert len(along) == 2 and along["where"].str.contains("evaluations to 1.5K").all(), along
     # The heterogeneous runs: the agent's action set per env, the experiment's own settings for
     # every method, and the margin for DIIQN and HA-DIIQN only.
     agent_actions = {"grid_maze_small": "cardinal", "point_maze": "diagonal",
