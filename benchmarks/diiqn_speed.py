@@ -8,7 +8,9 @@
    expert rows). Target: DIIQN's time per step <= 1.2x DQN's. Also DQN with batches of 64
    (``dqn_double_batch``): the network work of DIIQN's update when every sample of its batch of
    32 carries an expert row of its own (an exact twin shares its agent's row), without any of
-   DIIQN's own work: what computing DIIQN's loss costs at least in that case.
+   DIIQN's own work: what computing DIIQN's loss costs at least in that case. And the tuning
+   protocol's candidate losses (``diiqn-evidence``, ``diiqn-evidence-fading``), each as a time
+   per step over today's DIIQN's.
 2. **Queries** against the 100K dataset's index (``algos.knn.ExpertStateIndex``), one core:
    ``search``: novel states only (no exact twin, never cached), the worst case, by the prefix
    filter and by the exhaustive scan of every distinct state (the same answers; measured in the
@@ -29,6 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,6 +45,19 @@ from algos.diiqn import DIIQNAgent  # noqa: E402
 from algos.envs import EnvConfig, MinAtarEnv, pack_states  # noqa: E402
 from algos.knn import ExpertStateIndex  # noqa: E402
 from algos.learner import configure_torch  # noqa: E402
+
+
+def _candidates() -> dict[str, dict]:
+    """The DIIQN candidates of the tuning protocol (``beyond_expert_tuning`` in
+    ``config/config.yaml``) other than today's default and the paper's reading: their loss's
+    cost against today's."""
+    experiment = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())[
+        "experiments"]["beyond_expert_tuning"]
+    return {m["name"]: m["set"] for m in experiment["methods"]
+            if isinstance(m, dict) and m["name"].startswith("diiqn-evidence")}
+
+
+CANDIDATES = _candidates()
 
 
 def random_stream(game: str, n: int, seed: int) -> list[tuple]:
@@ -123,14 +139,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         dataset = (load_dataset(args.dataset, game=args.game) if args.dataset else
                    random_expert_dataset(args.game, 100_000, Path(tmp) / "n100000.npz"))
-        runs = {"dqn": [], "diiqn": [], "dqn_double_batch": []}
+        runs = {"dqn": [], "diiqn": [], "dqn_double_batch": [],
+                **{name: [] for name in CANDIDATES}}
         for repeat in range(args.repeats):  # interleaved, so drifts in load hit all alike
             runs["dqn"].append(ours(args.game, args.warmup, args.steps, repeat))
             runs["dqn_double_batch"].append(ours(args.game, args.warmup, args.steps, repeat,
                                                  batch_size=64))
-            runs["diiqn"].append(ours(args.game, args.warmup, args.steps, repeat,
-                                      agent_cls=DIIQNAgent, config_cls=DIIQNConfig,
-                                      agent_inputs={"dataset": dataset}))
+            for name, settings in {"diiqn": {}, **CANDIDATES}.items():
+                runs[name].append(ours(args.game, args.warmup, args.steps, repeat,
+                                       agent_cls=DIIQNAgent, config_cls=DIIQNConfig,
+                                       agent_inputs={"dataset": dataset}, **settings))
         queries = query_rates(args.game, dataset, args.queries)
     best = {name: max(values) for name, values in runs.items()}
     emit({
@@ -145,6 +163,9 @@ def main() -> None:
         "target_time_ratio": 1.2,
         "time_per_step_ratio_dqn_double_batch_vs_dqn": round(
             best["dqn"] / best["dqn_double_batch"], 3),
+        "time_per_step_ratio_vs_diiqn": {name: round(best["diiqn"] / best[name], 3)
+                                         for name in CANDIDATES},
+        "candidate_settings": CANDIDATES,
         "queries": queries,
     }, args.out)
 

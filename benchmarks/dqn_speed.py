@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from common import emit  # noqa: E402
 
-from algos.algorithms import DQNConfig  # noqa: E402
+from algos.algorithms import ALGORITHMS, DQNConfig  # noqa: E402
 from algos.dqn import DQNAgent  # noqa: E402
 from algos.envs import EnvConfig, MinAtarEnv  # noqa: E402
 from algos.existing import config_dict  # noqa: E402
@@ -168,7 +168,8 @@ def ours(game: str, warmup: int, steps: int, seed: int, agent_cls=DQNAgent,
     agent = agent_cls(config, env.state_shape, env.n_actions, seed, total, **(agent_inputs or {}))
     with tempfile.TemporaryDirectory() as out, contextlib.redirect_stderr(io.StringIO()):
         run = RunDir(Path(out))
-        train_run(agent, config_dict("bench", config, env_config, seed, total), config,
+        algo = next(name for name, entry in ALGORITHMS.items() if entry.config is config_cls)
+        train_run(agent, config_dict(algo, config, env_config, seed, total), config,
                   env_config, seed, total, run)
         with open(run.metrics) as f:
             rows = [r for r in csv.DictReader(f) if int(r["env_steps"]) > warmup]
