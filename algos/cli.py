@@ -179,6 +179,12 @@ def _check_dataset_arguments(check: argparse.ArgumentParser) -> None:
                      "game) and print its description; exit status 2 with one line if it is bad.")
     check.add_argument("path", type=Path, metavar="PATH", help="dataset file (.npz)")
     check.add_argument("--game", metavar="GAME", help="also require the dataset to be of GAME")
+    check.add_argument("--play", type=_positive_int, metavar="N",
+                       help="also play N steps uniformly at random through a DIIQN agent's "
+                            "expert-state index and action inference (default settings: τ, "
+                            "metric) and print what it finds: the share of played states with an "
+                            "expert state within τ and with an identical one, and the inferred "
+                            "actions' coverage and accuracy against the hidden true actions")
 
 def _aggregate_arguments(aggregate: argparse.ArgumentParser) -> None:
     _describe(
@@ -667,6 +673,20 @@ def cmd_check_dataset(args: argparse.Namespace) -> int:
           f"episodes ({info['complete_episodes']} complete), expert return "
           f"{'n/a' if mean is None else f'{mean:.2f}'}, action set {info['env']['action_names']}, "
           f"expert {info['expert']['path']}")
+    if args.play:
+        from .datasets import DatasetError, inference_scorer
+        from .diiqn import what_random_play_finds
+        from .envs import EnvConfig, resolve_action_set
+
+        env_config = EnvConfig(info["game"])
+        try:
+            scorer = inference_scorer(args.path, resolve_action_set(info["game"], "full"))
+        except DatasetError as err:
+            scorer = None
+            print(f"warning: no inference accuracy ({err})", file=sys.stderr)
+        found = what_random_play_finds(data, env_config, args.play, seed=0, scorer=scorer)
+        print(f"{args.play} steps of random play: "
+              + ", ".join(f"{key} {value:.3f}" for key, value in found.items()))
     return 0
 
 

@@ -28,7 +28,7 @@ margin (``margin_against``: the best rival or the agent's own action where its e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -434,3 +434,33 @@ class DIIQNAgent(DQNAgent):
         self.rng.bit_generator.state = state["rng"]
         self.expert_tally.load_state_dict(state["expert_tally"])
         self.index.load_counters_state(state["index_counters"])
+
+
+def what_random_play_finds(dataset: StateOnlyDataset, env_config, steps: int, seed: int,
+                           scorer: InferenceScorer | None = None,
+                           config: DIIQNConfig | None = None) -> dict[str, float]:
+    """What a DIIQN agent finds in ``dataset`` before it learns: ``steps`` transitions of
+    uniformly random play through its ``observe`` (the expert-state index and action
+    inference). Returns the share of played states with an expert state within τ
+    (``match_share``) and with an identical one (``exact_share``), the share of expert
+    transitions with an inferred action (``inferred_coverage``) and, with a ``scorer``, the
+    inference accuracy against the hidden actions (by id and by effect)."""
+    from .envs import MinAtarEnv, pack_states
+
+    env = MinAtarEnv(env_config, seed)
+    config = config or DIIQNConfig()
+    agent = DIIQNAgent(replace(config, replay_capacity=steps), env.state_shape, env.n_actions,
+                       seed, steps, dataset=dataset, scorer=scorer)
+    rng = np.random.default_rng(seed)
+    obs = env.reset()
+    for step in range(steps):
+        action = int(rng.integers(env.n_actions))
+        next_obs, reward, terminated, truncated = env.step(action)
+        agent.observe(pack_states(obs), action, reward, pack_states(next_obs), terminated, step)
+        obs = env.reset() if terminated or truncated else next_obs
+    diagnostics = agent.take_diagnostics()
+    return {"match_share": float((agent.match_group[:steps] >= 0).mean()),
+            "exact_share": float((agent.match_similarity[:steps] == 1.0).mean()),
+            **{key: diagnostics[key] for key in ("inferred_coverage", "inference_accuracy",
+                                                 "inference_effect_accuracy")
+               if key in diagnostics}}

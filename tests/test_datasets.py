@@ -295,3 +295,15 @@ def test_a_committed_description_gets_its_arrays_back_or_a_refusal(tmp_path):
     with pytest.raises(DatasetError, match=r"n300\.json: the arrays made again .* differ"):
         restore_dataset(UniformRandomPolicy(6, 6), env_config, out)  # another expert
     assert not out.exists()
+
+
+def test_check_dataset_play_says_what_random_play_finds(breakout_dataset):
+    """A random expert's Breakout dataset: random play from the same start meets its states
+    (some exactly), and infers actions for some of its transitions."""
+    result = cli("check-dataset", str(breakout_dataset), "--play", "600", check=True)
+    line = result.stdout.splitlines()[-1]
+    assert line.startswith("600 steps of random play: match_share ")
+    found = dict(part.split(" ") for part in line.split(": ", 1)[1].split(", "))
+    shares = {key: float(value) for key, value in found.items()}
+    assert 0 < shares["exact_share"] <= shares["match_share"] <= 1
+    assert 0 < shares["inferred_coverage"] <= 1 and 0 <= shares["inference_accuracy"] <= 1
