@@ -29,6 +29,7 @@ margin (``margin_against``: the best rival or the agent's own action where its e
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -56,6 +57,9 @@ from .learner import StateDecoder
 from .replay import Batch
 from .seeds import Stream, child_seed
 from .tally import Tally
+
+if TYPE_CHECKING:
+    from .envs import EnvConfig
 
 # --- the expert's losses: pure functions ------------------------------------------------
 
@@ -436,8 +440,8 @@ class DIIQNAgent(DQNAgent):
         self.index.load_counters_state(state["index_counters"])
 
 
-def what_random_play_finds(dataset: StateOnlyDataset, env_config, steps: int, seed: int,
-                           scorer: InferenceScorer | None = None,
+def what_random_play_finds(dataset: StateOnlyDataset, env_config: EnvConfig, steps: int,
+                           seed: int, scorer: InferenceScorer | None = None,
                            config: DIIQNConfig | None = None) -> dict[str, float]:
     """What a DIIQN agent finds in ``dataset`` before it learns: ``steps`` transitions of
     uniformly random play through its ``observe`` (the expert-state index and action
