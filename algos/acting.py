@@ -10,7 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .envs import EnvConfig, make_env
+from .envs import EnvConfig, make_env, pack_states
 from .seeds import child_seed
 
 
@@ -59,3 +59,14 @@ def evaluate(policy: Policy, env_config: EnvConfig, *, episodes: int, epsilon: f
             if terminated or truncated:
                 break
     return returns
+
+
+def play_randomly(agent, env, steps: int, seed: int) -> None:
+    """Feed ``agent.observe`` ``steps`` transitions of uniformly random play in ``env``."""
+    rng = np.random.default_rng(seed)
+    obs = env.reset()
+    for step in range(steps):
+        action = int(rng.integers(env.n_actions))
+        next_obs, reward, terminated, truncated = env.step(action)
+        agent.observe(pack_states(obs), action, reward, pack_states(next_obs), terminated, step)
+        obs = env.reset() if terminated or truncated else next_obs

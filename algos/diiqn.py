@@ -449,19 +449,14 @@ def what_random_play_finds(dataset: StateOnlyDataset, env_config: EnvConfig, ste
     (``match_share``) and with an identical one (``exact_share``), the share of expert
     transitions with an inferred action (``inferred_coverage``) and, with a ``scorer``, the
     inference accuracy against the hidden actions (by id and by effect)."""
-    from .envs import MinAtarEnv, pack_states
+    from .acting import play_randomly
+    from .envs import MinAtarEnv
 
     env = MinAtarEnv(env_config, seed)
     config = config or DIIQNConfig()
     agent = DIIQNAgent(replace(config, replay_capacity=steps), env.state_shape, env.n_actions,
                        seed, steps, dataset=dataset, scorer=scorer)
-    rng = np.random.default_rng(seed)
-    obs = env.reset()
-    for step in range(steps):
-        action = int(rng.integers(env.n_actions))
-        next_obs, reward, terminated, truncated = env.step(action)
-        agent.observe(pack_states(obs), action, reward, pack_states(next_obs), terminated, step)
-        obs = env.reset() if terminated or truncated else next_obs
+    play_randomly(agent, env, steps, seed)
     diagnostics = agent.take_diagnostics()
     return {"match_share": float((agent.match_group[:steps] >= 0).mean()),
             "exact_share": float((agent.match_similarity[:steps] == 1.0).mean()),

@@ -69,18 +69,10 @@ def random_expert_dataset(out: Path, game: str = "breakout", size: int = 3000, s
 
 
 def play_randomly(agent, env, steps: int, seed: int) -> None:
-    """Feed ``agent.observe`` ``steps`` transitions of uniformly random play in ``env``."""
-    import numpy as np
+    """``algos.acting.play_randomly`` (imported when called: conftest imports no torch)."""
+    from algos.acting import play_randomly as play
 
-    from algos.envs import pack_states
-
-    rng = np.random.default_rng(seed)
-    obs = env.reset()
-    for step in range(steps):
-        action = int(rng.integers(env.n_actions))
-        next_obs, reward, terminated, truncated = env.step(action)
-        agent.observe(pack_states(obs), action, reward, pack_states(next_obs), terminated, step)
-        obs = env.reset() if terminated or truncated else next_obs
+    play(agent, env, steps, seed)
 
 
 @pytest.fixture(scope="session")
