@@ -322,8 +322,6 @@ def budget(curves: pd.DataFrame, last: int, reps: int = 2000, seed: int = 0) -> 
     """The ``budget`` table (see the module's docstring). Its intervals take
     ``max(100, reps // 10)`` resamples, as the profiles do: one pair of them per evaluation
     step and method."""
-    from scipy import stats as scipy_stats
-
     curves = curves.dropna(subset=["normalized_return"])
     if curves.empty:
         return pd.DataFrame(columns=BUDGET_COLUMNS)
@@ -349,12 +347,9 @@ def budget(curves: pd.DataFrame, last: int, reps: int = 2000, seed: int = 0) -> 
                 y = values[versus]
                 point, low, high = stats.probability_of_improvement(x[:, None], y[:, None],
                                                                     reps=reps, seed=seed)
-                ahead, behind = (scipy_stats.mannwhitneyu(x, y, alternative=side,
-                                                          method="exact").pvalue
-                                 for side in ("greater", "less"))
+                ahead, behind = stats.one_sided_p_values(x, y)
                 row.update(p_improvement=point, p_improvement_lower=low,
-                           p_improvement_upper=high, p_value=float(ahead),
-                           p_value_reverse=float(behind))
+                           p_improvement_upper=high, p_value=ahead, p_value_reverse=behind)
             rows.append(row)
     return pd.DataFrame(rows, columns=BUDGET_COLUMNS)
 

@@ -90,8 +90,7 @@ def compare(a: np.ndarray, b: np.ndarray, *, higher_is_better: bool = True,
     if not higher_is_better:
         a, b = -a, -b
     point, low, high = stats.probability_of_improvement(a[:, None], b[:, None], reps=reps)
-    ahead = scipy_stats.mannwhitneyu(a, b, alternative="greater", method="exact").pvalue
-    behind = scipy_stats.mannwhitneyu(a, b, alternative="less", method="exact").pvalue
+    ahead, behind = stats.one_sided_p_values(a, b)
     verdict = ("reproduced" if ahead <= alpha else "not reproduced" if behind <= alpha
                else "inconclusive")
     return {"p_improvement": point, "p_improvement_lower": low, "p_improvement_upper": high,

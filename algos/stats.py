@@ -120,6 +120,15 @@ def probability_of_improvement(x: np.ndarray, y: np.ndarray, reps: int = 2000, s
     return float(points["pair"]), float(low), float(high)
 
 
+def one_sided_p_values(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """The exact one-sided Mann-Whitney p-values of two samples of runs: (A ahead of B, A behind
+    B)."""
+    from scipy import stats as scipy_stats
+
+    return tuple(float(scipy_stats.mannwhitneyu(a, b, alternative=side, method="exact").pvalue)
+                 for side in ("greater", "less"))
+
+
 def performance_profile(scores: Mapping[str, np.ndarray], thresholds: np.ndarray,
                         reps: int = 2000, seed: int = 0
                         ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
