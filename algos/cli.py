@@ -353,7 +353,6 @@ def _env_config(args: argparse.Namespace) -> EnvConfig:
 def _train(args: argparse.Namespace, agent_cls, config, env_config: EnvConfig, run: RunDir,
            run_config: dict, description: str, stop_when=None, **agent_inputs):
     """Build the agent for ``args`` (seed, steps, threads) and train it in ``run``."""
-    from .datasets import DatasetError, inference_scorer
     from .envs import resolve_action_set, state_shape
     from .learner import configure_torch
     from .loop import train_run
@@ -362,11 +361,8 @@ def _train(args: argparse.Namespace, agent_cls, config, env_config: EnvConfig, r
     shape = state_shape(env_config.game)
     actions = resolve_action_set(env_config.game, env_config.action_set)
     if "dataset" in agent_inputs:
-        # Scoring only: the true actions stay inside the scorer, never reach the learner.
-        try:
-            agent_inputs["scorer"] = inference_scorer(agent_inputs["dataset"].path, actions)
-        except DatasetError as err:
-            print(f"warning: no inference accuracy in diagnostics.csv ({err})", file=sys.stderr)
+        agent_inputs["scorer"] = _scorer(agent_inputs["dataset"].path, actions,
+                                         " in diagnostics.csv")
     agent = agent_cls(config, shape, len(actions), args.seed, args.steps, **agent_inputs)
     if config.replay_start >= args.steps:
         print(f"warning: --steps {args.steps} ends before replay_start ({config.replay_start}): "
@@ -376,6 +372,18 @@ def _train(args: argparse.Namespace, agent_cls, config, env_config: EnvConfig, r
                         threads=args.threads, description=description, stop_when=stop_when,
                         progress_every=args.progress_every)
     return agent, shape, len(actions), summary
+
+
+def _scorer(path: Path, actions: tuple[int, ...], where: str = ""):
+    """The dataset's inference scorer, or None with a warning where its hidden actions cannot
+    be read. Scoring only: the true actions stay inside the scorer, never reach the learner."""
+    from .datasets import DatasetError, inference_scorer
+
+    try:
+        return inference_scorer(path, actions)
+    except DatasetError as err:
+        print(f"warning: no inference accuracy{where} ({err})", file=sys.stderr)
+        return None
 
 
 def _writable_folder(path: Path, what: str) -> Path:
@@ -674,17 +682,12 @@ def cmd_check_dataset(args: argparse.Namespace) -> int:
           f"{'n/a' if mean is None else f'{mean:.2f}'}, action set {info['env']['action_names']}, "
           f"expert {info['expert']['path']}")
     if args.play:
-        from .datasets import DatasetError, inference_scorer
         from .diiqn import what_random_play_finds
         from .envs import EnvConfig, resolve_action_set
 
-        env_config = EnvConfig(info["game"])
-        try:
-            scorer = inference_scorer(args.path, resolve_action_set(info["game"], "full"))
-        except DatasetError as err:
-            scorer = None
-            print(f"warning: no inference accuracy ({err})", file=sys.stderr)
-        found = what_random_play_finds(data, env_config, args.play, seed=0, scorer=scorer)
+        scorer = _scorer(args.path, resolve_action_set(info["game"], "full"))
+        found = what_random_play_finds(data, EnvConfig(info["game"]), args.play, seed=0,
+                                       scorer=scorer)
         print(f"{args.play} steps of random play: "
               + ", ".join(f"{key} {value:.3f}" for key, value in found.items()))
     return 0
