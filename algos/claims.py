@@ -8,6 +8,9 @@ runs it rests on, and a verdict:
   over the runs finds A ahead at p <= 0.05, *not reproduced* where it finds B ahead at that
   level, *inconclusive* otherwise (three runs per method can reach p = 0.05 only if every run
   of A beats every run of B);
+* no difference (Freeway): an equivalence test, *reproduced* where the 95 % interval of the
+  gain lies within ±24 % (the smallest gain the paper reports), *not reproduced* where either
+  method is ahead at p <= 0.05, *inconclusive* otherwise;
 * levels (beyond the expert, capped at the expert): from the 95 % stratified-bootstrap interval
   of the IQM of expert-normalised scores: *reproduced* where the interval lies on the claimed
   side of 1, *not reproduced* where it lies on the other, *inconclusive* where it straddles it
@@ -124,17 +127,52 @@ def _returns(tables: dict[str, pd.DataFrame], method: str, env: str) -> np.ndarr
     return rows.sort_values("seed")["score"].to_numpy(dtype=float)
 
 
+NO_DIFFERENCE_GAMES = ("freeway",)
+"""The games where the paper finds no gain over DQN ("plain DRL already finds the optimal
+policy"); the gain claims leave them out and ``no_difference`` tests them."""
+
+EQUIVALENCE_MARGIN = 0.24
+"""No difference means a gain smaller than the smallest the paper reports as one (24 %)."""
+
+
+def _gain(tables: dict[str, pd.DataFrame], diiqn: str, dqn: str, env: str, reps: int
+          ) -> dict:
+    """DIIQN's mean return over DQN's - 1 on ``env``, its interval and the comparison."""
+    ours, theirs = _returns(tables, diiqn, env), _returns(tables, dqn, env)
+    low, high = bootstrap(relative_gain, ours, theirs, reps=reps)
+    return {"env": env, "measure": f"mean return {diiqn} / {dqn} - 1",
+            "effect": relative_gain(ours, theirs), "effect_lower": low, "effect_upper": high,
+            **compare(ours, theirs, reps=reps), "runs": _runs(tables, diiqn, dqn, env=env)}
+
+
+def _pairs(tables: dict[str, pd.DataFrame], *, gain_claimed: bool) -> list[tuple[str, str, str]]:
+    """(DIIQN method, DQN method, game) for the games where the paper claims a gain (or,
+    ``gain_claimed=False``, claims none)."""
+    envs = [env for env in sorted(tables["scores"]["env"].unique())
+            if (env in NO_DIFFERENCE_GAMES) != gain_claimed]
+    return [(diiqn, dqn, env) for diiqn in _methods(tables, "diiqn")
+            for dqn in _methods(tables, "dqn") for env in envs]
+
+
 def diiqn_over_dqn(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
+    return [_gain(tables, *pair, reps) for pair in _pairs(tables, gain_claimed=True)]
+
+
+def no_difference(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
+    """An equivalence test: *reproduced* where the gain's 95 % interval lies within
+    ±``EQUIVALENCE_MARGIN``, *not reproduced* where either method is ahead at p <= 0.05,
+    *inconclusive* otherwise (no significant difference is not yet evidence of none)."""
     out = []
-    for diiqn in _methods(tables, "diiqn"):
-        for dqn in _methods(tables, "dqn"):
-            for env in sorted(tables["scores"]["env"].unique()):
-                ours, theirs = _returns(tables, diiqn, env), _returns(tables, dqn, env)
-                low, high = bootstrap(relative_gain, ours, theirs, reps=reps)
-                out.append({"env": env, "measure": f"mean return {diiqn} / {dqn} - 1",
-                            "effect": relative_gain(ours, theirs), "effect_lower": low,
-                            "effect_upper": high, **compare(ours, theirs, reps=reps),
-                            "runs": _runs(tables, diiqn, dqn, env=env)})
+    for diiqn, dqn, env in _pairs(tables, gain_claimed=False):
+        row = _gain(tables, diiqn, dqn, env, reps)
+        ahead, behind = stats.one_sided_p_values(_returns(tables, diiqn, env),
+                                                 _returns(tables, dqn, env))
+        within = (-EQUIVALENCE_MARGIN < row["effect_lower"]
+                  and row["effect_upper"] < EQUIVALENCE_MARGIN)
+        row["p_value"] = float(min(ahead, behind))
+        row["verdict"] = ("not reproduced" if row["p_value"] <= 0.05 else "reproduced"
+                          if within else "inconclusive")
+        out.append(row)
     return out
 
 
@@ -184,7 +222,7 @@ def ahead_along_budget(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]
     Mann-Whitney test at 5 % per step, not corrected for the number of steps)."""
     out = []
     for diiqn in _methods(tables, "diiqn"):
-        for env in sorted(tables["budget"]["env"].unique()):
+        for env in sorted(set(tables["budget"]["env"]) - set(NO_DIFFERENCE_GAMES)):
             rows = _budget_rows(tables, diiqn, env).dropna(subset=["p_value"])
             if rows.empty:
                 continue
@@ -334,6 +372,8 @@ CLAIMS = [
     Claim("DIIQN beats DQN", "up to 130 % higher return than DQN; 24-130 % on every game but "
           "Freeway", "baseline", diiqn_over_dqn),
     Claim("DIIQN beats DQN at the long budget", "as above", "beyond_expert", diiqn_over_dqn),
+    Claim("Freeway: DIIQN no different from DQN", "no gain on Freeway: plain DRL already finds "
+          "the optimal policy", "baseline", no_difference),
     Claim("DIIQN ahead of DQN along the budget", "as above (\"up to\": at some budget)",
           "baseline", ahead_along_budget, normalised=True),
     Claim("DIIQN ahead of DQN along the budget (long budget)", "as above", "beyond_expert",

@@ -5,7 +5,15 @@ import pandas as pd
 import pytest
 
 from algos.aggregate import budget
-from algos.claims import _ranges, ahead_along_budget, compare, level
+from algos.claims import (
+    EQUIVALENCE_MARGIN,
+    _ranges,
+    ahead_along_budget,
+    compare,
+    diiqn_over_dqn,
+    level,
+    no_difference,
+)
 
 
 def test_a_level_needs_three_runs_and_an_interval_on_one_side_of_the_expert():
@@ -64,3 +72,27 @@ def test_steps_read_as_runs_of_consecutive_evaluations():
     grid = [0, 10_000, 20_000, 30_000, 40_000, 50_000]
     assert _ranges([10_000, 20_000, 30_000, 50_000], grid) == "10K-30K, 50K"
     assert _ranges([0], grid) == "0K"
+
+
+def _baseline(returns: dict[tuple[str, str], list[float]]) -> dict[str, pd.DataFrame]:
+    """A baseline's scores table: per (method, game), one final return per seed."""
+    return {"scores": pd.DataFrame([{"method": method, "algo": method, "env": env, "seed": seed,
+                                     "score": value}
+                                    for (method, env), values in returns.items()
+                                    for seed, value in enumerate(values)])}
+
+
+def test_freeway_is_tested_for_no_difference_and_left_out_of_the_gain_claim():
+    same = [20.0, 21.0, 22.0, 20.5, 21.5]
+    tables = _baseline({("dqn", "freeway"): same, ("diiqn", "freeway"): [x + 0.2 for x in same],
+                        ("dqn", "breakout"): [1.0, 2.0, 3.0], ("diiqn", "breakout"): [5, 6, 7]})
+    assert [row["env"] for row in diiqn_over_dqn(tables, 200)] == ["breakout"]
+    (row,) = no_difference(tables, 200)
+    assert row["env"] == "freeway" and row["verdict"] == "reproduced"
+    assert -EQUIVALENCE_MARGIN < row["effect_lower"] < row["effect_upper"] < EQUIVALENCE_MARGIN
+    # A difference either way fails it; too wide an interval says nothing.
+    apart = _baseline({("dqn", "freeway"): same, ("diiqn", "freeway"): [x + 9 for x in same]})
+    assert no_difference(apart, 200)[0]["verdict"] == "not reproduced"
+    noisy = _baseline({("dqn", "freeway"): [1.0, 30.0, 15.0],
+                       ("diiqn", "freeway"): [2.0, 28.0, 14.0]})
+    assert no_difference(noisy, 200)[0]["verdict"] == "inconclusive"
