@@ -253,13 +253,12 @@ def _runs(config: dict, name: str, spec: dict, label: str, algo: str, method_set
     elif sweep:
         settings[sweep["key"]] = value
     # The variant: the method's name, the swept value where it is not the default, after the
-    # experiment's name where the experiment has settings of its own.
+    # experiment's name where the run's settings or steps are the experiment's own (a run at
+    # the config's settings and steps is one run, whichever experiment lists it).
     parts = [] if label == algo else [label]
     if sweep and value != _sweep_default(config, sweep, algo):
         parts.append(f"{sweep['key']}-{_text(value)}")
-    if any(key in spec for key in ("set", "steps", "agent_action_set")):
-        parts.insert(0, name)
-    variant = "+".join(parts) or "default"
+    own_settings = any(key in spec for key in ("set", "agent_action_set"))
     checked = _checked(algo, settings, f"experiments.{name} ({label})")
     runs = []
     for env in spec["envs"]:
@@ -270,6 +269,8 @@ def _runs(config: dict, name: str, spec: dict, label: str, algo: str, method_set
         except EnvError as err:
             raise PlanError(f"experiments.{name}.agent_action_set: {err}") from None
         steps = _per_env(spec.get("steps", config["steps"]), env, "steps", name)
+        own = own_settings or steps != config["steps"]
+        variant = "+".join(([name] if own else []) + parts) or "default"
         runs += [Run(env, algo, variant, seed, steps, action_set,
                      size if ALGORITHMS[algo].needs_dataset else None, checked)
                  for seed in spec.get("seeds", config["seeds"])]

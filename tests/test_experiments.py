@@ -39,6 +39,16 @@ def test_variants_name_settings_and_runs_that_mean_the_same_are_shared():
     assert len(runs) == len({r.folder for r in runs.values()})
 
 
+def test_a_game_with_a_budget_of_its_own_is_named_after_the_experiment_and_no_other():
+    config = copy.deepcopy(SMOKE)
+    config["experiments"]["baseline"]["envs"] = ["breakout", "freeway"]
+    config["experiments"]["baseline"]["steps"] = {"breakout": SMOKE["steps"],
+                                                  "freeway": 3 * SMOKE["steps"]}
+    runs = plan(config)["baseline"].runs
+    assert {(r.env, r.variant, r.steps) for r in runs if r.algo == "dqn"} == {
+        ("breakout", "default", SMOKE["steps"]), ("freeway", "baseline", 3 * SMOKE["steps"])}
+
+
 def test_options_are_canonical_whatever_the_config_order():
     """The same settings written in another order, or a default written out, give the same
     command: a reordered config retrains nothing."""
