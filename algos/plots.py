@@ -106,8 +106,14 @@ def learning_curves(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     sns.set_theme(style="whitegrid", context="notebook")
     colors = _method_colors(curves)
     games = sorted(curves["env"].unique())
-    fig, axes = plt.subplots(1, len(games), figsize=(5.2 * len(games), 4.2), squeeze=False)
-    for ax, game in zip(axes[0], games, strict=True):
+    # At most three panels a row: five games in one row would be too narrow to read.
+    cols = min(3, len(games))
+    rows = -(-len(games) // cols)
+    fig, grid = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), squeeze=False)
+    axes = list(grid.flat)
+    for ax in axes[len(games):]:
+        ax.set_visible(False)
+    for ax, game in zip(axes, games, strict=False):
         data = curves[curves["env"] == game]
         # A marker per method as well as a colour: two methods with the same curve (DIIQN with
         # no usable expert sample is DQN) would otherwise show as one line.
@@ -124,7 +130,7 @@ def learning_curves(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
         ax.set_title(game)
         _steps_axis(ax)
         ax.set_ylabel("evaluation return (95 % CI over seeds)")
-    _legend_below(fig, axes[0])
+    _legend_below(fig, axes[:len(games)])
     _warn_weak_experts(fig, scores)
     return _save(fig, out, "learning_curves")
 

@@ -152,3 +152,31 @@ def test_a_partial_experiment_is_aggregated_on_its_finished_runs(runs, tmp_path)
     shared = f"shared{SHARED_REVISION}"
     assert set(pd.read_csv(out / "scores.csv")["revision"]) == {f"{shared}-dqn1",
                                                                 f"{shared}-diiqn1"}
+
+
+def test_five_games_of_learning_curves_wrap_into_rows_of_three(tmp_path, monkeypatch):
+    """One panel per game, at most three a row: five games in one row would be too narrow to
+    read. Each panel keeps its game's title; the sixth cell of the grid is empty."""
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from algos.plots import learning_curves
+
+    games = ["asterix", "breakout", "freeway", "seaquest", "space_invaders"]
+    curves = pd.DataFrame([{"env": g, "step": s, "eval_return": float(s + seed), "seed": seed,
+                            "method": m, "algo": m} for g in games for m in ("dqn", "diiqn")
+                           for seed in (0, 1) for s in (0, 1000, 2000)])
+    scores = pd.DataFrame([{"env": g, "method": "dqn", "algo": "dqn", "expert_return": 5.0,
+                            "random_return": 0.0, "expert_above_random": True} for g in games])
+    titles = []
+    real_savefig = plt.Figure.savefig
+
+    def spy(fig, *args, **kwargs):
+        titles.append([ax.get_title() for ax in fig.axes if ax.get_visible()])
+        return real_savefig(fig, *args, **kwargs)
+
+    monkeypatch.setattr(plt.Figure, "savefig", spy)
+    png, _ = learning_curves({"curves": curves, "scores": scores}, tmp_path)
+    assert titles[0] == games
+    width, height = Image.open(png).size
+    assert 1.0 < width / height < 2.0  # two rows of three, not one row of five (about 6:1)
