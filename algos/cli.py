@@ -12,7 +12,7 @@ import os
 import sys
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -685,9 +685,11 @@ def cmd_check_dataset(args: argparse.Namespace) -> int:
         from .diiqn import what_random_play_finds
         from .envs import EnvConfig, resolve_action_set
 
-        scorer = _scorer(args.path, resolve_action_set(info["game"], "full"))
-        found = what_random_play_finds(data, EnvConfig(info["game"]), args.play, seed=0,
-                                       scorer=scorer)
+        # Played with the dataset's own environment (a maze's expert may move in four
+        # directions of eight).
+        env_config = EnvConfig(**{f.name: info["env"][f.name] for f in fields(EnvConfig)})
+        scorer = _scorer(args.path, resolve_action_set(env_config.game, env_config.action_set))
+        found = what_random_play_finds(data, env_config, args.play, seed=0, scorer=scorer)
         print(f"{args.play} steps of random play: "
               + ", ".join(f"{key} {value:.3f}" for key, value in found.items()))
     return 0

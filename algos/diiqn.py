@@ -450,9 +450,9 @@ def what_random_play_finds(dataset: StateOnlyDataset, env_config: EnvConfig, ste
     transitions with an inferred action (``inferred_coverage``) and, with a ``scorer``, the
     inference accuracy against the hidden actions (by id and by effect)."""
     from .acting import play_randomly
-    from .envs import MinAtarEnv
+    from .envs import make_env
 
-    env = MinAtarEnv(env_config, seed)
+    env = make_env(env_config, seed)
     config = config or DIIQNConfig()
     agent = DIIQNAgent(replace(config, replay_capacity=steps), env.state_shape, env.n_actions,
                        seed, steps, dataset=dataset, scorer=scorer)

@@ -307,3 +307,19 @@ def test_check_dataset_play_says_what_random_play_finds(breakout_dataset):
     shares = {key: float(value) for key, value in found.items()}
     assert 0 < shares["exact_share"] <= shares["match_share"] <= 1
     assert 0 < shares["inferred_coverage"] <= 1 and 0 <= shares["inference_accuracy"] <= 1
+
+
+def test_check_dataset_play_plays_a_maze_with_the_datasets_own_actions(tmp_path):
+    """A maze's expert moves in four directions of eight: random play goes through the
+    dataset's own environment (the maze, its action set), and its inferred actions are scored
+    against the hidden ones of that set."""
+    expert, data = tmp_path / "expert", tmp_path / "n500.npz"
+    cli("expert", "--game", "grid_maze_small", "--action-set", "cardinal", "--scripted",
+        "planner", "--seed", "0", "--eval-episodes", "2", "--out", str(expert), check=True)
+    cli("dataset", "--expert", str(expert), "--size", "500", "--seed", "0", "--out", str(data),
+        "--epsilon", "0.2", check=True)
+    result = cli("check-dataset", str(data), "--play", "300", check=True)
+    line = result.stdout.splitlines()[-1]
+    shares = dict(part.split(" ") for part in line.split(": ", 1)[1].split(", "))
+    assert 0 < float(shares["match_share"]) <= 1
+    assert 0 < float(shares["inference_accuracy"]) <= 1
