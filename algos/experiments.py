@@ -295,8 +295,8 @@ def only_finished(experiments: dict[str, Experiment], log: TextIO | None = None
                   ) -> dict[str, Experiment]:
     """``experiments`` with only their finished runs (``summary.json`` in the run's folder,
     relative to the working directory) of this code's revision (a stale run would be trained
-    again); an experiment with none is left out, and ``log`` (if given) is told what was left
-    out."""
+    again) and the envs these are on; an experiment with none is left out, and ``log`` (if
+    given) is told what was left out."""
     kept = {}
     for name, experiment in experiments.items():
         methods = {label: [run for run in runs if _finished_by_this_code(run)]
@@ -307,7 +307,11 @@ def only_finished(experiments: dict[str, Experiment], log: TextIO | None = None
             print(f"finished_only: {name}: {finished} of {len(experiment.runs)} runs finished "
                   "by this code's revision" + ("" if finished else "; left out"), file=log)
         if finished:
-            kept[name] = dataclasses.replace(experiment, methods=methods)
+            # Only the envs with a finished run: an env without one needs no expert (its
+            # expert might be hours of training).
+            envs = [env for env in experiment.envs
+                    if any(run.env == env for runs in methods.values() for run in runs)]
+            kept[name] = dataclasses.replace(experiment, envs=envs, methods=methods)
     return kept
 
 

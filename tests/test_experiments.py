@@ -158,6 +158,24 @@ def test_finished_only_keeps_the_finished_runs_and_leaves_out_empty_experiments(
         "revision" in capsys.readouterr().err
 
 
+def test_finished_only_keeps_only_the_envs_with_a_finished_run(tmp_path, monkeypatch):
+    """An env with no finished run leaves the experiment, so its expert is not asked for (the
+    workflow would train it: hours for a new game's expert)."""
+    import json
+
+    from algos.algorithms import revision
+    from algos.experiments import only_finished
+
+    monkeypatch.chdir(tmp_path)
+    experiments = plan(SMOKE)
+    assert len(experiments["heterogeneous"].envs) == 3
+    run = next(r for r in experiments["heterogeneous"].runs if r.env == "point_maze")
+    (tmp_path / run.folder).mkdir(parents=True)
+    (tmp_path / run.folder / "summary.json").write_text("{}")
+    (tmp_path / run.folder / "config.json").write_text(json.dumps({"revision": revision(run.algo)}))
+    assert only_finished(experiments)["heterogeneous"].envs == ["point_maze"]
+
+
 def test_the_lists_that_name_algorithms_and_experiments_agree_with_the_registry():
     """Adding an algorithm or renaming an experiment touches lists elsewhere: the schema's
     enum of algorithms is the registry's, and every claim names an experiment that the default
