@@ -113,7 +113,7 @@ def learning_curves(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     axes = list(grid.flat)
     for ax in axes[len(games):]:
         ax.set_visible(False)
-    for ax, game in zip(axes, games, strict=False):
+    for ax, game in zip(axes[:len(games)], games, strict=True):
         data = curves[curves["env"] == game]
         # A marker per method as well as a colour: two methods with the same curve (DIIQN with
         # no usable expert sample is DQN) would otherwise show as one line.
@@ -346,7 +346,7 @@ def beyond(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     fig, axes = plt.subplots(1, len(envs) + 2, figsize=(3.8 * (len(envs) + 2),
                                                        0.55 * len(methods) + 1.8),
                              sharey=True, squeeze=False)
-    for ax, env in zip(axes[0], envs, strict=False):
+    for ax, env in zip(axes[0][:len(envs)], envs, strict=True):
         rows = by_env[by_env["env"] == env].set_index("method").loc[methods].reset_index()
         _intervals(ax, rows, colors, "iqm", "lower", "upper")
         ax.axvline(1.0, color="black", ls="--", lw=1)

@@ -68,6 +68,19 @@ def random_expert_dataset(out: Path, game: str = "breakout", size: int = 3000, s
     return out
 
 
+def planner_expert_dataset(expert: Path, data: Path, size: int, game: str = "grid_maze_small",
+                           action_set: str = "cardinal", eval_episodes: int = 5,
+                           epsilon: float | None = None) -> tuple[Path, Path]:
+    """A maze's planner expert in ``expert`` and its ``size``-transition dataset in ``data``
+    (dataset seed 0; ``epsilon`` the dataset's exploration, the CLI's default when None)."""
+    cli("expert", "--game", game, "--action-set", action_set, "--scripted", "planner",
+        "--seed", "0", "--eval-episodes", str(eval_episodes), "--out", str(expert), check=True)
+    noise = [] if epsilon is None else ["--epsilon", str(epsilon)]
+    cli("dataset", "--expert", str(expert), "--size", str(size), "--seed", "0", "--out",
+        str(data), *noise, check=True)
+    return expert, data
+
+
 def play_randomly(agent, env, steps: int, seed: int) -> None:
     """``algos.acting.play_randomly`` (imported when called: conftest imports no torch)."""
     from algos.acting import play_randomly as play

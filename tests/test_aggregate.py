@@ -7,7 +7,7 @@ from algos.aggregate import expert_clearly_above_random
 from algos.algorithms import SHARED_REVISION
 from algos.plots import palette
 from algos.stats import aggregate_metrics, score_matrices
-from conftest import cli
+from conftest import cli, planner_expert_dataset
 
 # Under pytest-xdist (make test), the tests sharing this module's fixtures run on one worker.
 pytestmark = pytest.mark.xdist_group("aggregate_runs")
@@ -23,12 +23,8 @@ def runs(tmp_path_factory):
     layout results/runs/{game}/{algo}/{variant}/seed{seed}. Returns (experts, run folders)."""
     root = tmp_path_factory.mktemp("results")
     experts = root / "experts"
-    cli("expert", "--game", "grid_maze_small", "--action-set", "cardinal", "--scripted",
-        "planner", "--seed", "0", "--eval-episodes", "5", "--out",
-        str(experts / "grid_maze_small"), check=True)
-    data = root / "n2000.npz"
-    cli("dataset", "--expert", str(experts / "grid_maze_small"), "--size", "2000", "--seed", "0",
-        "--out", str(data), "--epsilon", "0.2", check=True)
+    _, data = planner_expert_dataset(experts / "grid_maze_small", root / "n2000.npz", 2000,
+                                     epsilon=0.2)
     folders = []
     for algo in ("dqn", "diiqn"):
         for seed in (0, 1):

@@ -22,7 +22,7 @@ from algos.datasets import (
 from algos.envs import EnvConfig, MinAtarEnv, unpack_states
 from algos.experts import load_expert
 from algos.seeds import Stream, child_seed
-from conftest import cli
+from conftest import cli, planner_expert_dataset
 
 # Under pytest-xdist (make test), the tests sharing this module's fixtures run on one worker.
 pytestmark = pytest.mark.xdist_group("breakout_expert")
@@ -313,11 +313,8 @@ def test_check_dataset_play_plays_a_maze_with_the_datasets_own_actions(tmp_path)
     """A maze's expert moves in four directions of eight: random play goes through the
     dataset's own environment (the maze, its action set), and its inferred actions are scored
     against the hidden ones of that set."""
-    expert, data = tmp_path / "expert", tmp_path / "n500.npz"
-    cli("expert", "--game", "grid_maze_small", "--action-set", "cardinal", "--scripted",
-        "planner", "--seed", "0", "--eval-episodes", "2", "--out", str(expert), check=True)
-    cli("dataset", "--expert", str(expert), "--size", "500", "--seed", "0", "--out", str(data),
-        "--epsilon", "0.2", check=True)
+    _, data = planner_expert_dataset(tmp_path / "expert", tmp_path / "n500.npz", 500,
+                                     eval_episodes=2, epsilon=0.2)
     result = cli("check-dataset", str(data), "--play", "300", check=True)
     line = result.stdout.splitlines()[-1]
     shares = dict(part.split(" ") for part in line.split(": ", 1)[1].split(", "))

@@ -16,7 +16,7 @@ from scipy import stats
 
 from algos.acting import UniformRandomPolicy, evaluate
 from algos.envs import EnvConfig
-from conftest import cli
+from conftest import cli, planner_expert_dataset
 
 pytestmark = [pytest.mark.slow, pytest.mark.learning]  # make test-learning
 
@@ -155,11 +155,8 @@ def maze_runs(folder: Path, game: str, algos: tuple[str, ...], seeds: tuple[int,
     """Train every (algo, seed) on ``game`` with the agent's action set, the planner expert's
     30K-transition dataset for the imitation methods, two runs at a time (the runs are
     single-threaded). Returns the run folders; the expert folder is ``folder / "expert"``."""
-    expert, data = folder / "expert", folder / "n30000.npz"
-    cli("expert", "--game", game, "--scripted", "planner", "--action-set", MAZE_EXPERT[game],
-        "--seed", "0", "--eval-episodes", "20", "--out", str(expert), check=True)
-    cli("dataset", "--expert", str(expert), "--size", "30000", "--seed", "0", "--out", str(data),
-        check=True)
+    _, data = planner_expert_dataset(folder / "expert", folder / "n30000.npz", 30000, game=game,
+                                     action_set=MAZE_EXPERT[game], eval_episodes=20)
 
     def train(job: tuple[str, int]) -> Path:
         algo, seed = job
