@@ -37,6 +37,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ from .envs import (
     state_shape,
 )
 from .errors import UserError
-from .runs import atomic_write, now, provenance, read_json, seal_problem, sealed, to_json
+from .runs import atomic_write, now, provenance, read_description, sealed, to_json
 from .seeds import Stream, child_seed
 
 FORMAT = 2
@@ -316,18 +317,11 @@ class StateOnlyDataset:
                                f"environment's are {tuple(state_shape)}")
 
 
-def _read_info(path: Path) -> dict:
+def _read_info(path: Path) -> Any:
     meta = info_path(path)
-    if not meta.is_file():
-        raise DatasetError(f"{meta}: missing (every dataset file has its description beside it)")
-    try:
-        info = read_json(meta)
-    except ValueError as err:
-        raise DatasetError(f"{meta}: not valid JSON ({err})") from None
-    problem = seal_problem(info, DESCRIPTION_FIELDS) if isinstance(info, dict) else None
-    if problem:
-        raise DatasetError(f"{meta}: {problem}")
-    return info
+    return read_description(
+        meta, DatasetError, f"{meta}: missing (every dataset file has its description beside it)",
+        DESCRIPTION_FIELDS)
 
 
 def load_dataset(path: Path, game: str | None = None) -> StateOnlyDataset:

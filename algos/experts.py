@@ -36,8 +36,7 @@ from .runs import (
     file_sha256,
     now,
     provenance,
-    read_json,
-    seal_problem,
+    read_description,
     sealed,
 )
 from .seeds import Stream, child_seed
@@ -136,15 +135,10 @@ def load_expert(directory: Path) -> tuple[Policy, dict]:
     """The expert in ``directory`` and its ``expert.json``; ``ExpertError`` if it is not there."""
     directory = Path(directory)
     info_path = directory / "expert.json"
-    if not info_path.is_file():
-        raise ExpertError(f"{directory}: no expert.json (train one with python -m algos expert)")
-    try:
-        info = read_json(info_path)
-    except ValueError as err:
-        raise ExpertError(f"{info_path}: not valid JSON ({err})") from None
-    problem = expert_info_problem(info) or seal_problem(info, EXPERT_KEYS)
-    if problem:
-        raise ExpertError(f"{info_path}: {problem}")
+    info = read_description(
+        info_path, ExpertError,
+        f"{directory}: no expert.json (train one with python -m algos expert)", EXPERT_KEYS,
+        check=expert_info_problem)
     if info.get("kind") == "dqn":
         policy = directory / str(info.get("policy_file", "policy.pt"))
         # An expert.json of before the checksum (the committed experts) has none to check.

@@ -319,6 +319,26 @@ def sealed(data: dict) -> dict:
     return {**data, SEAL_KEY: json_seal(data)}
 
 
+def read_description(path: Path, error: type[Exception], missing: str,
+                     unsealed_keys: Iterable[str],
+                     check: Callable[[Any], str | None] | None = None) -> Any:
+    """The description (a sealed JSON object) at ``path``. ``error`` with one line naming the
+    file if it is absent (the message ``missing``), not JSON, failing ``check`` (what is wrong,
+    or None) or, where it is an object, not as its writer wrote it (``seal_problem``). What is
+    valid JSON but no object is returned, for the caller to name."""
+    if not path.is_file():
+        raise error(missing)
+    try:
+        info = read_json(path)
+    except ValueError as err:
+        raise error(f"{path}: not valid JSON ({err})") from None
+    problem = (check(info) if check else None) or (
+        seal_problem(info, unsealed_keys) if isinstance(info, dict) else None)
+    if problem:
+        raise error(f"{path}: {problem}")
+    return info
+
+
 def seal_problem(data: dict, unsealed_keys: Iterable[str]) -> str | None:
     """What is wrong with a description read back, or None: a seal that differs from its
     contents, or, with no seal (written before seals), a key its writer never wrote (a byte
