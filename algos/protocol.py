@@ -80,9 +80,12 @@ def decide(measures: pd.DataFrame, cells: pd.DataFrame, protocol: TuningProtocol
     tied = [m for m in protocol.simpler_first
             if m in mean_final and mean_final[best] - mean_final[m] < protocol.tie]
     chosen = tied[0] if tied else best
-    left_out = [m for m in protocol.candidates if not eligible[m]]
-    why = (f"{chosen}: mean final normalised score over the games {mean_final[chosen]:.3f}"
-           f" (best {best} {mean_final[best]:.3f}; a tie below {protocol.tie} goes to the "
-           f"simpler)" + (f"; not eligible (head start below {protocol.eligible} of "
-                          f"{protocol.reference}'s): {', '.join(left_out)}" if left_out else ""))
+    share = games["head_start"] / reference.reindex(games.index, level="env")
+    left_out = [f"{m} ({share.loc[m].min():.2f} of it on {share.loc[m].idxmin()})"
+                for m in protocol.candidates if not eligible[m]]
+    why = (f"it chooses {chosen}, mean final normalised score over the games "
+           f"{mean_final[chosen]:.3f} (the best eligible, {best}, {mean_final[best]:.3f}; a "
+           f"difference below {protocol.tie} is a tie, which goes to the simpler)"
+           + (f"; not eligible, a head start below {protocol.eligible} of {protocol.reference}'s "
+              f"on a game: {', '.join(left_out)}" if left_out else ""))
     return chosen, why
