@@ -73,7 +73,7 @@ def test_the_tuning_rule_waits_for_every_run_then_takes_the_best_eligible_simple
     # 0.1 on one game is below 0.8 of the reference's: not eligible.
     slow = {**head, ("new", "b"): 0.2}
     chosen, why = choice(better, head=slow)
-    assert chosen == "old" and "not eligible" in why and "new" in why
+    assert chosen == "old" and "not eligible" in why and "new (0.50 of it on b)" in why
     tie = {**better, ("new", "a"): 1.05}  # mean 1.025 against 1.0: within 0.03
     assert choice(tie)[0] == "old"
 
