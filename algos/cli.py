@@ -55,7 +55,7 @@ def _train_epilog() -> str:
     example = ("examples:\n  python -m algos train dqn --game breakout --seed 0 --steps 100000 "
                "--out results/runs/breakout/dqn/default/seed0\n"
                "  python -m algos train diiqn --game breakout --seed 0 --steps 100000 "
-               "--dataset results/datasets/breakout/n100000.npz "
+               "--dataset results/datasets/breakout/n30000.npz "
                "--out results/runs/breakout/diiqn/default/seed0")
     return "\n\n".join([example, *blocks])
 
@@ -117,8 +117,9 @@ def _expert_arguments(expert: argparse.ArgumentParser) -> None:
             "random and a full DQN. Then write OUT/policy.pt and, last, OUT/expert.json with "
             "the expert's and a random policy's return over --eval-episodes episodes.", width=96),
         ("example:\n  python -m algos expert --game breakout --seed 0 --steps 1000000 "
-         "--out results/experts/breakout\n\nconfig keys (--set): as for "
-         "'python -m algos train dqn --help'; reference scores: "
+         "--out results/experts/breakout\n\nconfig keys (--set): "
+         "dqn's, listed under 'config keys of dqn' in 'python -m algos train --help'; "
+         "reference scores: "
          + ", ".join(f"{g} {s:g}" for g, s in REFERENCE_DQN_SCORES.items())))
     _add_env_arguments(expert)
     expert.add_argument("--seed", type=_seed, required=True, help="the one seed of the expert")
@@ -157,7 +158,7 @@ def _dataset_arguments(dataset: argparse.ArgumentParser) -> None:
             "dataset of size N is its first N transitions, so smaller datasets are prefixes of "
             "larger ones.", width=96),
         ("example:\n  python -m algos dataset --expert results/experts/breakout "
-         "--size 100000 --seed 0 --out results/datasets/breakout/n100000.npz"))
+         "--size 30000 --seed 0 --out results/datasets/breakout/n30000.npz"))
     dataset.add_argument("--expert", type=Path, required=True, metavar="DIR",
                          help="expert folder (with expert.json)")
     dataset.add_argument("--size", type=_positive_int, required=True,
@@ -261,7 +262,9 @@ def _tables_arguments(tables: argparse.ArgumentParser) -> None:
             "Print the results page's tables (Markdown) from ROOT (the aggregate folders and "
             "claims.csv): every claim with its verdict, then per experiment, method and game "
             "the runs finished of those planned, their seeds, the mean score and the IQM of "
-            "the expert-normalised score. With --update PAGE, write them into PAGE between "
+            "the expert-normalised score, and under the tuning experiment its protocol's "
+            "measures per run and the candidate its decision rule chooses "
+            "(algos/protocol.py). With --update PAGE, write them into PAGE between "
             "its two marker lines instead (docs/results.md has them).", width=96),
         "example:\n  python -m algos tables results/aggregate --update docs/results.md")
     tables.add_argument("root", type=Path, metavar="ROOT", help="folder of aggregate folders")
@@ -285,7 +288,7 @@ def _verify_arguments(verify: argparse.ArgumentParser) -> None:
     verify.add_argument("run", type=Path, metavar="RUN", help="a finished run folder")
     verify.add_argument("--steps", type=_positive_int, default=1, metavar="N",
                         help="train to the first evaluation at or past step N (default 1: the "
-                             "first after step 0)")
+                             "first evaluation after step 0, at the run's eval_every)")
     _add_progress_argument(verify)
 
 

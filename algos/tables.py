@@ -126,7 +126,7 @@ def tables_markdown(root: Path) -> str:
         parts += [f"### `{folder.name}` (`results/aggregate/{folder.name}/`)",
                   experiment_table(tables)]
         if folder.name == DIIQN_DEFAULT.experiment:
-            parts += [f"The tuning protocol's measures ({folder.name}, docs/results.md):",
+            parts += [f"The tuning protocol's measures ({folder.name}; algos/protocol.py):",
                       tuning_table(tables, DIIQN_DEFAULT)]
     if not parts:
         raise AggregateError(f"{root}: no aggregate folders and no claims.csv")
