@@ -150,8 +150,11 @@ def _pairs(tables: dict[str, pd.DataFrame], *, gain_claimed: bool) -> list[tuple
     ``gain_claimed=False``, claims none)."""
     envs = [env for env in sorted(tables["scores"]["env"].unique())
             if (env in NO_DIFFERENCE_GAMES) != gain_claimed]
+    # A game where one side has no finished run yet (a five-game experiment part-trained) has
+    # nothing to compare: it gets no row rather than an empty sample.
     return [(diiqn, dqn, env) for diiqn in _methods(tables, "diiqn")
-            for dqn in _methods(tables, "dqn") for env in envs]
+            for dqn in _methods(tables, "dqn") for env in envs
+            if len(_returns(tables, diiqn, env)) and len(_returns(tables, dqn, env))]
 
 
 def diiqn_over_dqn(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:

@@ -96,3 +96,10 @@ def test_freeway_is_tested_for_no_difference_and_left_out_of_the_gain_claim():
     noisy = _baseline({("dqn", "freeway"): [1.0, 30.0, 15.0],
                        ("diiqn", "freeway"): [2.0, 28.0, 14.0]})
     assert no_difference(noisy, 200)[0]["verdict"] == "inconclusive"
+
+
+def test_a_game_with_runs_of_one_side_only_gets_no_comparison():
+    """A five-game experiment part-trained: Asterix has a DQN run and no DIIQN run yet."""
+    tables = _baseline({("dqn", "breakout"): [1.0, 2.0, 3.0], ("diiqn", "breakout"): [5, 6, 7],
+                        ("dqn", "asterix"): [1.0]})
+    assert [row["env"] for row in diiqn_over_dqn(tables, 200)] == ["breakout"]
