@@ -16,7 +16,10 @@ Tables (``aggregate``'s keys, written as ``{name}.csv``):
 * ``curves``: every evaluation of every run, raw and normalised.
 * ``intervals``: IQM, median, mean and optimality gap of the normalised scores per method over
   envs and seeds, with stratified-bootstrap 95 % intervals; ``intervals_by_env``: the IQM per
-  method and env over seeds.
+  method and env over seeds. Here and in ``poi``, ``profiles`` and ``beyond``, "over envs" is
+  over ``stats.aggregated_envs``: every env once the experiment is finished; while it is
+  partial, the envs on which every method's runs make the largest rectangular matrices
+  (``cells``' ``seeds_over_envs`` says which seeds, and is empty on an env left out).
 * ``poi``: P(X > Y) for every ordered pair of methods; ``profiles``: performance profiles.
 * ``beyond``: per method, the share of runs above the expert (normalised score > 1) and the
   probability of beating DQN where the experiment has DQN, with intervals.
@@ -273,9 +276,10 @@ def aggregate(runs: list[RunRef], experts: Path | None = None, last: int = 3, re
 def cell_table(planned: list[RunRef], scores: pd.DataFrame, sweep: dict | None
                ) -> pd.DataFrame:
     """What each (method, env) rests on: the runs planned (where a manifest says) and
-    finished, their seeds, the seeds in the aggregates over envs (``stats.balanced_seeds``),
-    and the code revisions and commits they came from."""
-    balanced = stats.balanced_seeds(scores)
+    finished, their seeds, the seeds in the aggregates over envs (``stats.balanced_seeds``;
+    none on an env those leave out, ``stats.aggregated_envs``), and the code revisions and
+    commits they came from."""
+    balanced, over = stats.balanced_seeds(scores), set(stats.aggregated_envs(scores))
     values = len(sweep["values"]) if sweep else 1
     rows = []
     for (method, env), runs in scores.groupby(["method", "env"], sort=True):
@@ -284,7 +288,8 @@ def cell_table(planned: list[RunRef], scores: pd.DataFrame, sweep: dict | None
         rows.append({"method": method, "env": env, "planned": max(planned_here, len(runs)),
                      "finished": len(runs),
                      "seeds": " ".join(map(str, sorted(runs["seed"]))),
-                     "seeds_over_envs": " ".join(map(str, balanced.get(method, []))),
+                     "seeds_over_envs": " ".join(map(str, balanced.get(method, [])))
+                     if env in over else "",
                      "revisions": " ".join(sorted(set(runs["revision"]))),
                      "git_commits": " ".join(sorted(set(runs["git_commit"]) - {""}))})
     return pd.DataFrame(rows, columns=["method", "env", "planned", "finished", "seeds",

@@ -22,6 +22,7 @@ from matplotlib.ticker import FuncFormatter
 from .algorithms import ALGORITHMS
 from .figures import FIGURES, figures_for
 from .runs import atomic_write
+from .stats import aggregated_envs
 
 # 250000 -> "250K": full step counts run into each other under a panel's ticks.
 STEPS = FuncFormatter(
@@ -89,6 +90,17 @@ def _legend_below(fig, axes) -> None:
     rows = -(-len(labels) // 6)
     height = fig.get_size_inches()[1]
     fig.tight_layout(rect=(0, (0.25 + 0.22 * rows) / height, 1, 1))  # the legend's inches
+
+
+def _note_partial_envs(fig, scores: pd.DataFrame) -> None:
+    """A line over a figure of aggregates over envs where they leave out an env of the
+    experiment (``stats.aggregated_envs``: a partial experiment), naming the envs they are
+    over."""
+    over = aggregated_envs(scores)
+    left_out = sorted(set(scores["env"]) - set(over))
+    if left_out:
+        fig.text(0.5, 1.045, f"over {', '.join(over)}; not yet {', '.join(left_out)} (fewer "
+                 "runs so far: cells.csv)", ha="center", va="bottom", fontsize="small")
 
 
 def _warn_weak_experts(fig, scores: pd.DataFrame) -> None:
@@ -167,6 +179,7 @@ def aggregates(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
         ax.set_xlabel("expert-normalised score")
     fig.tight_layout()
     _warn_weak_experts(fig, tables["scores"])
+    _note_partial_envs(fig, tables["scores"])
     return _save(fig, out, "aggregates")
 
 
@@ -183,6 +196,7 @@ def improvement(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     ax.set_xlim(0, 1)
     ax.set_xlabel("probability of improvement (95 % CI)")
     fig.tight_layout()
+    _note_partial_envs(fig, tables["scores"])
     return _save(fig, out, "improvement")
 
 
@@ -202,6 +216,7 @@ def profiles(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     ax.set_ylabel("fraction of runs with score > τ")
     ax.legend(fontsize="small")
     fig.tight_layout()
+    _note_partial_envs(fig, tables["scores"])
     return _save(fig, out, "profiles")
 
 
@@ -366,6 +381,7 @@ def beyond(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     ax.set_xlabel("probability of improvement (95 % CI)")
     fig.tight_layout()
     _warn_weak_experts(fig, tables["scores"])
+    _note_partial_envs(fig, tables["scores"])
     return _save(fig, out, "beyond")
 
 

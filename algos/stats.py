@@ -21,6 +21,7 @@ Bootstrap draws are seeded by the caller, so the same scores give the same inter
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Iterator, Mapping
 
 import numpy as np
@@ -172,12 +173,12 @@ def steps_to_threshold(curves: pd.DataFrame, threshold: float) -> pd.DataFrame:
 
 def score_matrices(scores: pd.DataFrame) -> dict[str, np.ndarray]:
     """``{method: (runs, tasks) matrix}`` of normalised scores (``scores``: one row per run,
-    with method, env, seed, normalized_score); tasks are the envs in sorted order, runs the
-    seeds that the method has on every env (``balanced_seeds``): rliable's matrices are
-    rectangular, and a partial experiment has more seeds on some envs than on others. A method
-    with no seed on every env has no matrix (a partial experiment may have none)."""
+    with method, env, seed, normalized_score); tasks are ``aggregated_envs`` in sorted order,
+    runs the seeds that the method has on every one of them (``balanced_seeds``): rliable's
+    matrices are rectangular, and a partial experiment has more seeds on some envs than on
+    others. A method with no seed on every such env has no matrix."""
     matrices = {}
-    envs = sorted(scores["env"].unique())
+    envs = aggregated_envs(scores)
     common = balanced_seeds(scores)
     for method, table in scores.groupby("method", sort=False):
         if not common[method]:
@@ -194,9 +195,32 @@ def score_matrices(scores: pd.DataFrame) -> dict[str, np.ndarray]:
     return matrices
 
 
+def aggregated_envs(scores: pd.DataFrame) -> list[str]:
+    """The envs (sorted) that the aggregates over envs are taken over: of the sets of envs on
+    which every method has a run of some seed on each env, the one whose matrices hold the most
+    runs (ties: more envs, then the first in sorted order). A finished experiment has every env;
+    a partial one leaves out an env that some method has not reached yet (one DQN run on a new
+    game would otherwise empty every other method's matrix) or that has fewer seeds than the
+    rest have. Where no set serves every method, every env (a method without a seed on all of
+    them then has no matrix)."""
+    envs = sorted(scores["env"].unique())
+    seeds = {(method, env): set(table["seed"])
+             for (method, env), table in scores.groupby(["method", "env"], sort=False)}
+    methods = list(dict.fromkeys(scores["method"]))
+    best, chosen = 0, envs
+    for size in range(len(envs), 0, -1):
+        for subset in itertools.combinations(envs, size):
+            common = [set.intersection(*(seeds.get((m, env), set()) for env in subset))
+                      for m in methods]
+            runs = size * sum(map(len, common))
+            if all(common) and runs > best:
+                best, chosen = runs, list(subset)
+    return chosen
+
+
 def balanced_seeds(scores: pd.DataFrame) -> dict[str, list[int]]:
-    """Per method, the seeds it has a run of on every env of ``scores`` (sorted)."""
-    envs = set(scores["env"])
+    """Per method, the seeds it has a run of on every env of ``aggregated_envs`` (sorted)."""
+    envs = set(aggregated_envs(scores))
     return {method: sorted(seed for seed, runs in table.groupby("seed")
-                           if set(runs["env"]) == envs)
+                           if envs <= set(runs["env"]))
             for method, table in scores.groupby("method", sort=False)}

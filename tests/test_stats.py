@@ -9,6 +9,7 @@ from rliable import metrics
 
 from algos.stats import (
     aggregate_metrics,
+    aggregated_envs,
     balanced_seeds,
     normalise,
     performance_profile,
@@ -102,13 +103,46 @@ def test_steps_to_threshold_is_the_first_evaluation_at_or_above_it():
 
 def test_aggregates_over_envs_use_the_seeds_a_method_has_on_every_env():
     """A partial experiment (more seeds on one env than on another) is aggregated over envs on
-    the seeds common to all its envs; a method with none has no matrix."""
+    the seeds common to all its envs."""
     scores = pd.DataFrame({
-        "method": ["a"] * 5 + ["b"],
-        "env": ["x", "x", "x", "y", "y", "x"],
-        "seed": [0, 1, 2, 1, 2, 0],
-        "normalized_score": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]})
-    assert balanced_seeds(scores) == {"a": [1, 2], "b": []}
+        "method": ["a"] * 5 + ["b"] * 2,
+        "env": ["x", "x", "x", "y", "y", "x", "y"],
+        "seed": [0, 1, 2, 1, 2, 1, 1],
+        "normalized_score": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]})
+    # {x, y}: a's seeds 1, 2 and b's 1 on two envs (6 runs); {x}: a's three and b's one (4).
+    assert aggregated_envs(scores) == ["x", "y"]
+    assert balanced_seeds(scores) == {"a": [1, 2], "b": [1]}
     matrices = score_matrices(scores)
-    assert list(matrices) == ["a"]
     np.testing.assert_allclose(matrices["a"], [[0.2, 0.4], [0.3, 0.5]])
+    np.testing.assert_allclose(matrices["b"], [[0.6, 0.7]])
+
+
+def _grid(cells: dict[tuple[str, str], list[int]]) -> pd.DataFrame:
+    """Scores with a run of each (method, env) cell's seeds (the scores themselves arbitrary)."""
+    rows = [{"method": method, "env": env, "seed": seed, "normalized_score": 0.1 * seed}
+            for (method, env), seeds in cells.items() for seed in seeds]
+    return pd.DataFrame(rows)
+
+
+def test_a_new_game_enters_the_aggregates_over_envs_once_it_holds_as_many_runs():
+    """One method's first run on a new game leaves the other games' aggregates as they were; the
+    game comes in when every method has as many seeds there as on the others."""
+    done = {(m, g): [0, 1, 2] for m in ("dqn", "diiqn") for g in ("breakout", "space_invaders")}
+    first = _grid({**done, ("dqn", "asterix"): [0]})
+    assert aggregated_envs(first) == ["breakout", "space_invaders"]
+    assert balanced_seeds(first) == {"dqn": [0, 1, 2], "diiqn": [0, 1, 2]}
+    assert {m: x.shape for m, x in score_matrices(first).items()} == {"dqn": (3, 2),
+                                                                     "diiqn": (3, 2)}
+    # Both methods on seed 0 of the new game: 3 x 2 runs on three games, 12 on the two.
+    both = _grid({**done, ("dqn", "asterix"): [0], ("diiqn", "asterix"): [0]})
+    assert aggregated_envs(both) == ["breakout", "space_invaders"]
+    full = _grid({**done, ("dqn", "asterix"): [0, 1, 2], ("diiqn", "asterix"): [0, 1, 2]})
+    assert aggregated_envs(full) == ["asterix", "breakout", "space_invaders"]
+    assert {m: x.shape for m, x in score_matrices(full).items()} == {"dqn": (3, 3),
+                                                                    "diiqn": (3, 3)}
+
+
+def test_without_a_set_of_envs_that_serves_every_method_the_aggregates_take_every_env():
+    scores = _grid({("a", "x"): [0], ("b", "y"): [0]})
+    assert aggregated_envs(scores) == ["x", "y"]
+    assert score_matrices(scores) == {}
