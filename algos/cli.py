@@ -715,10 +715,11 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     write_tables(tables, args.out)
     iqm = tables["intervals"].query("metric == 'iqm'")
     cells = tables["cells"]
+    over = sorted(set(cells.loc[cells["seeds_over_envs"] != "", "env"]))
     print(f"{args.out}: {len(tables['scores'])} of {len(runs)} runs finished, of "
           f"{cells['method'].nunique()} methods on {tables['scores']['env'].nunique()} envs "
           f"(code revisions: {', '.join(sorted(set(tables['scores']['revision'])))}); IQM of "
-          "expert-normalised scores over envs: "
+          f"expert-normalised scores over {', '.join(over) or 'envs'}: "
           + (", ".join(f"{m} {v:.2f}" for m, v in zip(iqm["method"], iqm["point"], strict=True))
              or "none yet (no method has a run on every env)"))
     partial = cells[cells["finished"] < cells["planned"]]
