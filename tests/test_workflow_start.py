@@ -1,6 +1,7 @@
 """The workflow's start: a bad config key is one line naming it (not the whole schema), and a
 second Snakemake on files the first one writes says the first still runs instead of
-suggesting --unlock (docs/faults.md, issue 30)."""
+suggesting --unlock (docs/faults.md, issue 30); a target the config does not plan is one
+line."""
 
 import os
 import signal
@@ -25,6 +26,23 @@ def test_a_bad_config_key_is_one_line_without_the_schema(tmp_path):
     assert "config: the config's top level: Additional properties are not allowed ('threadz' " \
         "was unexpected)" in output
     assert "Failed validating" not in output and "$schema" not in output
+
+
+def test_a_run_the_config_does_not_plan_is_one_line_naming_it(tmp_path):
+    """A target in a run folder of an unplanned variant: Snakemake's one line, not a traceback
+    from the train rule's input function; a planned variant on an unplanned seed names the
+    run."""
+    variant = snakemake("results/runs/breakout/dqn/no_such_variant/seed0/workflow.done", "-n",
+                        "--configfile", str(TEST_CONFIG), cwd=tmp_path, timeout=300)
+    output = variant.stdout + variant.stderr
+    assert variant.returncode != 0
+    assert "No rule to produce results/runs/breakout/dqn/no_such_variant/seed0" in output
+    assert "Traceback" not in output
+    seed = snakemake("results/runs/breakout/dqn/default/seed7/workflow.done", "-n",
+                     "--configfile", str(TEST_CONFIG), cwd=tmp_path, timeout=300)
+    assert seed.returncode != 0
+    assert "results/runs/breakout/dqn/default/seed7 is no run of the config's experiments" \
+        in seed.stdout + seed.stderr
 
 
 def test_a_second_snakemake_says_the_first_still_runs(tmp_path):

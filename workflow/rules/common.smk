@@ -7,6 +7,7 @@ settings come from the config through algos.experiments.plan, which checks them 
 import fcntl
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -79,8 +80,25 @@ RUNS = {(run.env, run.algo, run.variant, str(run.seed)): run
 
 
 
+def unplanned_run(key: tuple[str, str, str, str]) -> str:
+    """The message for a run folder that is none of the config's runs."""
+    return (f"results/runs/{'/'.join(key[:3])}/seed{key[3]} is no run of the config's "
+            "experiments" + (" that has finished (finished_only)" if config["finished_only"]
+                             else "") + ": name a run the config plans (its experiments: "
+            "snakemake --list-target-rules)")
+
+
+# The train rule's wildcards take only what the config plans, so a target in a run folder it
+# does not plan is Snakemake's one line "No rule to produce ...", not a traceback.
+PLANNED_PARTS = {part: "|".join(sorted({re.escape(key[i]) for key in RUNS})) or "none"
+                 for i, part in enumerate(("env", "algo", "variant"))}
+
+
 def run_of(wildcards):
-    return RUNS[(wildcards.env, wildcards.algo, wildcards.variant, wildcards.seed)]
+    key = (wildcards.env, wildcards.algo, wildcards.variant, wildcards.seed)
+    if key not in RUNS:
+        raise WorkflowError(unplanned_run(key))
+    return RUNS[key]
 
 
 def dataset_file(env: str, size, suffix: str = ".npz") -> str:

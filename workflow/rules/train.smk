@@ -12,6 +12,8 @@ rule train:
         unpack(train_inputs),
     output:
         "results/runs/{env}/{algo}/{variant}/seed{seed}/workflow.done",
+    wildcard_constraints:
+        **PLANNED_PARTS,
     params:
         options=train_options,
         steps=lambda wildcards: run_of(wildcards).steps,
