@@ -32,12 +32,18 @@ class UsageError(UserError):
     """Bad input from the command line: reported in one line, exit status 2."""
 
 
-def _train_epilog() -> str:
+def _train_epilog(algo: str | None = None) -> str:
+    """The examples and the config keys: every key of ``algo``, or (None) every algorithm's,
+    each key listed once, under the algorithm that introduces it."""
     from .algorithms import ALGORITHMS, DQNConfig, LoopConfig
     from .config import describe_fields
 
     configs = {name: algorithm.config for name, algorithm in ALGORITHMS.items()}
     blocks = []
+    if algo is not None:
+        blocks = [f"config keys of {algo} (--set key=value; 'python -m algos train --help' "
+                  f"lists every algorithm's):\n{describe_fields(configs[algo])}"]
+        configs = {}
     for name, cfg in configs.items():
         # Fields inherited from another algorithm (or the shared loop) are listed once, there.
         bases = [other for other, c in configs.items()
@@ -58,6 +64,20 @@ def _train_epilog() -> str:
                "--dataset results/datasets/breakout/n30000.npz "
                "--out results/runs/breakout/diiqn/default/seed0")
     return "\n\n".join([example, *blocks])
+
+
+class _TrainHelp(argparse.Action):
+    """``train ALGO --help``: the help with ALGO's config keys alone (argparse has read ALGO by
+    then); ``train --help``: every algorithm's."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show this help (with ALGO first: only its config keys) and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.epilog = _train_epilog(getattr(namespace, "algo", None))
+        parser.print_help()
+        parser.exit()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -763,11 +783,12 @@ class Command:
     help: str
     arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
+    help_action: type[argparse.Action] | None = None  # -h/--help in place of argparse's own
 
 
 COMMANDS = {
     "train": Command("train one agent into a run folder (resumes if the folder has a "
-                     "checkpoint)", _train_arguments, cmd_train),
+                     "checkpoint)", _train_arguments, cmd_train, _TrainHelp),
     "expert": Command("train a suboptimal DQN expert (policy.pt + expert.json)",
                       _expert_arguments, cmd_expert),
     "dataset": Command("roll out an expert into a state-only dataset (true actions apart)",
@@ -798,7 +819,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, spec in COMMANDS.items():
-        sub = commands.add_parser(name, help=spec.help)
+        sub = commands.add_parser(name, help=spec.help, add_help=spec.help_action is None)
+        if spec.help_action is not None:
+            sub.add_argument("-h", "--help", action=spec.help_action)
         if command in (None, name):
             spec.arguments(sub)
     return parser

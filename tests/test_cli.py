@@ -29,6 +29,14 @@ def test_help_explains_every_option_and_config_key():
     for algorithm in ALGORITHMS.values():
         for field in dataclasses.fields(algorithm.config):
             assert field.name in text
+    # With ALGO first, only its keys: DQN's help has none of DIIQN's own.
+    dqn = cli("train", "dqn", "--help", check=True).stdout
+    diiqn = cli("train", "diiqn", "--help", check=True).stdout
+    assert "--set" in dqn and "config keys of dqn" in dqn and "config keys of diiqn" not in dqn
+    for name, help_text in (("dqn", dqn), ("diiqn", diiqn)):
+        for field in dataclasses.fields(ALGORITHMS[name].config):
+            assert f"  {field.name} (" in help_text
+    assert "  tau (" in diiqn and "  tau (" not in dqn
 
 
 def test_train_writes_the_run_folder_and_a_rerun_exits_at_once(tmp_run):
