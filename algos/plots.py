@@ -79,9 +79,14 @@ def _save(fig, out: Path, name: str) -> list[Path]:
 
 
 def _legend_below(fig, axes) -> None:
-    """Move the first panel's legend under all the panels, where it covers no data (the other
-    panels' legends, the same entries, are dropped), and lay the figure out around it."""
-    handles, labels = axes[0].get_legend_handles_labels()
+    """Move the panels' legends into one under all the panels, where it covers no data (each
+    entry once, in the order the panels first show it: a partial experiment's first panel may
+    lack a method), and lay the figure out around it."""
+    entries: dict[str, object] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    labels, handles = list(entries), list(entries.values())
     for ax in axes:
         if ax.get_legend() is not None:
             ax.get_legend().remove()
@@ -362,7 +367,8 @@ def beyond(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
                                                        0.55 * len(methods) + 1.8),
                              sharey=True, squeeze=False)
     for ax, env in zip(axes[0][:len(envs)], envs, strict=True):
-        rows = by_env[by_env["env"] == env].set_index("method").loc[methods].reset_index()
+        # A method without runs on this env (a partial experiment) keeps its row, empty.
+        rows = by_env[by_env["env"] == env].set_index("method").reindex(methods).reset_index()
         _intervals(ax, rows, colors, "iqm", "lower", "upper")
         ax.axvline(1.0, color="black", ls="--", lw=1)
         ax.set_title(f"{env}: IQM")
@@ -430,7 +436,7 @@ def budget(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
         bottom.set_ylabel("probability of improvement")
         bottom.set_xlabel("environment steps")
         _steps_axis(bottom)
-    _legend_below(fig, [axes[0][0]])
+    _legend_below(fig, list(axes[0]))
     _warn_weak_experts(fig, tables["scores"])
     return _save(fig, out, "budget")
 

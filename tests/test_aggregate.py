@@ -176,3 +176,41 @@ def test_five_games_of_learning_curves_wrap_into_rows_of_three(tmp_path, monkeyp
     assert titles[0] == games
     width, height = Image.open(png).size
     assert 1.0 < width / height < 2.0  # two rows of three, not one row of five (about 6:1)
+
+
+def test_a_game_that_one_method_has_not_reached_stays_out_of_the_aggregates_over_games(
+        runs, tmp_path, monkeypatch):
+    """One DQN run on a second maze (a game DIIQN has no run on yet): the aggregates over games
+    keep to the first maze, where both methods have their seeds; cells.csv and the figures say
+    so, and every figure is drawn, its legend naming both methods."""
+    import matplotlib.pyplot as plt
+
+    from algos.aggregate import aggregate, read_tables, runs_by_folder, write_tables
+    from algos.plots import draw
+
+    experts, folders = runs
+    cli("expert", "--game", "grid_maze", "--action-set", "cardinal", "--scripted", "planner",
+        "--seed", "0", "--eval-episodes", "2", "--out", str(experts / "grid_maze"), check=True)
+    other = tmp_path / "runs" / "grid_maze" / "dqn" / "default" / "seed0"
+    maze = ["grid_maze" if word == "grid_maze_small" else word for word in FAST_MAZE]
+    cli("train", "dqn", "--seed", "0", "--out", str(other), *maze, check=True)
+    tables = aggregate(runs_by_folder([*folders, other]), experts=experts, reps=100)
+    cells = tables["cells"].set_index(["method", "env"])
+    assert cells.loc[("dqn/default", "grid_maze"), "seeds_over_envs"] == ""
+    assert cells.loc[("dqn/default", "grid_maze_small"), "seeds_over_envs"] == "0 1"
+    assert set(tables["intervals"]["method"]) == {"dqn/default", "diiqn/default"}
+    write_tables(tables, tmp_path / "aggregate")
+    texts, legends = [], []
+    real_savefig = plt.Figure.savefig
+
+    def spy(fig, *args, **kwargs):
+        texts.append(" ".join(t.get_text() for t in fig.texts))
+        legends.append([t.get_text() for legend in fig.legends for t in legend.get_texts()])
+        return real_savefig(fig, *args, **kwargs)
+
+    monkeypatch.setattr(plt.Figure, "savefig", spy)
+    paths = draw(read_tables(tmp_path / "aggregate"), tmp_path / "figures")
+    names = {path.stem for path in paths}
+    assert {"aggregates", "beyond", "budget", "learning_curves"} <= names
+    assert any("over grid_maze_small; not yet grid_maze" in text for text in texts)
+    assert any({"dqn/default", "diiqn/default"} <= set(legend) for legend in legends)
