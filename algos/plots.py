@@ -399,14 +399,22 @@ def budget(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     colors = _method_colors(tables["scores"])
     methods = [m for m in colors if m in set(table["method"])]
     envs = sorted(table["env"].unique())
-    fig, axes = plt.subplots(2, len(envs), figsize=(5.2 * len(envs), 7.0), sharex="col",
-                             squeeze=False)
+    # At most three games a row, each a column of two panels (the learning curves' layout).
+    cols = min(3, len(envs))
+    rows = -(-len(envs) // cols)
+    fig, grid = plt.subplots(2 * rows, cols, figsize=(5.2 * cols, 7.0 * rows), squeeze=False)
+    pairs = [(grid[2 * (i // cols)][i % cols], grid[2 * (i // cols) + 1][i % cols])
+             for i in range(len(envs))]
+    for i in range(len(envs), rows * cols):
+        grid[2 * (i // cols)][i % cols].set_visible(False)
+        grid[2 * (i // cols) + 1][i % cols].set_visible(False)
     # Methods with the same values (two at P = 1, say) would hide each other: a marker shape
     # each, and the first drawn widest, so that every one shows.
     markers = dict(zip(methods, itertools.cycle("osD^vP*X"), strict=False))
     widths = dict(zip(methods, np.linspace(3.2, 1.2, max(len(methods), 1)), strict=False))
-    for column, env in enumerate(envs):
-        top, bottom = axes[0][column], axes[1][column]
+    for (top, bottom), env in zip(pairs, envs, strict=True):
+        bottom.sharex(top)
+        top.tick_params(labelbottom=False)
         for method in methods:
             rows = table[(table["env"] == env) & (table["method"] == method)].sort_values("step")
             if rows.empty:
@@ -436,7 +444,7 @@ def budget(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
         bottom.set_ylabel("probability of improvement")
         bottom.set_xlabel("environment steps")
         _steps_axis(bottom)
-    _legend_below(fig, list(axes[0]))
+    _legend_below(fig, [top for top, _ in pairs])
     _warn_weak_experts(fig, tables["scores"])
     return _save(fig, out, "budget")
 

@@ -150,13 +150,15 @@ def test_a_partial_experiment_is_aggregated_on_its_finished_runs(runs, tmp_path)
                                                                 f"{shared}-diiqn1"}
 
 
-def test_five_games_of_learning_curves_wrap_into_rows_of_three(tmp_path, monkeypatch):
+def test_five_games_of_learning_curves_and_of_the_budget_wrap_into_rows_of_three(
+        tmp_path, monkeypatch):
     """One panel per game, at most three a row: five games in one row would be too narrow to
     read. Each panel keeps its game's title; the sixth cell of the grid is empty."""
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    from algos.plots import learning_curves
+    from algos.aggregate import budget as aggregate_budget
+    from algos.plots import budget, learning_curves
 
     games = ["asterix", "breakout", "freeway", "seaquest", "space_invaders"]
     curves = pd.DataFrame([{"env": g, "step": s, "eval_return": float(s + seed), "seed": seed,
@@ -176,6 +178,15 @@ def test_five_games_of_learning_curves_wrap_into_rows_of_three(tmp_path, monkeyp
     assert titles[0] == games
     width, height = Image.open(png).size
     assert 1.0 < width / height < 2.0  # two rows of three, not one row of five (about 6:1)
+    # The budget figure: each game a column of two panels, three games a row.
+    table = aggregate_budget(curves.assign(normalized_return=curves["eval_return"] / 5.0),
+                             last=1, reps=100)
+    png, _ = budget({"budget": table, "scores": scores}, tmp_path)
+    top, bottom = "IQM of normalised return", "P(method > DQN)"
+    assert titles[2] == [f"{g}: {what}" for row in (games[:3], games[3:])
+                         for what in (top, bottom) for g in row]  # titles[1]: the curves' PDF
+    width, height = Image.open(png).size
+    assert 0.5 < width / height < 1.5  # two rows of three games, not one row of five
 
 
 def test_a_game_that_one_method_has_not_reached_stays_out_of_the_aggregates_over_games(
