@@ -181,6 +181,8 @@ def beyond_expert(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
     out = []
     for diiqn in _methods(tables, "diiqn"):
         for env in sorted(tables["scores"]["env"].unique()):
+            if not len(_scores(tables, diiqn, env)):
+                continue  # a game it has no finished run on yet
             out.append({"env": env, "measure": f"IQM of {diiqn}'s normalised score (> 1)",
                         **level(_scores(tables, diiqn, env), above=True, reps=reps),
                         "runs": _runs(tables, diiqn, env=env)})
@@ -339,6 +341,8 @@ def ha_diiqn_faster(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
             for algo in ("diiqn", "dqn"):
                 for other in _methods(tables, algo):
                     a, b = _steps(tables, ha, env), _steps(tables, other, env)
+                    if not (len(a) and len(b)):
+                        continue
                     low, high = bootstrap(lambda x, y: -relative_gain(x, y), a, b, reps=reps)
                     out.append({"env": env, "measure": f"steps to the expert, {ha} against "
                                 f"{other}: 1 - mean ratio (> 0: faster)",
@@ -357,6 +361,8 @@ def only_ha_diiqn_on_point_maze(tables: dict[str, pd.DataFrame], reps: int) -> l
         for algo in ("diiqn", "dqn"):
             for other in _methods(tables, algo):
                 a, b = _scores(tables, ha, "point_maze"), _scores(tables, other, "point_maze")
+                if not (len(a) and len(b)):
+                    continue
 
                 def gap(x: np.ndarray, y: np.ndarray) -> float:
                     return float(np.mean(x) - np.mean(y))

@@ -9,6 +9,7 @@ from algos.claims import (
     EQUIVALENCE_MARGIN,
     _ranges,
     ahead_along_budget,
+    beyond_expert,
     compare,
     diiqn_over_dqn,
     level,
@@ -103,3 +104,9 @@ def test_a_game_with_runs_of_one_side_only_gets_no_comparison():
     tables = _baseline({("dqn", "breakout"): [1.0, 2.0, 3.0], ("diiqn", "breakout"): [5, 6, 7],
                         ("dqn", "asterix"): [1.0]})
     assert [row["env"] for row in diiqn_over_dqn(tables, 200)] == ["breakout"]
+    # The level of DIIQN's score has no row where DIIQN has no run (Seaquest: DQN's alone).
+    tables["scores"]["normalized_score"] = tables["scores"]["score"] / 10
+    extra = pd.DataFrame([{"method": "dqn", "algo": "dqn", "env": "seaquest", "seed": 0,
+                           "score": 1.0, "normalized_score": 0.1}])
+    tables["scores"] = pd.concat([tables["scores"], extra], ignore_index=True)
+    assert [row["env"] for row in beyond_expert(tables, 200)] == ["breakout"]
