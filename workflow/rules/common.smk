@@ -82,7 +82,8 @@ RUNS = {(run.env, run.algo, run.variant, str(run.seed)): run
 
 def unplanned_run(key: tuple[str, str, str, str]) -> str:
     """The message for a run folder that is none of the config's runs."""
-    return (f"results/runs/{'/'.join(key[:3])}/seed{key[3]} is no run of the config's "
+    env, algo, variant, seed = key
+    return (f"results/runs/{env}/{algo}/{variant}/seed{seed} is no run of the config's "
             "experiments" + (" that has finished (finished_only)" if config["finished_only"]
                              else "") + ": name a run the config plans (its experiments: "
             "snakemake --list-target-rules)")
