@@ -401,11 +401,11 @@ def budget(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     envs = sorted(table["env"].unique())
     # At most three games a row, each a column of two panels (the learning curves' layout).
     cols = min(3, len(envs))
-    rows = -(-len(envs) // cols)
-    fig, grid = plt.subplots(2 * rows, cols, figsize=(5.2 * cols, 7.0 * rows), squeeze=False)
+    lines = -(-len(envs) // cols)
+    fig, grid = plt.subplots(2 * lines, cols, figsize=(5.2 * cols, 7.0 * lines), squeeze=False)
     pairs = [(grid[2 * (i // cols)][i % cols], grid[2 * (i // cols) + 1][i % cols])
              for i in range(len(envs))]
-    for i in range(len(envs), rows * cols):
+    for i in range(len(envs), lines * cols):
         grid[2 * (i // cols)][i % cols].set_visible(False)
         grid[2 * (i // cols) + 1][i % cols].set_visible(False)
     # Methods with the same values (two at P = 1, say) would hide each other: a marker shape
