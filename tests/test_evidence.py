@@ -46,6 +46,16 @@ def test_every_algorithm_has_a_committed_run():
 
 @pytest.mark.parametrize("folder", AGGREGATES, ids=lambda path: path.name)
 def test_a_committed_aggregate_is_what_its_committed_runs_give(folder, tmp_path):
+    # First the likeliest cause, named: a run finished (and committed) after its aggregate.
+    planned = json.loads((folder / "manifest.json").read_text())["runs"]
+    finished = {run["folder"] for run in planned
+                if (ROOT / run["folder"] / "summary.json").is_file()}
+    scores = pd.read_csv(folder / "scores.csv")
+    scored = {f"results/runs/{r.env}/{r.algo}/{r.variant}/seed{r.seed}"
+              for r in scores.itertuples()}
+    assert finished <= scored, (
+        f"finished runs missing from {folder.name}'s committed aggregate: "
+        f"{sorted(finished - scored)}; rebuild it (docs/runs.md, step 4)")
     out = tmp_path / folder.name
     cli("aggregate", "--manifest", str(folder / "manifest.json"), "--experts",
         str(RESULTS / "experts"), "--out", str(out), "--experiment", folder.name,
