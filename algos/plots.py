@@ -363,10 +363,18 @@ def beyond(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     colors = _method_colors(tables["scores"])
     methods = [m for m in colors if m in set(table["method"])]
     envs = sorted(by_env["env"].unique())
-    fig, axes = plt.subplots(1, len(envs) + 2, figsize=(3.8 * (len(envs) + 2),
-                                                       0.55 * len(methods) + 1.8),
+    # A panel per env and the two summaries, at most four panels a row (five games and the
+    # summaries in one row were 26 inches wide).
+    panels = len(envs) + 2
+    cols = min(4, panels)
+    lines = -(-panels // cols)
+    fig, grid = plt.subplots(lines, cols, figsize=(3.8 * cols,
+                                                   (0.55 * len(methods) + 1.8) * lines),
                              sharey=True, squeeze=False)
-    for ax, env in zip(axes[0][:len(envs)], envs, strict=True):
+    axes = list(grid.flat)
+    for ax in axes[panels:]:
+        ax.set_visible(False)
+    for ax, env in zip(axes[:len(envs)], envs, strict=True):
         # A method without runs on this env (a partial experiment) keeps its row, empty.
         rows = by_env[by_env["env"] == env].set_index("method").reindex(methods).reset_index()
         _intervals(ax, rows, colors, "iqm", "lower", "upper")
@@ -374,12 +382,12 @@ def beyond(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
         ax.set_title(f"{env}: IQM")
         ax.set_xlabel("expert-normalised score")
     rows = table.set_index("method").loc[methods].reset_index()
-    ax = axes[0][len(envs)]
+    ax = axes[len(envs)]
     _intervals(ax, rows, colors, "above_expert", "above_expert_lower", "above_expert_upper")
     ax.set_xlim(0, 1)
     ax.set_title("runs above the expert")
     ax.set_xlabel("share of runs (95 % CI)")
-    ax = axes[0][len(envs) + 1]
+    ax = axes[len(envs) + 1]
     _intervals(ax, rows, colors, "beats_dqn", "beats_dqn_lower", "beats_dqn_upper")
     ax.axvline(0.5, color="black", ls="--", lw=1)
     ax.set_xlim(0, 1)

@@ -150,7 +150,7 @@ def test_a_partial_experiment_is_aggregated_on_its_finished_runs(runs, tmp_path)
                                                                 f"{shared}-diiqn1"}
 
 
-def test_five_games_of_learning_curves_and_of_the_budget_wrap_into_rows_of_three(
+def test_five_games_of_learning_curves_budget_and_beyond_wrap_into_rows(
         tmp_path, monkeypatch):
     """One panel per game, at most three a row: five games in one row would be too narrow to
     read. Each panel keeps its game's title; the sixth cell of the grid is empty."""
@@ -158,7 +158,7 @@ def test_five_games_of_learning_curves_and_of_the_budget_wrap_into_rows_of_three
     from PIL import Image
 
     from algos.aggregate import budget as aggregate_budget
-    from algos.plots import budget, learning_curves
+    from algos.plots import beyond, budget, learning_curves
 
     games = ["asterix", "breakout", "freeway", "seaquest", "space_invaders"]
     curves = pd.DataFrame([{"env": g, "step": s, "eval_return": float(s + seed), "seed": seed,
@@ -187,6 +187,19 @@ def test_five_games_of_learning_curves_and_of_the_budget_wrap_into_rows_of_three
                          for what in (top, bottom) for g in row]  # titles[1]: the curves' PDF
     width, height = Image.open(png).size
     assert 0.5 < width / height < 1.5  # two rows of three games, not one row of five
+    # The beyond figure: a panel per game and its two summaries, four a row.
+    by_env = pd.DataFrame([{"env": g, "method": m, "iqm": 0.5, "lower": 0.4, "upper": 0.6}
+                           for g in games for m in ("dqn", "diiqn")])
+    summary = pd.DataFrame([{"method": m, "above_expert": 0.2, "above_expert_lower": 0.1,
+                             "above_expert_upper": 0.3, "versus": "dqn", "beats_dqn": 0.6,
+                             "beats_dqn_lower": 0.5, "beats_dqn_upper": 0.7}
+                            for m in ("dqn", "diiqn")])
+    png, _ = beyond({"intervals_by_env": by_env, "beyond": summary,
+                     "scores": scores.assign(seed=0)}, tmp_path)
+    assert titles[4] == [f"{g}: IQM" for g in games] + ["runs above the expert",
+                                                         "P(method > DQN)"]
+    width, height = Image.open(png).size
+    assert width / height < 4  # two rows of four panels, not one row of seven (about 9:1)
 
 
 def test_a_game_that_one_method_has_not_reached_stays_out_of_the_aggregates_over_games(
