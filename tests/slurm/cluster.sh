@@ -29,6 +29,12 @@ ours_running() {
     return 1
 }
 
+all_ours_running() {
+    local name
+    for name in "${DAEMONS[@]}"; do alive "$name" || return 1; done
+    return 0
+}
+
 install_packages() {
     local missing=()
     for binary in /usr/sbin/slurmctld /usr/sbin/slurmd /usr/bin/sbatch /usr/sbin/munged; do
@@ -104,7 +110,10 @@ start() {  # start NAME COMMAND...: a daemon in the foreground of its own sessio
 
 up() {
     [[ $(id -u) -eq 0 ]] || die "must run as root (it installs packages and starts daemons)"
-    if ours_running; then echo "cluster.sh: already up"; return 0; fi
+    if all_ours_running; then echo "cluster.sh: already up"; return 0; fi
+    # Some of ours alive, not all (a test run killed midway, say, leaves munged): a controller
+    # missing would fail every job, so stop what is left and start the three again.
+    if ours_running; then echo "cluster.sh: partly up: restarting"; down; fi
     local name
     for name in munged slurmctld slurmd; do
         pgrep -x "$name" >/dev/null && die "a $name that this script did not start is running"
