@@ -279,7 +279,8 @@ def cell_table(planned: list[RunRef], scores: pd.DataFrame, sweep: dict | None
     finished, their seeds, the seeds in the aggregates over envs (``stats.balanced_seeds``;
     none on an env those leave out, ``stats.aggregated_envs``), and the code revisions and
     commits they came from."""
-    balanced, over = stats.balanced_seeds(scores), set(stats.aggregated_envs(scores))
+    over = stats.aggregated_envs(scores)
+    balanced = stats.balanced_seeds(scores, over)
     values = len(sweep["values"]) if sweep else 1
     rows = []
     for (method, env), runs in scores.groupby(["method", "env"], sort=True):

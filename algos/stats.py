@@ -179,7 +179,7 @@ def score_matrices(scores: pd.DataFrame) -> dict[str, np.ndarray]:
     others. A method with no seed on every such env has no matrix."""
     matrices = {}
     envs = aggregated_envs(scores)
-    common = balanced_seeds(scores)
+    common = balanced_seeds(scores, envs)
     for method, table in scores.groupby("method", sort=False):
         if not common[method]:
             continue
@@ -218,9 +218,11 @@ def aggregated_envs(scores: pd.DataFrame) -> list[str]:
     return chosen
 
 
-def balanced_seeds(scores: pd.DataFrame) -> dict[str, list[int]]:
-    """Per method, the seeds it has a run of on every env of ``aggregated_envs`` (sorted)."""
-    envs = set(aggregated_envs(scores))
+def balanced_seeds(scores: pd.DataFrame, envs: list[str] | None = None
+                   ) -> dict[str, list[int]]:
+    """Per method, the seeds it has a run of on every env of ``envs`` (default: the scores'
+    ``aggregated_envs``), sorted."""
+    envs = set(aggregated_envs(scores) if envs is None else envs)
     return {method: sorted(seed for seed, runs in table.groupby("seed")
                            if envs <= set(runs["env"]))
             for method, table in scores.groupby("method", sort=False)}
