@@ -5,13 +5,14 @@ one setting::
 
     tau_sensitivity:
       envs: [space_invaders]
-      methods: [diiqn]                      # an algorithm, or {name, algo, set}
+      methods: [diiqn]                      # an algorithm, or {name, algo, set, seeds}
       sweep: {key: tau, values: [0.9, 0.97, 1.0]}
 
 A run's settings are, in order of precedence: the sweep's value, the method's ``set``, the
 experiment's ``set``, the config's ``diiqn_set`` (DIIQN and HA-DIIQN only) and ``train_set``;
 its environment steps are the experiment's ``steps`` (one number or one per env) or the config's,
-its seeds the experiment's ``seeds`` or the config's;
+its seeds the method's ``seeds``, else the experiment's, else the config's (a method that
+needs fewer seeds than the rest, as BCO beside the methods compared, gets its own);
 its agent's action set is the experiment's ``agent_action_set`` (one or per env) or ``full``.
 
 Runs live in ``results/runs/{env}/{algo}/{variant}/seed{seed}``. The variant is a name, never a
@@ -128,16 +129,19 @@ def _checked(algo: str, settings: dict, where: str) -> tuple[tuple[str, Any], ..
         if getattr(parsed, f.name) != getattr(defaults, f.name))
 
 
-def _methods(spec: list, where: str) -> list[tuple[str, str, dict]]:
-    """(label, algo, settings) of each method entry: an algorithm name or {name, algo, set}."""
+def _methods(spec: list, where: str) -> list[tuple[str, str, dict, list[int] | None]]:
+    """(label, algo, settings, seeds) of each method entry: an algorithm name or {name, algo,
+    set, seeds}; seeds None where the entry gives none (the experiment's apply)."""
     out = []
     for entry in spec:
         if isinstance(entry, str):
-            out.append((entry, entry, {}))
-        else:
-            out.append((entry.get("name", entry["algo"]), entry["algo"], dict(entry.get("set",
-                                                                                   {}))))
-    labels = [label for label, _, _ in out]
+            out.append((entry, entry, {}, None))
+            continue
+        label, seeds = entry.get("name", entry["algo"]), entry.get("seeds")
+        if seeds is not None and len(set(seeds)) != len(seeds):
+            raise PlanError(f"{where}.methods ({label}).seeds: {seeds} lists a seed twice")
+        out.append((label, entry["algo"], dict(entry.get("set", {})), seeds))
+    labels = [label for label, *_ in out]
     if len(set(labels)) != len(labels):
         raise PlanError(f"{where}.methods: two methods named alike ({', '.join(labels)})")
     return out
@@ -159,10 +163,12 @@ def plan(config: dict) -> dict[str, Experiment]:
         if sweep:
             _check_sweep(name, sweep, _methods(spec["methods"], f"experiments.{name}"))
         methods: dict[str, list[Run]] = {}
-        for label, algo, method_set in _methods(spec["methods"], f"experiments.{name}"):
+        for label, algo, method_set, method_seeds in _methods(spec["methods"],
+                                                              f"experiments.{name}"):
             swept: dict[tuple, Any] = {}  # a run of this method -> the sweep value giving it
             for value in (sweep["values"] if sweep else [None]):
-                for run in _runs(config, name, spec, label, algo, method_set, value):
+                for run in _runs(config, name, spec, label, algo, method_set, value,
+                                 method_seeds if method_seeds is not None else own):
                     meaning = (run.steps, run.action_set, run.dataset_size, run.settings)
                     if meanings.setdefault((run.env, algo, run.variant), meaning) != meaning:
                         raise PlanError(f"experiments.{name}: variant {run.variant!r} of "
@@ -199,7 +205,8 @@ def check_schema(config: dict, schema: Path) -> None:
     raise PlanError(f"{where}: {message[:300]}{'...' if len(message) > 300 else ''}")
 
 
-def _check_sweep(name: str, sweep: dict, methods: list[tuple[str, str, dict]]) -> None:
+def _check_sweep(name: str, sweep: dict, methods: list[tuple[str, str, dict, Any]]
+                 ) -> None:
     """A sweep has two values or more, and every method has the swept setting."""
     where = f"experiments.{name}.sweep"
     values = list(sweep["values"])
@@ -207,7 +214,7 @@ def _check_sweep(name: str, sweep: dict, methods: list[tuple[str, str, dict]]) -
         raise PlanError(f"{where}.values: {values} is one value, no sweep: give two or more, or "
                         f"set {sweep['key']} in experiments.{name}.set")
     if sweep["key"] == "dataset_size":
-        for label, algo, _ in methods:
+        for label, algo, _, _ in methods:
             if not ALGORITHMS.get(algo, ALGORITHMS["dqn"]).needs_dataset:
                 raise PlanError(f"{where}: dataset_size is swept, but method {label!r} ({algo}) "
                                 "learns without a dataset; leave it out of this experiment")
@@ -240,9 +247,9 @@ def _check_experts(config: dict) -> None:
 
 
 def _runs(config: dict, name: str, spec: dict, label: str, algo: str, method_set: dict,
-          value: Any) -> list[Run]:
+          value: Any, seeds: list[int]) -> list[Run]:
     """The runs of one method of experiment ``name`` (at one value of its sweep, if any), over
-    its envs and the config's seeds."""
+    its envs and ``seeds``."""
     sweep = spec.get("sweep")
     settings = {**config.get("train_set", {}),
                 **(config.get("diiqn_set", {}) if algo in DIIQN_FAMILY else {}),
@@ -273,7 +280,7 @@ def _runs(config: dict, name: str, spec: dict, label: str, algo: str, method_set
         variant = "+".join(([name] if own else []) + parts) or "default"
         runs += [Run(env, algo, variant, seed, steps, action_set,
                      size if ALGORITHMS[algo].needs_dataset else None, checked)
-                 for seed in spec.get("seeds", config["seeds"])]
+                 for seed in seeds]
     return runs
 
 

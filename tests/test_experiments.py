@@ -133,6 +133,26 @@ def test_an_experiment_may_have_seeds_of_its_own(tmp_path):
         plan(config)
 
 
+def test_a_method_may_have_seeds_of_its_own_and_keeps_its_variant():
+    config = copy.deepcopy(SMOKE)
+    spec = config["experiments"]["beyond_expert"]
+    spec["seeds"] = [0, 1, 2, 3, 4]
+    before = {r.variant for r in plan(config)["beyond_expert"].methods["bco"]}
+    spec["methods"] = [{"algo": "bco", "seeds": [0, 2]} if m == "bco" else m
+                       for m in spec["methods"]]
+    beyond = plan(config)["beyond_expert"]
+    assert sorted(r.seed for r in beyond.methods["bco"]) == [0, 2]
+    assert {r.variant for r in beyond.methods["bco"]} == before  # the same runs, fewer of them
+    assert sorted(r.seed for r in beyond.methods["dqn"]) == [0, 1, 2, 3, 4]
+    spec["methods"][1]["seeds"] = [1, 1]
+    with pytest.raises(PlanError, match=r"experiments\.beyond_expert\.methods \(bco\)\.seeds: "
+                                        r"\[1, 1\] lists a seed twice"):
+        plan(config)
+    spec["methods"][1]["seeds"] = []
+    with pytest.raises(PlanError, match=r"experiments\.beyond_expert\.methods\.1\.seeds"):
+        check_schema(config, SCHEMA)
+
+
 def test_finished_only_keeps_the_finished_runs_and_leaves_out_empty_experiments(
         tmp_path, monkeypatch, capsys):
     import json
