@@ -27,7 +27,9 @@ Tables (``aggregate``'s keys, written as ``{name}.csv``):
   the runs' normalised return there (each run's mean over its last ``last`` evaluations up to
   that step, as its score is at the end) with its interval, and P(method > DQN) with its
   interval and the one-sided Mann-Whitney p-values (method > DQN, and the reverse) where the
-  experiment has DQN.
+  experiment has DQN: per step (``p_value``, ``p_value_reverse``) and adjusted for the number
+  of steps (``*_adjusted``: ``stats.step_adjusted_p_values`` over the steps at which every run
+  of both methods has been evaluated; empty at the others).
 * ``steps_to_threshold``: each run's first evaluation within ``threshold`` of the expert.
 * ``diagnostics``: the DIIQN family's diagnostics over training.
 """
@@ -321,7 +323,7 @@ def beyond(matrices: dict[str, np.ndarray], poi: pd.DataFrame, reps: int = 2000,
 
 BUDGET_COLUMNS = ["env", "method", "step", "runs", "iqm", "iqm_lower", "iqm_upper", "versus",
                   "p_improvement", "p_improvement_lower", "p_improvement_upper", "p_value",
-                  "p_value_reverse"]
+                  "p_value_reverse", "p_value_adjusted", "p_value_reverse_adjusted"]
 
 
 def budget(curves: pd.DataFrame, last: int, reps: int = 2000, seed: int = 0) -> pd.DataFrame:
@@ -347,7 +349,7 @@ def budget(curves: pd.DataFrame, last: int, reps: int = 2000, seed: int = 0) -> 
             x = values[method]
             row = dict(zip(BUDGET_COLUMNS, [env, method, int(step), len(x),
                                             *stats.iqm_interval(x[:, None], reps, seed),
-                                            versus, *[math.nan] * 5],
+                                            versus, *[math.nan] * 7],
                            strict=True))
             if versus is not None and method != versus and versus in values:
                 y = values[versus]
@@ -357,7 +359,34 @@ def budget(curves: pd.DataFrame, last: int, reps: int = 2000, seed: int = 0) -> 
                 row.update(p_improvement=point, p_improvement_lower=low,
                            p_improvement_upper=high, p_value=ahead, p_value_reverse=behind)
             rows.append(row)
-    return pd.DataFrame(rows, columns=BUDGET_COLUMNS)
+    table = pd.DataFrame(rows, columns=BUDGET_COLUMNS)
+    if versus is not None:
+        for method in methods:
+            if method != versus:
+                _adjust_along_budget(table, curves, method, versus)
+    return table
+
+
+def _adjust_along_budget(table: pd.DataFrame, curves: pd.DataFrame, method: str, versus: str
+                         ) -> None:
+    """Fill ``table``'s adjusted p-values of ``method`` against ``versus``, per env, over the
+    steps at which every run of both has been evaluated."""
+    for env, at in curves.groupby("env", sort=True):
+        wide = {m: at[at["method"] == m].pivot(index="seed", columns="step", values="window")
+                for m in (method, versus)}
+        if wide[method].empty or wide[versus].empty:
+            continue
+        both = pd.concat([wide[method], wide[versus]], keys=[method, versus])
+        steps = [step for step in both.columns if both[step].notna().all()]
+        if not steps:
+            continue
+        ahead, behind = stats.step_adjusted_p_values(wide[method][steps].to_numpy(),
+                                                     wide[versus][steps].to_numpy())
+        for step, p_ahead, p_behind in zip(steps, ahead, behind, strict=True):
+            where = ((table["env"] == env) & (table["method"] == method)
+                     & (table["step"] == int(step)))
+            table.loc[where, ["p_value_adjusted", "p_value_reverse_adjusted"]] = (p_ahead,
+                                                                                  p_behind)
 
 
 def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> None:

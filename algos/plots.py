@@ -401,7 +401,8 @@ def beyond(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
 
 def budget(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     """Top: each method's IQM of normalised return along the budget; bottom: P(method > DQN)
-    along the budget, filled where the per-step test finds it ahead."""
+    along the budget, filled where the test finds it ahead (its p adjusted for the number of
+    steps)."""
     table = tables["budget"]
     sns.set_theme(style="whitegrid", context="notebook")
     colors = _method_colors(tables["scores"])
@@ -434,7 +435,7 @@ def budget(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
             compared = rows.dropna(subset=["p_improvement"])
             if compared.empty:
                 continue
-            ahead = compared["p_value"] <= 0.05
+            ahead = compared["p_value_adjusted"] <= 0.05
             bottom.plot(compared["step"], compared["p_improvement"], ms=0, **style)
             bottom.fill_between(compared["step"], compared["p_improvement_lower"],
                                 compared["p_improvement_upper"], color=colors[method],

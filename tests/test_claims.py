@@ -62,11 +62,26 @@ def test_the_budget_table_smooths_each_run_and_tests_every_step_against_dqn():
     dqn = smoothed[smoothed["method"] == "dqn"].set_index("step")
     assert dqn.loc[30, "iqm"] == pytest.approx(np.mean([0.5, 0.6, 0.7]))
 
-    rows = ahead_along_budget({"budget": table, "scores": pd.DataFrame(
-        {"method": ["diiqn", "dqn"], "algo": ["diiqn", "dqn"], "env": "g", "seed": 0})}, 100)
+    # Adjusted for the steps: the relabeling that swaps the two groups is as far ahead at 30 as
+    # the observed one is at 10 and 20, so each step's p is 2 of the 20 relabelings.
+    assert ours.loc[10, "p_value_adjusted"] == pytest.approx(0.1)
+    assert ours.loc[30, "p_value_reverse_adjusted"] == pytest.approx(0.1)
+    assert table.loc[table["method"] == "dqn", "p_value_adjusted"].isna().all()
+
+    scores = pd.DataFrame({"method": ["diiqn", "dqn"], "algo": ["diiqn", "dqn"], "env": "g",
+                           "seed": 0})
+    rows = ahead_along_budget({"budget": table, "scores": scores}, 100)
     assert len(rows) == 1
-    assert rows[0]["where"] == "ahead at 0.01K-0.02K; behind at 0.03K; of 4 evaluations to 0.03K"
-    assert rows[0]["verdict"] == "reproduced" and rows[0]["effect"] == 0.5
+    assert rows[0]["where"] == ("of 4 evaluations to 0.03K; uncorrected p <= 0.05 ahead at "
+                                "0.01K-0.02K, behind at 0.03K")
+    assert rows[0]["verdict"] == "inconclusive" and rows[0]["effect"] == 0
+    # Ahead at every step from 10 on, and nowhere the other way: 1 relabeling of 20.
+    curves.loc[(curves["method"] == "diiqn") & (curves["step"] == 30), "normalized_return"] = [
+        1.2, 1.3, 1.4]
+    rows = ahead_along_budget({"budget": budget(curves, last=1, reps=100), "scores": scores}, 100)
+    assert rows[0]["where"] == "ahead at 0.01K-0.03K; of 4 evaluations to 0.03K"
+    assert rows[0]["verdict"] == "reproduced" and rows[0]["effect"] == 0.75
+    assert rows[0]["p_value"] == pytest.approx(0.05)
 
 
 def test_steps_read_as_runs_of_consecutive_evaluations():
