@@ -453,6 +453,11 @@ def budget(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
         bottom.set_ylabel("probability of improvement")
         bottom.set_xlabel("environment steps")
         _steps_axis(bottom)
+    # The markers' key, as a legend entry of its own (proxies: nothing is drawn).
+    pairs[0][0].plot([], [], ls="none", marker="o", ms=7, color="gray",
+                     label="filled (lower panels): ahead of DQN, p ≤ 0.05 adjusted for the steps")
+    pairs[0][0].plot([], [], ls="none", marker="o", ms=7, color="gray", mfc="white",
+                     label="open: not shown ahead")
     _legend_below(fig, [top for top, _ in pairs])
     _warn_weak_experts(fig, tables["scores"])
     return _save(fig, out, "budget")
