@@ -231,27 +231,31 @@ def ahead_along_budget(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]
     out = []
     for diiqn in _methods(tables, "diiqn"):
         for env in sorted(set(tables["budget"]["env"]) - set(NO_DIFFERENCE_GAMES)):
-            rows = _budget_rows(tables, diiqn, env).dropna(subset=["p_value_adjusted"])
+            rows = _budget_rows(tables, diiqn, env).dropna(subset=["p_value"])
             if rows.empty:
                 continue
             grid = [int(s) for s in rows["step"]]
+            # NaN (a step some run lacks, so not in the adjusted family) is never <= 0.05.
             ahead, behind, *uncorrected = (
                 [int(s) for s in rows.loc[rows[column] <= 0.05, "step"]]
                 for column in ("p_value_adjusted", "p_value_reverse_adjusted", "p_value",
                                "p_value_reverse"))
+            untested = [int(s) for s in rows.loc[rows["p_value_adjusted"].isna(), "step"]]
             per_step = ", ".join(f"{side} at {_ranges(at, grid)}" for side, at in
                                  zip(("ahead", "behind"), uncorrected, strict=True) if at)
             where = "; ".join(part for part in (
                 f"ahead at {_ranges(ahead, grid)}" if ahead else "",
                 f"behind at {_ranges(behind, grid)}" if behind else "",
                 f"of {len(grid)} evaluations to {grid[-1] / 1000:g}K",
+                f"not tested at {_ranges(untested, grid)} (a run lacks them)" if untested else "",
                 f"uncorrected p <= 0.05 {per_step}"
                 if per_step and uncorrected != [ahead, behind] else "") if part)
             verdict = ("reproduced" if ahead else "not reproduced" if behind
                        else "inconclusive")
             out.append({"env": env, "measure": f"share of evaluation steps where {diiqn} beats "
                         f"{rows['versus'].iloc[0]} (one-sided p <= 0.05, adjusted for the "
-                        f"{len(grid)} steps)", "p_value": float(rows["p_value_adjusted"].min()),
+                        f"{len(grid) - len(untested)} steps)",
+                        "p_value": float(rows["p_value_adjusted"].min()),
                         "effect": len(ahead) / len(grid), "where": where, "verdict": verdict,
                         "runs": _runs(tables, diiqn, rows["versus"].iloc[0], env=env)})
     return out

@@ -71,7 +71,7 @@ FIGURES: dict[str, Figure] = {
         "Mann-Whitney test finds the method ahead at 5 %, its p adjusted for the number of "
         "steps (maxT over relabelings of the runs: 3 runs against 3 reach p = 0.05 only if "
         "every run of the method beats every run of DQN, and no other split of the runs does "
-        "so at any step)."),
+        "so at any step); no marker at a step some run lacks."),
         lambda algos, swept: "dqn" in algos and len(algos) > 1 and not swept),
     "sweep": Figure((
         "Final expert-normalised score against the swept setting (read from each run's "

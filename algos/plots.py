@@ -436,11 +436,12 @@ def budget(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
             if compared.empty:
                 continue
             ahead = compared["p_value_adjusted"] <= 0.05
+            tested = compared["p_value_adjusted"].notna()  # a step some run lacks: no marker
             bottom.plot(compared["step"], compared["p_improvement"], ms=0, **style)
             bottom.fill_between(compared["step"], compared["p_improvement_lower"],
                                 compared["p_improvement_upper"], color=colors[method],
                                 alpha=0.12, lw=0)
-            for filled, points in ((True, compared[ahead]), (False, compared[~ahead])):
+            for filled, points in ((True, compared[ahead]), (False, compared[tested & ~ahead])):
                 bottom.plot(points["step"], points["p_improvement"], ls="none", ms=7,
                             marker=markers[method], color=colors[method],
                             mfc=colors[method] if filled else "white")

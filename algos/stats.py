@@ -11,9 +11,9 @@ style of rliable itself; the workflow's ``aggregate`` step writes their results 
 * ``performance_profile``: the fraction of runs above each threshold τ, with its interval.
 * ``share_above``: the share of runs above a normalised score (1: beyond the expert).
 * ``steps_to_threshold``: per run, the first evaluation step reaching a normalised return.
-* ``one_sided_p_values``: the exact one-sided Mann-Whitney test of two samples of runs;
-  ``step_adjusted_p_values`` the same at every evaluation step of two groups of learning curves,
-  adjusted for the number of steps (Westfall and Young's maxT over relabelings of the runs).
+* ``one_sided_p_values``: the one-sided Mann-Whitney test of two samples of runs, exact with
+  ties; ``step_adjusted_p_values`` the same at every evaluation step of two groups of learning
+  curves, adjusted for the number of steps (Westfall and Young's maxT over relabelings).
 
 Bootstrap draws are seeded by the caller, so the same scores give the same intervals. rliable
 1.2.0's stratified bootstrap draws its indices from numpy's *global* generator
@@ -126,12 +126,12 @@ def probability_of_improvement(x: np.ndarray, y: np.ndarray, reps: int = 2000, s
 
 
 def one_sided_p_values(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """The exact one-sided Mann-Whitney p-values of two samples of runs: (A ahead of B, A behind
-    B)."""
-    from scipy import stats as scipy_stats
-
-    return tuple(float(scipy_stats.mannwhitneyu(a, b, alternative=side, method="exact").pvalue)
-                 for side in ("greater", "less"))
+    """The one-sided Mann-Whitney p-values of two samples of runs, exact with ties (a
+    permutation test over the relabelings of the runs, midranks: scipy's exact method assumes
+    no ties, and returns are often tied): (A ahead of B, A behind B)."""
+    ahead, behind = step_adjusted_p_values(np.asarray(a, dtype=float)[:, None],
+                                           np.asarray(b, dtype=float)[:, None])
+    return float(ahead[0]), float(behind[0])
 
 
 def step_adjusted_p_values(a: np.ndarray, b: np.ndarray, max_labelings: int = 200_000,
@@ -145,7 +145,7 @@ def step_adjusted_p_values(a: np.ndarray, b: np.ndarray, max_labelings: int = 20
     B's sizes whose largest U over all steps reaches the step's own U. A run's whole curve keeps
     its label, so the steps' correlation is kept and the chance of any step's p <= α when A and
     B are alike is at most α (the family-wise error). Each p is at least the step's own
-    permutation p (the exact Mann-Whitney p) and at least 1 / (number of relabelings): 0.05 at
+    permutation p (``one_sided_p_values``) and at least 1 / (number of relabelings): 0.05 at
     3 runs against 3, 1/252 at 5 against 5. Exact over every relabeling up to
     ``max_labelings`` of them, else over that many drawn at random (``seed``) beside the
     observed one."""

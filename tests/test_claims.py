@@ -84,6 +84,26 @@ def test_the_budget_table_smooths_each_run_and_tests_every_step_against_dqn():
     assert rows[0]["p_value"] == pytest.approx(0.05)
 
 
+def test_the_adjustment_takes_the_steps_every_run_has_and_methods_of_other_seed_counts():
+    steps = [0, 10, 20, 30]
+    curves = _curves({"dqn": [[0, 0.1, 0.1, 0.1], [0, 0.2, 0.2, 0.2], [0, 0.3, 0.3, 0.3]],
+                      "diiqn": [[0, 0.5, 0.6, 0.7], [0, 0.6, 0.7, 0.8]]}, steps)
+    # Four seeds of DIIQN against three of DQN, the fourth run short of the last step.
+    curves = pd.concat([curves, _curves({"diiqn": [[0, 0.7, 0.8]]}, steps[:3]).assign(seed=5)])
+    table = budget(curves, last=1, reps=100)
+    ours = table[table["method"] == "diiqn"].set_index("step")
+    assert ours.loc[30, "runs"] == 2 and np.isnan(ours.loc[30, "p_value_adjusted"])
+    # At 10 and 20 all three of DIIQN's runs beat DQN's: 1 of C(6, 3) = 20 relabelings.
+    assert ours.loc[[10, 20], "p_value_adjusted"].tolist() == pytest.approx([0.05, 0.05])
+    scores = pd.DataFrame({"method": ["diiqn", "dqn"], "algo": ["diiqn", "dqn"], "env": "g",
+                           "seed": 0})
+    row, = ahead_along_budget({"budget": table, "scores": scores}, 100)
+    # (At 30, two runs against three cannot reach p = 0.05 even uncorrected: 1 of 10.)
+    assert row["where"] == ("ahead at 0.01K-0.02K; of 4 evaluations to 0.03K; not tested at "
+                            "0.03K (a run lacks them)")
+    assert row["verdict"] == "reproduced" and "adjusted for the 3 steps" in row["measure"]
+
+
 def test_steps_read_as_runs_of_consecutive_evaluations():
     grid = [0, 10_000, 20_000, 30_000, 40_000, 50_000]
     assert _ranges([10_000, 20_000, 30_000, 50_000], grid) == "10K-30K, 50K"

@@ -98,6 +98,11 @@ def test_step_adjusted_p_values_on_hand_counted_relabelings():
     ahead, behind = step_adjusted_p_values(a, b)
     assert ahead == pytest.approx([0.05]) and behind == pytest.approx([1.0])
     assert ahead[0] == pytest.approx(one_sided_p_values(a[:, 0], b[:, 0])[0])
+    # Ties: {1, 2, 2} against {0, 1, 1} has midranks 3, 5.5, 5.5 (sum 14); the relabelings
+    # reaching 14 hold both 2s and one of the three 1s: 3 of 20 (scipy's exact method, which
+    # assumes no ties, says 0.10).
+    assert one_sided_p_values(np.array([1.0, 2, 2]), np.array([0.0, 1, 1])) == pytest.approx(
+        (0.15, 1.0))
     # A second step where B's runs are all above: the swapped labels reach the same U there,
     # so both steps' p is 2 / 20; the ties of the third step (all equal) add nothing.
     a2 = np.hstack([a, b, np.ones((3, 1))])
@@ -107,8 +112,12 @@ def test_step_adjusted_p_values_on_hand_counted_relabelings():
     # Groups of other sizes, and drawn relabelings where there are too many to count.
     ahead, _ = step_adjusted_p_values(a, b[:2])
     assert ahead == pytest.approx([0.1])  # 1 of C(5, 3) = 10
-    drawn, _ = step_adjusted_p_values(a2, b2, max_labelings=10, seed=0)
-    assert drawn.shape == (3,) and 0.1 <= drawn[0] <= 1.0
+    # Drawn relabelings (fewer allowed than there are) estimate the exact p.
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(0.5, 1, (8, 6)), rng.normal(0, 1, (8, 6))  # C(16, 8) = 12,870
+    exact, _ = step_adjusted_p_values(x, y)
+    drawn, _ = step_adjusted_p_values(x, y, max_labelings=10_000, seed=0)
+    assert np.abs(drawn - exact).max() < 0.03 and not np.array_equal(drawn, exact)
     with pytest.raises(ValueError, match="same steps"):
         step_adjusted_p_values(a2, b)
     with pytest.raises(ValueError, match="NaN"):
