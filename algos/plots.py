@@ -78,6 +78,9 @@ def _save(fig, out: Path, name: str) -> list[Path]:
     return paths
 
 
+LEGEND_COLUMNS = 8  # five methods, the expert and random (or the markers' key) on one line
+
+
 def _legend_below(fig, axes) -> None:
     """Move the panels' legends into one under all the panels, where it covers no data (each
     entry once, in the order the panels first show it: a partial experiment's first panel may
@@ -90,9 +93,9 @@ def _legend_below(fig, axes) -> None:
     for ax in axes:
         if ax.get_legend() is not None:
             ax.get_legend().remove()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize="small",
-               frameon=False)
-    rows = -(-len(labels) // 6)
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), LEGEND_COLUMNS),
+               fontsize="small", frameon=False)
+    rows = -(-len(labels) // LEGEND_COLUMNS)
     height = fig.get_size_inches()[1]
     fig.tight_layout(rect=(0, (0.25 + 0.22 * rows) / height, 1, 1))  # the legend's inches
 
@@ -454,11 +457,13 @@ def budget(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
         bottom.set_ylabel("probability of improvement")
         bottom.set_xlabel("environment steps")
         _steps_axis(bottom)
-    # The markers' key, as a legend entry of its own (proxies: nothing is drawn).
-    pairs[0][0].plot([], [], ls="none", marker="o", ms=7, color="gray",
-                     label="filled (lower panels): ahead of DQN, p ≤ 0.05 adjusted for the steps")
-    pairs[0][0].plot([], [], ls="none", marker="o", ms=7, color="gray", mfc="white",
-                     label="open: not shown ahead")
+    # The markers' key, as legend entries after the methods' (proxies on the last panel, which
+    # the legend reads last: nothing is drawn).
+    key = pairs[-1][0]
+    key.plot([], [], ls="none", marker="o", ms=7, color="gray",
+             label="filled (lower panels): ahead of DQN, p ≤ 0.05 adjusted for the steps")
+    key.plot([], [], ls="none", marker="o", ms=7, color="gray", mfc="white",
+             label="open: not shown ahead")
     _legend_below(fig, [top for top, _ in pairs])
     _warn_weak_experts(fig, tables["scores"])
     return _save(fig, out, "budget")
