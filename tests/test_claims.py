@@ -12,6 +12,7 @@ from algos.claims import (
     beyond_expert,
     compare,
     diiqn_over_dqn,
+    head_start,
     level,
     no_difference,
 )
@@ -145,3 +146,28 @@ def test_a_game_with_runs_of_one_side_only_gets_no_comparison():
                            "score": 1.0, "normalized_score": 0.1}])
     tables["scores"] = pd.concat([tables["scores"], extra], ignore_index=True)
     assert [row["env"] for row in beyond_expert(tables, 200)] == ["breakout"]
+
+
+def _with_final_scores(curves: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Curves and a scores table whose score is each run's last normalised return."""
+    last = curves[curves["step"] == curves["step"].max()]
+    scores = last.assign(normalized_score=last["normalized_return"],
+                         score=last["normalized_return"])
+    return {"curves": curves, "scores": scores}
+
+
+def test_the_head_start_compares_each_runs_mean_early_return_and_nothing_after_50k():
+    steps = [0, 25_000, 50_000, 75_000]
+    # DIIQN ahead at every step to 50K, far behind at 75K (which the head start leaves out).
+    runs = {"dqn": [[0, 0.1, 0.2, 0.9], [0, 0.0, 0.3, 1.0], [0, 0.2, 0.1, 1.1]],
+            "diiqn": [[0, 0.3, 0.6, 0.1], [0, 0.4, 0.5, 0.2], [0, 0.5, 0.7, 0.3]]}
+    (row,) = head_start(_with_final_scores(_curves(runs, steps)), 200)
+    # Per run, the mean over 0, 25K and 50K: DQN 0.1, 0.1, 0.1; DIIQN 0.3, 0.3, 0.4.
+    assert row["effect"] == pytest.approx(1 / 30 + 0.2)
+    assert row["verdict"] == "reproduced" and row["p_value"] == pytest.approx(0.05)
+    assert row["effect_lower"] <= row["effect"] <= row["effect_upper"]
+    assert "to 50K steps, diiqn - dqn" in row["measure"]
+    # The same runs read the other way round: DQN starts faster.
+    swapped = {"dqn": runs["diiqn"], "diiqn": runs["dqn"]}
+    (row,) = head_start(_with_final_scores(_curves(swapped, steps)), 200)
+    assert row["verdict"] == "not reproduced" and row["effect"] < 0
