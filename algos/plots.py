@@ -121,6 +121,15 @@ def _warn_weak_experts(fig, scores: pd.DataFrame) -> None:
                      fontsize="small", y=1.04)
 
 
+def _save_over_envs(fig, scores: pd.DataFrame, out: Path, name: str) -> list[Path]:
+    """``_save`` for a figure of aggregates over envs, with its lines on weak experts and the
+    envs it is over."""
+    fig.tight_layout()
+    _warn_weak_experts(fig, scores)
+    _note_partial_envs(fig, scores)
+    return _save(fig, out, name)
+
+
 def learning_curves(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     curves, scores = tables["curves"], tables["scores"]
     sns.set_theme(style="whitegrid", context="notebook")
@@ -185,10 +194,7 @@ def aggregates(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
             ax.axvline(1.0, color="black", ls="--", lw=1)  # the expert
         ax.set_title(metric.replace("_", " "))
         ax.set_xlabel("expert-normalised score")
-    fig.tight_layout()
-    _warn_weak_experts(fig, tables["scores"])
-    _note_partial_envs(fig, tables["scores"])
-    return _save(fig, out, "aggregates")
+    return _save_over_envs(fig, tables["scores"], out, "aggregates")
 
 
 def improvement(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
@@ -396,10 +402,7 @@ def beyond(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     ax.set_xlim(0, 1)
     ax.set_title("P(method > DQN)")
     ax.set_xlabel("probability of improvement (95 % CI)")
-    fig.tight_layout()
-    _warn_weak_experts(fig, tables["scores"])
-    _note_partial_envs(fig, tables["scores"])
-    return _save(fig, out, "beyond")
+    return _save_over_envs(fig, tables["scores"], out, "beyond")
 
 
 def budget(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
