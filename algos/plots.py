@@ -35,15 +35,18 @@ def _steps_axis(ax) -> None:
     ax.xaxis.set_major_formatter(STEPS)
 
 ALGO_ORDER = tuple(ALGORITHMS)  # each algorithm's colour: its place in the registry
+PALETTE_SIZE = 10  # seaborn's colour-blind palette: four colours beyond the six algorithms'
 """The algorithms in the order of their colours."""
 
 
 def palette(methods, algos=None) -> dict[str, tuple]:
     """One colour per method from seaborn's colour-blind-safe palette, in the methods' order.
     ``algos`` gives each method's algorithm (default: the label up to a "/" or a space). Where
-    the methods are distinct algorithms, each algorithm has its own colour in every figure (DQN
-    blue, DIIQN orange, HA-DIIQN green, ...), so a figure without DQN does not repaint the
-    others; methods that share an algorithm take the palette in order."""
+    the methods' algorithms are the registry's, each algorithm has its own colour in every
+    figure (DQN blue, DIIQN orange, HA-DIIQN green, ...), so a figure without DQN does not
+    repaint the others: the method named after its algorithm (else the first) takes it, and
+    the other methods of that algorithm take the colours no algorithm has. Otherwise the
+    methods take the palette in order."""
     if algos is None:
         methods = list(dict.fromkeys(methods))
         algos = [m.split("/")[0].split(" ")[0] for m in methods]
@@ -51,10 +54,17 @@ def palette(methods, algos=None) -> dict[str, tuple]:
         first = dict(reversed(list(zip(methods, algos, strict=True))))  # each method's algo
         methods = list(dict.fromkeys(methods))
         algos = [first[m] for m in methods]
-    colors = sns.color_palette("colorblind", n_colors=max(len(methods), len(ALGO_ORDER)))
-    if len(set(algos)) == len(algos) and set(algos) <= set(ALGO_ORDER):
-        return {method: colors[ALGO_ORDER.index(algo)]
-                for method, algo in zip(methods, algos, strict=True)}
+    colors = sns.color_palette("colorblind", n_colors=max(len(methods), PALETTE_SIZE))
+    if set(algos) <= set(ALGO_ORDER):
+        spare = iter(colors[len(ALGO_ORDER):])  # no algorithm's own colour
+        chosen: dict[str, tuple | None] = {}
+        # The method named after its algorithm (the default) first, so it keeps the colour.
+        for method, algo in sorted(zip(methods, algos, strict=True),
+                                   key=lambda pair: pair[0] != pair[1]):
+            own = colors[ALGO_ORDER.index(algo)]
+            chosen[method] = own if own not in chosen.values() else next(spare, None)
+        if None not in chosen.values():
+            return {method: chosen[method] for method in methods}
     return dict(zip(methods, colors[: len(methods)], strict=True))
 
 

@@ -101,6 +101,13 @@ def test_each_algorithm_keeps_its_colour_across_figures():
     assert palette(["ha_diiqn"])["ha_diiqn"] == without["ha_diiqn/agent-actions"]
     variants = palette(["diiqn/default", "diiqn/tau-0.9", "diiqn/tau-1"])
     assert len(set(variants.values())) == 3
+    # Beside variants of its own, the default keeps DIIQN's colour, and no variant takes
+    # another algorithm's (BCO's beside the DIIQNs of beyond_expert).
+    beyond = palette(["dqn", "bco", "diiqn-paper", "diiqn", "diiqn-evidence"],
+                     ["dqn", "bco", "diiqn", "diiqn", "diiqn"])
+    alone = palette(["dqn", "diiqn", "bco"])
+    assert all(beyond[m] == alone[m] for m in alone)
+    assert len(set(beyond.values())) == 5
 
 
 def test_the_same_run_twice_is_an_error(runs, tmp_path):
