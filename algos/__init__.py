@@ -11,6 +11,7 @@ expert-state index), ``inference`` (action inference), ``confidence`` (Φ), ``da
 """
 
 import os
+import sys
 
 __version__ = "0.1.0"
 
@@ -32,9 +33,20 @@ def _cpu_has_avx2() -> bool:
 # MKL, which torch's CPU build calls for its matrix products, chooses its kernels by CPU too:
 # on an AVX-512 Intel CPU its AVX-512 sgemm rounds otherwise than its AVX2 one, and a run's loss
 # differed from the second evaluation on. MKL's conditional numerical reproducibility (CBWR)
-# pinned to AVX2 gives one result on every CPU with AVX2, as torch's pin does.
+# pinned to AVX2 gives one result on every CPU with AVX2, as torch's pin does, once MKL is told
+# to honour it on CPUs not made by Intel (algos/mkl_vendor.py): on an AMD EPYC with AVX-512 it
+# ignored the pin and a run differed from the first evaluation on.
+MKL_BRANCH = "not pinned: the CPU has no AVX2"
+"""Whether MKL's kernels are pinned (``"pinned"``), or why not; recorded in each run.json."""
 if _cpu_has_avx2():
     if "ATEN_CPU_CAPABILITY" not in os.environ:
         os.environ["ATEN_CPU_CAPABILITY"] = "avx2"
     if "MKL_CBWR" not in os.environ:
         os.environ["MKL_CBWR"] = "AVX2"
+    from algos import mkl_vendor
+
+    MKL_BRANCH = mkl_vendor.load()
+    if MKL_BRANCH != "pinned":
+        print(f"warning: MKL's kernels are not pinned ({MKL_BRANCH}): results on this CPU may "
+              "differ from other CPUs' (docs/performance.md, 'Same results on every CPU')",
+              file=sys.stderr)

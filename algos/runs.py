@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from . import MKL_BRANCH
 from .errors import UserError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -163,6 +164,8 @@ def provenance() -> dict:
         # What results may depend on: torch's kernel set (pinned to AVX2 where the CPU has it,
         # algos/__init__.py) and its thread count.
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        # MKL's kernels: "pinned" to AVX2 (MKL_CBWR), or why not (algos/mkl_vendor.py).
+        "mkl_branch": MKL_BRANCH,
         "torch_threads": torch.get_num_threads(),
         "argv": sys.argv,
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+# algos first: importing it pins torch's and MKL's kernels, which must happen before torch loads.
+import algos  # noqa: F401
+
+# isort: split
+
 import json
 import platform
 from pathlib import Path

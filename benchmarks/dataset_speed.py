@@ -14,6 +14,11 @@ architecture (the same cost per step).
 
 from __future__ import annotations
 
+# algos first: importing it pins torch's and MKL's kernels, which must happen before torch loads.
+import algos  # noqa: F401
+
+# isort: split
+
 import argparse
 import sys
 import tempfile

@@ -17,6 +17,11 @@ and, with ``--memory``, the peak resident memory of a default 110K-step run (rep
 
 from __future__ import annotations
 
+# algos first: importing it pins torch's and MKL's kernels, which must happen before torch loads.
+import algos  # noqa: F401
+
+# isort: split
+
 import argparse
 import contextlib
 import csv

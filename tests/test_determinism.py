@@ -162,3 +162,41 @@ def test_torch_runs_its_avx2_kernels_and_run_json_says_so(tmp_run):
         has_avx2 = " avx2" in f.read()
     assert session["torch_cpu_capability"] == ("AVX2" if has_avx2 else "DEFAULT")
     assert session["torch_threads"] == 1
+    assert session["mkl_branch"] == ("pinned" if has_avx2 else "not pinned: the CPU has no AVX2")
+
+
+SGEMM = """
+import sys
+import algos
+import torch
+torch.set_num_threads(1)
+g = torch.Generator().manual_seed(0)
+a, b = torch.randn(32, 1024, generator=g), torch.randn(1024, 128, generator=g)
+sys.stdout.buffer.write((a @ b).numpy().tobytes())
+"""
+
+
+def test_mkl_honours_its_pinned_branch_on_this_cpu():
+    """MKL's SSE4.2 and AVX2 branches round a 1024-long dot product differently (fused
+    multiply-adds or not), so different bits show that the branch asked for is the one run. On a
+    CPU not made by Intel MKL ignores the branch unless algos/mkl_vendor.py's library is loaded:
+    without it an AMD EPYC gave the same bits for every branch, and runs of its own."""
+    with open("/proc/cpuinfo") as f:
+        if " avx2" not in f.read():
+            pytest.skip("MKL's AVX2 branch needs a CPU with AVX2")
+    outputs = {branch: subprocess.run([sys.executable, "-c", SGEMM], cwd=ROOT, check=True,
+                                      env={**os.environ, "MKL_CBWR": branch},
+                                      capture_output=True).stdout
+               for branch in ("SSE4_2", "AVX2")}
+    assert len(outputs["AVX2"]) == 32 * 128 * 4
+    assert outputs["SSE4_2"] != outputs["AVX2"]
+
+
+def test_the_mkl_vendor_library_builds_and_answers_intel(tmp_path):
+    import ctypes
+
+    from algos import mkl_vendor
+
+    library = mkl_vendor.build(tmp_path / "lib.so")
+    assert ctypes.CDLL(str(library)).mkl_serv_intel_cpu_true() == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["lib.so"]  # nothing staged is left
