@@ -19,6 +19,10 @@ Bootstrap draws are seeded by the caller, so the same scores give the same inter
 1.2.0's stratified bootstrap draws its indices from numpy's *global* generator
 (``np.random.choice``) and ignores the ``random_state`` it is given, so two identical calls differ;
 ``_seeded`` seeds the global generator around each call and restores its state afterwards.
+rliable also draws the algorithms of one call one after another from that generator, so an
+algorithm's interval would depend on which algorithms come before it in the dict; each is drawn
+here under the seed alone, so its interval is the same in every table that holds it (an
+experiment's aggregates, one env's, a claim's).
 """
 
 from __future__ import annotations
@@ -85,13 +89,15 @@ def aggregate_metrics(scores: Mapping[str, np.ndarray], reps: int = 2000, seed: 
     def all_metrics(matrix: np.ndarray) -> np.ndarray:
         return np.array([f(matrix) for f in functions])
 
-    with _seeded(seed):
-        points, intervals = rly.get_interval_estimates(
-            scores, all_metrics, reps=reps, confidence_interval_size=confidence)
-    return {algo: {name: (float(points[algo][i]), float(intervals[algo][0, i]),
-                          float(intervals[algo][1, i]))
-                   for i, name in enumerate(AGGREGATES)}
-            for algo in scores}
+    out = {}
+    for algo, matrix in scores.items():
+        with _seeded(seed):
+            points, intervals = rly.get_interval_estimates(
+                {algo: matrix}, all_metrics, reps=reps, confidence_interval_size=confidence)
+        out[algo] = {name: (float(points[algo][i]), float(intervals[algo][0, i]),
+                            float(intervals[algo][1, i]))
+                     for i, name in enumerate(AGGREGATES)}
+    return out
 
 
 def iqm_interval(matrix: np.ndarray, reps: int = 2000, seed: int = 0,
@@ -183,10 +189,13 @@ def performance_profile(scores: Mapping[str, np.ndarray], thresholds: np.ndarray
     threshold, with bootstrap intervals."""
     from rliable import library as rly
 
-    scores = _check(scores)
-    with _seeded(seed):
-        points, intervals = rly.create_performance_profile(scores, thresholds, reps=reps)
-    return {algo: (points[algo], intervals[algo][0], intervals[algo][1]) for algo in scores}
+    out = {}
+    for algo, matrix in _check(scores).items():
+        with _seeded(seed):
+            points, intervals = rly.create_performance_profile({algo: matrix}, thresholds,
+                                                               reps=reps)
+        out[algo] = (points[algo], intervals[algo][0], intervals[algo][1])
+    return out
 
 
 # --- tables ---------------------------------------------------------------------------------

@@ -48,22 +48,35 @@ def test_point_estimates_are_rliables_and_match_hand_computation():
 
 def test_intervals_equal_rliables_with_the_same_seed_and_are_reproducible():
     """rliable's bootstrap draws from numpy's global generator whatever random_state it gets;
-    ours seeds it (and leaves it as it was)."""
+    ours seeds it (and leaves it as it was), for each algorithm alone."""
     np.random.seed(123)
     before = np.random.get_state()[1].copy()
     ours = aggregate_metrics(SCORES, reps=300, seed=7)
     assert (np.random.get_state()[1] == before).all()
-    np.random.seed(7)
-    _, theirs = rly.get_interval_estimates(
-        SCORES, lambda m: np.array([metrics.aggregate_iqm(m), metrics.aggregate_median(m),
-                                    metrics.aggregate_mean(m),
-                                    metrics.aggregate_optimality_gap(m)]),
-        reps=300)
-    for algo in SCORES:
+    for algo, matrix in SCORES.items():
+        np.random.seed(7)
+        _, theirs = rly.get_interval_estimates(
+            {algo: matrix},
+            lambda m: np.array([metrics.aggregate_iqm(m), metrics.aggregate_median(m),
+                                metrics.aggregate_mean(m), metrics.aggregate_optimality_gap(m)]),
+            reps=300)
         np.testing.assert_allclose([ours[algo]["iqm"][1], ours[algo]["iqm"][2]],
                                    theirs[algo][:, 0])
     assert aggregate_metrics(SCORES, reps=300, seed=7) == ours
     assert aggregate_metrics(SCORES, reps=300, seed=8) != ours
+
+
+def test_an_algorithms_interval_does_not_depend_on_the_others_in_the_table():
+    """rliable draws the algorithms of one call in turn from one generator; the claims draw one
+    method alone, an experiment's aggregates draw them all: both must give one interval."""
+    alone = aggregate_metrics({"b": SCORES["b"]}, reps=300)["b"]
+    assert aggregate_metrics(SCORES, reps=300)["b"] == alone
+    assert aggregate_metrics({"c": SCORES["a"] + 1, **SCORES}, reps=300)["b"] == alone
+    thresholds = np.array([0.5, 1.0])
+    profile = performance_profile({"b": SCORES["b"]}, thresholds, reps=100)["b"]
+    for ours, theirs in zip(performance_profile(SCORES, thresholds, reps=100)["b"], profile,
+                            strict=True):
+        np.testing.assert_array_equal(ours, theirs)
 
 
 def test_probability_of_improvement_on_known_orderings():
