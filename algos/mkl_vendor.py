@@ -9,7 +9,7 @@ that function; a library of our own that defines it, loaded into the global symb
 torch, takes its place, and MKL then runs its AVX2 kernels (which every CPU with AVX2 executes)
 as on Intel's CPUs.
 
-The library is built from the two-line C source below by ``make install``, or here on first use,
+The library is built from the one-line C source below by ``make install``, or here on first use,
 with the system's C compiler. Only the standard library is imported: this runs before torch.
 """
 

@@ -4,11 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from algos import stats
 from algos.aggregate import budget
 from algos.claims import (
     EQUIVALENCE_MARGIN,
     _ranges,
     ahead_along_budget,
+    baselines_capped,
     beyond_expert,
     compare,
     diiqn_over_dqn,
@@ -146,6 +148,24 @@ def test_a_game_with_runs_of_one_side_only_gets_no_comparison():
                            "score": 1.0, "normalized_score": 0.1}])
     tables["scores"] = pd.concat([tables["scores"], extra], ignore_index=True)
     assert [row["env"] for row in beyond_expert(tables, 200)] == ["breakout"]
+
+
+def test_capped_over_the_envs_bootstraps_within_each_env_as_the_aggregates_do():
+    """The level over envs is the IQM of the method's (runs, tasks) matrix, resampled within
+    each env: the interval of its row in intervals.csv, not that of the runs pooled as one."""
+    tables = _baseline({("bco", "breakout"): [0.80, 0.85, 0.90, 0.95],
+                        ("bco", "space_invaders"): [0.60, 0.70, 0.75, 0.78],
+                        ("dqn", "breakout"): [0.2, 0.3, 0.4, 0.5],
+                        ("dqn", "space_invaders"): [0.2, 0.3, 0.4, 0.5]})
+    tables["scores"]["normalized_score"] = tables["scores"]["score"]
+    (row,) = baselines_capped(tables, 300)
+    matrix = stats.score_matrices(tables["scores"])["bco"]
+    assert matrix.shape == (4, 2)
+    point, low, high = stats.aggregate_metrics({"bco": matrix}, reps=300)["bco"]["iqm"]
+    assert (row["effect"], row["effect_lower"], row["effect_upper"]) == (point, low, high)
+    pooled = level(np.sort(matrix.ravel()), above=False, reps=300)
+    assert (pooled["effect_lower"], pooled["effect_upper"]) != (low, high)
+    assert row["verdict"] == "reproduced" and row["runs"] == "bco: seeds 0,1,2,3"
 
 
 def _with_final_scores(curves: pd.DataFrame) -> dict[str, pd.DataFrame]:
