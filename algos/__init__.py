@@ -17,11 +17,9 @@ __version__ = "0.1.0"
 
 
 def _cpu_has_avx2() -> bool:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return any(line.startswith("flags") and " avx2" in line for line in f)
-    except OSError:
-        return False
+    from algos.mkl_vendor import cpuinfo_field
+
+    return "avx2" in (cpuinfo_field("flags") or "").split()
 
 
 # torch chooses its vectorised kernels by CPU (AVX-512 where present). A kernel handles two

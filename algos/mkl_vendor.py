@@ -27,16 +27,21 @@ SOURCE = "int mkl_serv_intel_cpu_true(void) { return 1; }\n"
 LIBRARY = Path(__file__).resolve().parent / "_mkl_intel_cpu.so"
 
 
-def cpu_vendor() -> str | None:
-    """The CPU's vendor id (``GenuineIntel``, ``AuthenticAMD``, ...) from /proc/cpuinfo."""
+def cpuinfo_field(name: str) -> str | None:
+    """The value of the first ``name`` line of /proc/cpuinfo (Linux), else None."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("vendor_id"):
+                if line.startswith(name):
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
     return None
+
+
+def cpu_vendor() -> str | None:
+    """The CPU's vendor id (``GenuineIntel``, ``AuthenticAMD``, ...)."""
+    return cpuinfo_field("vendor_id")
 
 
 def build(library: Path = LIBRARY) -> Path:

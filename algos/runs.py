@@ -32,6 +32,7 @@ import numpy as np
 
 from . import MKL_BRANCH
 from .errors import UserError
+from .mkl_vendor import cpuinfo_field
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 _UMASK = os.umask(0)
@@ -174,14 +175,7 @@ def provenance() -> dict:
 
 def cpu_model() -> str:
     """The CPU's model name (Linux), else what ``platform`` knows."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return cpuinfo_field("model name") or platform.processor() or platform.machine()
 
 
 def peak_rss_mb() -> float:
