@@ -22,7 +22,7 @@ if not workflow.overwrite_configfiles:
     configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
-from algos.experiments import PlanError, check_schema
+from algos.evidence.experiments import PlanError, check_schema
 
 try:  # one line naming the key; Snakemake's validate (which fills in defaults) then passes
     check_schema(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")

@@ -1,13 +1,13 @@
 """Deep implicit imitation reinforcement learning (DIIQN, HA-DIIQN) and baselines on MinAtar.
 
-Layers, bottom up: ``runs`` (run folders, provenance, atomic writes), ``config`` (``--set``),
-``seeds`` (seed streams), ``tally`` (diagnostics), ``envs`` (MinAtar and the mazes, bit-packed
-states), ``acting`` (policies, evaluation), ``nets``, ``replay`` (uniform and prioritized),
-``learner`` (the one Double-DQN update), ``loop`` (the one training loop); ``knn`` (the
-expert-state index), ``inference`` (action inference), ``confidence`` (Φ), ``datasets`` and
-``experts``; the algorithms ``dqn``, ``diiqn``, ``ha_diiqn``, ``bco``, ``gaifo``, ``oril``, and
-``algorithms`` (their configs and registry, without torch); ``experiments`` (a config's runs),
-``stats``, ``aggregate``, ``claims``, ``figures`` and ``plots``; ``cli`` (``python -m algos``).
+The packages follow the data flow, bottom up: ``errors``, ``config`` (``--set``), ``seeds`` and
+``algorithms`` (every algorithm's settings and the registry, without torch) at the bottom;
+``envs`` (MinAtar and the mazes); ``provenance`` (run folders, seals, read-back checks, MKL's
+pin); ``training`` (networks, replay, the one Double-DQN update, acting, checkpoints, the one
+loop); ``data`` (experts and their state-only datasets); ``agents`` (one module per method,
+DIIQN's parts in ``agents.diiqn``); ``evidence`` (a config's experiments to aggregates,
+statistics, claims, tables and figures), which never imports ``training`` or ``agents``; and
+``cli`` (``python -m algos``) on top.
 """
 
 import os
@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 
 def _cpu_has_avx2() -> bool:
-    from algos.mkl_vendor import cpuinfo_field
+    from algos.provenance.mkl_vendor import cpuinfo_field
 
     return "avx2" in (cpuinfo_field("flags") or "").split()
 
@@ -32,8 +32,8 @@ def _cpu_has_avx2() -> bool:
 # on an AVX-512 Intel CPU its AVX-512 sgemm rounds otherwise than its AVX2 one, and a run's loss
 # differed from the second evaluation on. MKL's conditional numerical reproducibility (CBWR)
 # pinned to AVX2 gives one result on every CPU with AVX2, as torch's pin does, once MKL is told
-# to honour it on CPUs not made by Intel (algos/mkl_vendor.py): on an AMD EPYC with AVX-512 it
-# ignored the pin and a run differed from the first evaluation on.
+# to honour it on CPUs not made by Intel (algos/provenance/mkl_vendor.py): on an AMD EPYC
+# with AVX-512 it ignored the pin and a run differed from the first evaluation on.
 MKL_BRANCH = "not pinned: the CPU has no AVX2"
 """Whether MKL's kernels are pinned (``"pinned"``), or why not; recorded in each run.json."""
 if _cpu_has_avx2():
@@ -41,7 +41,7 @@ if _cpu_has_avx2():
         os.environ["ATEN_CPU_CAPABILITY"] = "avx2"
     if "MKL_CBWR" not in os.environ:
         os.environ["MKL_CBWR"] = "AVX2"
-    from algos import mkl_vendor
+    from algos.provenance import mkl_vendor
 
     MKL_BRANCH = mkl_vendor.load()
     if MKL_BRANCH != "pinned":

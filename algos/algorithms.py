@@ -13,9 +13,9 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from .confidence import TRUSTS, VISIT_COUNTS
-from .config import ConfigError
-from .knn import SIMILARITIES
+from algos.agents.diiqn.confidence import TRUSTS, VISIT_COUNTS
+from algos.agents.diiqn.knn import SIMILARITIES
+from algos.config import ConfigError
 
 CONFIDENCE_MODES = ("dynamic", "fixed")
 BETA_SCALES = ("fixed", "running")
@@ -204,7 +204,12 @@ class DIIQNConfig(DQNConfig):
 
     def validate(self) -> None:
         super().validate()
-        from .confidence import DELTA_Q_SOURCES, GAP_SCALE_ROWS, MARGIN_AGAINST, MARGIN_DECAYS
+        from algos.agents.diiqn.confidence import (
+            DELTA_Q_SOURCES,
+            GAP_SCALE_ROWS,
+            MARGIN_AGAINST,
+            MARGIN_DECAYS,
+        )
         choices = {"metric": SIMILARITIES, "inference_on": INFERENCE_ON,
                    "confidence": CONFIDENCE_MODES, "visit_count": VISIT_COUNTS,
                    "expert_reward": EXPERT_REWARDS, "trust": TRUSTS, "beta_scale": BETA_SCALES,
@@ -386,12 +391,12 @@ datasets): raised by every change there that changes results. With the algorithm
 ``revision`` it enters each run's ``config.json``, so runs of older code are found stale."""
 
 ALGORITHMS: dict[str, Algorithm] = {
-    "dqn": Algorithm(DQNConfig, "dqn:DQNAgent", ms_per_step=2.0),
-    "diiqn": Algorithm(DIIQNConfig, "diiqn:DIIQNAgent", needs_dataset=True),
-    "ha_diiqn": Algorithm(HADIIQNConfig, "ha_diiqn:HADIIQNAgent", needs_dataset=True),
-    "bco": Algorithm(BCOConfig, "bco:BCOAgent", needs_dataset=True),
-    "gaifo": Algorithm(GAIfOConfig, "gaifo:GAIfOAgent", needs_dataset=True, ms_per_step=6.0),
-    "oril": Algorithm(ORILConfig, "oril:ORILAgent", needs_dataset=True, ms_per_step=5.0),
+    "dqn": Algorithm(DQNConfig, "agents.dqn:DQNAgent", ms_per_step=2.0),
+    "diiqn": Algorithm(DIIQNConfig, "agents.diiqn.agent:DIIQNAgent", needs_dataset=True),
+    "ha_diiqn": Algorithm(HADIIQNConfig, "agents.ha_diiqn:HADIIQNAgent", needs_dataset=True),
+    "bco": Algorithm(BCOConfig, "agents.bco:BCOAgent", needs_dataset=True),
+    "gaifo": Algorithm(GAIfOConfig, "agents.gaifo:GAIfOAgent", needs_dataset=True, ms_per_step=6.0),
+    "oril": Algorithm(ORILConfig, "agents.oril:ORILAgent", needs_dataset=True, ms_per_step=5.0),
 }
 """Algorithm name -> its config, agent and data."""
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import workflow_default
-from .errors import RunFailure, UserError
-from .figures import FIGURES
+from algos.config import workflow_default
+from algos.errors import RunFailure, UserError
+from algos.evidence.figures import FIGURES
 
 if TYPE_CHECKING:
-    from .envs import EnvConfig
-    from .runs import RunDir
+    from algos.envs import EnvConfig
+    from algos.provenance.runs import RunDir
 
 # Modules are imported where a command needs them, so that a command does not pay for the
 # others' imports (torch, rliable): the workflow runs dozens of short figure and aggregate jobs.
@@ -35,8 +35,8 @@ class UsageError(UserError):
 def _train_epilog(algo: str | None = None) -> str:
     """The examples and the config keys: every key of ``algo``, or (None) every algorithm's,
     each key listed once, under the algorithm that introduces it."""
-    from .algorithms import ALGORITHMS, DQNConfig, LoopConfig
-    from .config import describe_fields
+    from algos.algorithms import ALGORITHMS, DQNConfig, LoopConfig
+    from algos.config import describe_fields
 
     configs = {name: algorithm.config for name, algorithm in ALGORITHMS.items()}
     blocks = []
@@ -95,7 +95,7 @@ def _describe(parser: argparse.ArgumentParser, description: str, epilog: str | N
 
 
 def _train_arguments(train: argparse.ArgumentParser) -> None:
-    from .algorithms import ALGORITHMS
+    from algos.algorithms import ALGORITHMS
 
     _describe(
         train, textwrap.fill(
@@ -126,7 +126,7 @@ def _train_arguments(train: argparse.ArgumentParser) -> None:
 
 
 def _expert_arguments(expert: argparse.ArgumentParser) -> None:
-    from .experts import REFERENCE_DQN_SCORES, SCRIPTED_EXPERTS
+    from algos.data.experts import REFERENCE_DQN_SCORES, SCRIPTED_EXPERTS
 
     _describe(
         expert, textwrap.fill(
@@ -284,7 +284,7 @@ def _tables_arguments(tables: argparse.ArgumentParser) -> None:
             "the runs finished of those planned, their seeds, the mean score and the IQM of "
             "the expert-normalised score, and under the tuning experiment its protocol's "
             "measures per run and the candidate its decision rule chooses "
-            "(algos/protocol.py). With --update PAGE, write them into PAGE between "
+            "(algos/evidence/protocol.py). With --update PAGE, write them into PAGE between "
             "its two marker lines instead (docs/results.md has them).", width=96),
         "example:\n  python -m algos tables results/aggregate --update docs/results.md")
     tables.add_argument("root", type=Path, metavar="ROOT", help="folder of aggregate folders")
@@ -319,7 +319,7 @@ def _add_progress_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_env_arguments(parser: argparse.ArgumentParser) -> None:
-    from .envs import ACTION_NAMES, MAZE_ACTION_NAMES, environment_names
+    from algos.envs import ACTION_NAMES, MAZE_ACTION_NAMES, environment_names
 
     parser.add_argument("--game", required=True, metavar="GAME",
                         help=f"environment: {', '.join(environment_names())}")
@@ -364,7 +364,7 @@ def _positive_float(text: str) -> float:
 
 
 def _env_config(args: argparse.Namespace) -> EnvConfig:
-    from .envs import EnvConfig, validate_env_config
+    from algos.envs import EnvConfig, validate_env_config
 
     config = EnvConfig(game=args.game, action_set=args.action_set,
                        sticky_action_prob=args.sticky_prob,
@@ -376,9 +376,9 @@ def _env_config(args: argparse.Namespace) -> EnvConfig:
 def _train(args: argparse.Namespace, agent_cls, config, env_config: EnvConfig, run: RunDir,
            run_config: dict, description: str, stop_when=None, **agent_inputs):
     """Build the agent for ``args`` (seed, steps, threads) and train it in ``run``."""
-    from .envs import resolve_action_set, state_shape
-    from .learner import configure_torch
-    from .loop import train_run
+    from algos.envs import resolve_action_set, state_shape
+    from algos.training.learner import configure_torch
+    from algos.training.loop import train_run
 
     configure_torch(args.threads)
     shape = state_shape(env_config.game)
@@ -400,7 +400,7 @@ def _train(args: argparse.Namespace, agent_cls, config, env_config: EnvConfig, r
 def _scorer(path: Path, actions: tuple[int, ...], where: str = ""):
     """The dataset's inference scorer, or None with a warning where its hidden actions cannot
     be read. Scoring only: the true actions stay inside the scorer, never reach the learner."""
-    from .datasets import DatasetError, inference_scorer
+    from algos.data.datasets import DatasetError, inference_scorer
 
     try:
         return inference_scorer(path, actions)
@@ -423,7 +423,7 @@ def _writable_folder(path: Path, what: str) -> Path:
 def _with_dataset(run_config: dict, path: Path) -> dict:
     """Load the dataset at ``path`` for the run of ``run_config`` (which gets its description:
     path, size, checksum, expert); returns the agent's inputs."""
-    from .datasets import load_dataset
+    from algos.data.datasets import load_dataset
 
     dataset = load_dataset(path, game=run_config["game"])
     run_config["dataset"] = {"path": str(path), "size": len(dataset),
@@ -432,10 +432,10 @@ def _with_dataset(run_config: dict, path: Path) -> dict:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .algorithms import ALGORITHMS, agent_class
-    from .config import apply_overrides
-    from .existing import config_dict, nothing_to_do, set_aside_if_stale
-    from .runs import RunDir
+    from algos.algorithms import ALGORITHMS, agent_class
+    from algos.config import apply_overrides
+    from algos.provenance.existing import config_dict, nothing_to_do, set_aside_if_stale
+    from algos.provenance.runs import RunDir
 
     algorithm, agent_cls = ALGORITHMS[args.algo], agent_class(args.algo)
     env_config = _env_config(args)
@@ -466,8 +466,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
-    from .runs import atomic_write_text
-    from .tables import tables_markdown, with_tables
+    from algos.evidence.tables import tables_markdown, with_tables
+    from algos.provenance.runs import atomic_write_text
 
     if not args.root.is_dir():
         raise UsageError(f"{args.root}: not a folder of aggregates")
@@ -489,11 +489,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     import tempfile
     from types import SimpleNamespace
 
-    from .algorithms import ALGORITHMS, agent_class, revision, revision_label
-    from .envs import EnvConfig, validate_env_config
-    from .existing import config_dict, settings_differences
-    from .loop import WALL_CLOCK_COLUMNS, WALL_CLOCK_DIAGNOSTICS
-    from .runs import RunDir, first_difference, read_csv_rows, read_json
+    from algos.algorithms import ALGORITHMS, agent_class, revision, revision_label
+    from algos.envs import EnvConfig, validate_env_config
+    from algos.provenance.existing import config_dict, settings_differences
+    from algos.provenance.runs import RunDir, first_difference, read_csv_rows, read_json
+    from algos.training.loop import WALL_CLOCK_COLUMNS, WALL_CLOCK_DIAGNOSTICS
 
     run = RunDir(args.run)
     run.verify()
@@ -547,12 +547,22 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_expert(args: argparse.Namespace) -> int:
-    from .algorithms import DQNConfig
-    from .config import apply_overrides
-    from .dqn import DQNAgent
-    from .existing import check_run_folder, config_dict, nothing_to_do, set_aside_if_stale
-    from .experts import REFERENCE_DQN_SCORES, DQNExpert, stop_at_return, write_expert_json
-    from .runs import RunDir
+    from algos.agents.dqn import DQNAgent
+    from algos.algorithms import DQNConfig
+    from algos.config import apply_overrides
+    from algos.data.experts import (
+        REFERENCE_DQN_SCORES,
+        DQNExpert,
+        stop_at_return,
+        write_expert_json,
+    )
+    from algos.provenance.existing import (
+        check_run_folder,
+        config_dict,
+        nothing_to_do,
+        set_aside_if_stale,
+    )
+    from algos.provenance.runs import RunDir
 
     env_config = _env_config(args)
     if args.scripted:
@@ -604,7 +614,7 @@ def cmd_expert(args: argparse.Namespace) -> int:
 
 
 def _warn_if_weak(out: Path, info: dict) -> None:
-    from .aggregate import expert_clearly_above_random
+    from algos.evidence.aggregate import expert_clearly_above_random
 
     if not expert_clearly_above_random(info):
         print(f"warning: {out}: the expert is not clearly better than the random policy; scores "
@@ -612,10 +622,10 @@ def _warn_if_weak(out: Path, info: dict) -> None:
 
 
 def _scripted_expert(args: argparse.Namespace, env_config: EnvConfig) -> int:
-    from .algorithms import LoopConfig
-    from .envs import make_env
-    from .existing import differences, nothing_to_do, refuse_if_different
-    from .experts import SCRIPTED_EXPERTS, load_expert, write_expert_json
+    from algos.algorithms import LoopConfig
+    from algos.data.experts import SCRIPTED_EXPERTS, load_expert, write_expert_json
+    from algos.envs import make_env
+    from algos.provenance.existing import differences, nothing_to_do, refuse_if_different
 
     out = Path(args.out)
     if (out / "expert.json").exists():
@@ -649,10 +659,15 @@ def _scripted_expert(args: argparse.Namespace, env_config: EnvConfig) -> int:
 def cmd_dataset(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .datasets import arrays_missing, differences_from_existing, make_dataset, restore_dataset
-    from .existing import nothing_to_do, refuse_if_different
-    from .experts import expert_env_config, load_expert
-    from .learner import configure_torch
+    from algos.data.datasets import (
+        arrays_missing,
+        differences_from_existing,
+        make_dataset,
+        restore_dataset,
+    )
+    from algos.data.experts import expert_env_config, load_expert
+    from algos.provenance.existing import nothing_to_do, refuse_if_different
+    from algos.training.learner import configure_torch
 
     if not 0.0 <= args.epsilon <= 1.0:
         raise UsageError(f"--epsilon must lie in [0, 1], got {args.epsilon}")
@@ -695,7 +710,7 @@ def cmd_dataset(args: argparse.Namespace) -> int:
 
 
 def cmd_check_dataset(args: argparse.Namespace) -> int:
-    from .datasets import load_dataset
+    from algos.data.datasets import load_dataset
 
     data = load_dataset(args.path, game=args.game)
     info = data.info
@@ -705,8 +720,8 @@ def cmd_check_dataset(args: argparse.Namespace) -> int:
           f"{'n/a' if mean is None else f'{mean:.2f}'}, action set {info['env']['action_names']}, "
           f"expert {info['expert']['path']}")
     if args.play:
-        from .diiqn import what_random_play_finds
-        from .envs import EnvConfig, resolve_action_set
+        from algos.agents.diiqn.agent import what_random_play_finds
+        from algos.envs import EnvConfig, resolve_action_set
 
         # Played with the dataset's own environment (a maze's expert may move in four
         # directions of eight).
@@ -719,7 +734,7 @@ def cmd_check_dataset(args: argparse.Namespace) -> int:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
-    from .aggregate import aggregate, runs_by_folder, runs_from_manifest, write_tables
+    from algos.evidence.aggregate import aggregate, runs_by_folder, runs_from_manifest, write_tables
 
     if bool(args.manifest) == bool(args.runs):
         raise UsageError("give either RUN folders or --manifest")
@@ -750,8 +765,8 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from .aggregate import read_tables
-    from .plots import draw
+    from algos.evidence.aggregate import read_tables
+    from algos.evidence.plots import draw
 
     tables = read_tables(args.aggregate)  # checked whole before anything is written
     _writable_folder(args.out, "--out")
@@ -761,8 +776,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_claims(args: argparse.Namespace) -> int:
-    from .claims import verdicts
-    from .runs import atomic_write_text
+    from algos.evidence.claims import verdicts
+    from algos.provenance.runs import atomic_write_text
 
     table = verdicts(args.root, reps=args.reps)
     try:

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from .errors import UserError
+from algos.errors import UserError
 
 WORKFLOW_SCHEMA = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / \
     "config.schema.yaml"

@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT))
 from common import emit  # noqa: E402
 from diiqn_speed import random_stream  # noqa: E402
 
+from algos.agents.ha_diiqn import ReplayGraph, brute_force_bridge, indexed_bridge  # noqa: E402
 from algos.envs import packed_size, state_shape  # noqa: E402
-from algos.ha_diiqn import ReplayGraph, brute_force_bridge, indexed_bridge  # noqa: E402
-from algos.replay import UniformReplay  # noqa: E402
+from algos.training.replay import UniformReplay  # noqa: E402
 
 
 def measure(game: str, size: int, queries: int, seed: int = 0) -> dict:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 
-from algos.acting import UniformRandomPolicy
-from algos.datasets import StateOnlyDataset, load_dataset, make_dataset
+from algos.data.datasets import StateOnlyDataset, load_dataset, make_dataset
 from algos.envs import EnvConfig, MinAtarEnv
+from algos.training.acting import UniformRandomPolicy
 
 
 def emit(result: dict, out: Path | None) -> None:

@@ -3,8 +3,8 @@
 A rollout step is one environment step plus one forward pass of the expert's network, so its
 speed is bounded by ``1 / (1/env_rate + 1/forward_rate)``. For each game this prints, as JSON:
 the environment's steps/s (random actions, states packed), the expert network's forward passes/s
-(one state), the rollout's transitions/s (``algos.datasets.roll_out``, epsilon 0.01), the ratio of
-the rollout to that bound (all without the hidden action effects), the rollout's speed with them
+(one state), the rollout's transitions/s (``algos.data.datasets.roll_out``, epsilon 0.01), the ratio
+of the rollout to that bound (all without the hidden action effects), the rollout's speed with them
 (``record_effects``: six extra environment steps per transition), and the bytes of a dataset of
 ``--size`` transitions on disk and in memory. The expert is an untrained network of the real
 architecture (the same cost per step).
@@ -33,11 +33,11 @@ sys.path.insert(0, str(ROOT))
 
 from common import emit  # noqa: E402
 
-from algos.datasets import roll_out  # noqa: E402
+from algos.data.datasets import roll_out  # noqa: E402
+from algos.data.experts import DQNExpert  # noqa: E402
 from algos.envs import GAMES, EnvConfig, MinAtarEnv, pack_states  # noqa: E402
-from algos.experts import DQNExpert  # noqa: E402
-from algos.learner import configure_torch  # noqa: E402
-from algos.nets import QNetwork  # noqa: E402
+from algos.training.learner import configure_torch  # noqa: E402
+from algos.training.nets import QNetwork  # noqa: E402
 
 
 def env_rate(game: str, steps: int) -> float:

@@ -11,7 +11,8 @@
    DIIQN's own work: what computing DIIQN's loss costs at least in that case. And the tuning
    protocol's candidate losses (``diiqn-evidence``, ``diiqn-evidence-fading``), each as a time
    per step over today's DIIQN's.
-2. **Queries** against the 100K dataset's index (``algos.knn.ExpertStateIndex``), one core:
+2. **Queries** against the 100K dataset's index
+   (``algos.agents.diiqn.knn.ExpertStateIndex``), one core:
    ``search``: novel states only (no exact twin, never cached), the worst case, by the prefix
    filter and by the exhaustive scan of every distinct state (the same answers; measured in the
    same run); ``stream``: the states of a fresh random-play stream as the agent meets them
@@ -39,12 +40,12 @@ sys.path.insert(0, str(ROOT))
 from common import emit, random_expert_dataset  # noqa: E402
 from dqn_speed import ours  # noqa: E402
 
+from algos.agents.diiqn.agent import DIIQNAgent  # noqa: E402
+from algos.agents.diiqn.knn import ExpertStateIndex  # noqa: E402
 from algos.algorithms import DIIQNConfig  # noqa: E402
-from algos.datasets import load_dataset  # noqa: E402
-from algos.diiqn import DIIQNAgent  # noqa: E402
+from algos.data.datasets import load_dataset  # noqa: E402
 from algos.envs import EnvConfig, MinAtarEnv, pack_states  # noqa: E402
-from algos.knn import ExpertStateIndex  # noqa: E402
-from algos.learner import configure_torch  # noqa: E402
+from algos.training.learner import configure_torch  # noqa: E402
 
 
 def _candidates() -> dict[str, dict]:

@@ -3,11 +3,11 @@
 The reference is written here in the style of MinAtar's ``examples/dqn.py`` (the loop most MinAtar
 users start from): transitions as tensors in a Python list, a state tensor built every step,
 ``random.sample`` for uniform batches, ``torch.cat`` of the sampled tensors, plain DQN targets.
-Ours is the suite's real training loop (``algos.loop.train_run``, as ``python -m algos train``
-runs it), timed by its own ``metrics.csv``. Both train the same network with the same optimizer
-settings, one update per environment step, on one thread, for the same number of steps after the
-same 5000-step random warm-up, on the same game; the runs alternate so that drifts in machine
-load hit both alike, and the best of the repeats is compared.
+Ours is the suite's real training loop (``algos.training.loop.train_run``, as ``python -m algos
+train`` runs it), timed by its own ``metrics.csv``. Both train the same network with the same
+optimizer settings, one update per environment step, on one thread, for the same number of
+steps after the same 5000-step random warm-up, on the same game; the runs alternate so that drifts
+in machine load hit both alike, and the best of the repeats is compared.
 
 Prints one JSON object: steps/s of each, their ratio (ours / reference; the target is >= 1.3),
 and, with ``--memory``, the peak resident memory of a default 110K-step run (replay full).
@@ -43,14 +43,14 @@ sys.path.insert(0, str(ROOT))
 
 from common import emit  # noqa: E402
 
+from algos.agents.dqn import DQNAgent  # noqa: E402
 from algos.algorithms import ALGORITHMS, DQNConfig  # noqa: E402
-from algos.dqn import DQNAgent  # noqa: E402
 from algos.envs import EnvConfig, MinAtarEnv  # noqa: E402
-from algos.existing import config_dict  # noqa: E402
-from algos.learner import configure_torch  # noqa: E402
-from algos.loop import train_run  # noqa: E402
-from algos.runs import RunDir  # noqa: E402
+from algos.provenance.existing import config_dict  # noqa: E402
+from algos.provenance.runs import RunDir  # noqa: E402
 from algos.seeds import Stream, child_seed  # noqa: E402
+from algos.training.learner import configure_torch  # noqa: E402
+from algos.training.loop import train_run  # noqa: E402
 
 Transition = namedtuple("Transition", "state next_state action reward terminal")
 
@@ -158,7 +158,7 @@ class QNetworkReference(torch.nn.Module):
 
 def ours(game: str, warmup: int, steps: int, seed: int, agent_cls=DQNAgent,
          config_cls=DQNConfig, agent_inputs: dict | None = None, **overrides) -> float:
-    """Steps/s of the suite's real training loop (``algos.loop.train_run``, DDQN + PER by
+    """Steps/s of the suite's real training loop (``algos.training.loop.train_run``, DDQN + PER by
     default) over the ``steps`` after a ``warmup`` of random steps, read from its own
     ``metrics.csv`` (whose speed column excludes evaluation time; one evaluation episode).
     ``agent_cls``, ``config_cls`` and ``agent_inputs`` (e.g. DIIQN's dataset) pick another

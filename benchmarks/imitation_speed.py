@@ -21,7 +21,7 @@ from common import emit, random_expert_dataset  # noqa: E402
 from dqn_speed import ours  # noqa: E402
 
 from algos.algorithms import ALGORITHMS, agent_class  # noqa: E402
-from algos.learner import configure_torch  # noqa: E402
+from algos.training.learner import configure_torch  # noqa: E402
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 from common import emit, random_expert_dataset  # noqa: E402
 from diiqn_speed import novel_state_rate, random_stream  # noqa: E402
 
-from algos.knn import ExpertStateIndex  # noqa: E402
+from algos.agents.diiqn.knn import ExpertStateIndex  # noqa: E402
 
 
 def measure(game: str, sizes: list[int], queries: int, tau: float, folder: Path) -> list[dict]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from algos.learner import configure_torch
+from algos.training.learner import configure_torch
 
 # One torch thread in each test process, as every training run has (--threads 1): two pytest
 # workers share two cores, and torch's default of a thread per core made each worker's
@@ -57,9 +57,9 @@ def random_expert_dataset(out: Path, game: str = "breakout", size: int = 3000, s
                           action_set: str = "full", sticky_prob: float = 0.1) -> Path:
     """A state-only dataset of a uniformly random 'expert' (no training needed), with its hidden
     true actions, written by the real dataset code."""
-    from algos.acting import UniformRandomPolicy
-    from algos.datasets import make_dataset
+    from algos.data.datasets import make_dataset
     from algos.envs import EnvConfig, MinAtarEnv
+    from algos.training.acting import UniformRandomPolicy
 
     env_config = EnvConfig(game, action_set=action_set, sticky_action_prob=sticky_prob)
     n_actions = MinAtarEnv(env_config, 0).n_actions
@@ -82,8 +82,8 @@ def planner_expert_dataset(expert: Path, data: Path, size: int, game: str = "gri
 
 
 def play_randomly(agent, env, steps: int, seed: int) -> None:
-    """``algos.acting.play_randomly`` (imported when called: conftest imports no torch)."""
-    from algos.acting import play_randomly as play
+    """``algos.training.acting.play_randomly`` (imported when called: conftest imports no torch)."""
+    from algos.training.acting import play_randomly as play
 
     play(agent, env, steps, seed)
 
@@ -100,13 +100,13 @@ def csv_without(path: Path, columns: tuple[str, ...] = ()) -> list[dict]:
 
 
 def metrics_without_wall_clock(run: Path) -> list[dict]:
-    from algos.loop import WALL_CLOCK_COLUMNS
+    from algos.training.loop import WALL_CLOCK_COLUMNS
 
     return csv_without(run / "metrics.csv", WALL_CLOCK_COLUMNS)
 
 
 def diagnostics_without_wall_clock(run: Path) -> list[dict]:
-    from algos.loop import WALL_CLOCK_DIAGNOSTICS
+    from algos.training.loop import WALL_CLOCK_DIAGNOSTICS
 
     return csv_without(run / "diagnostics.csv", WALL_CLOCK_DIAGNOSTICS)
 

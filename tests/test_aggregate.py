@@ -3,10 +3,10 @@
 import pandas as pd
 import pytest
 
-from algos.aggregate import expert_clearly_above_random
 from algos.algorithms import SHARED_REVISION
-from algos.plots import palette
-from algos.stats import aggregate_metrics, score_matrices
+from algos.evidence.aggregate import expert_clearly_above_random
+from algos.evidence.plots import palette
+from algos.evidence.stats import aggregate_metrics, score_matrices
 from conftest import cli, planner_expert_dataset
 
 # Under pytest-xdist (make test), the tests sharing this module's fixtures run on one worker.
@@ -164,8 +164,8 @@ def test_five_games_of_learning_curves_budget_and_beyond_wrap_into_rows(
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    from algos.aggregate import budget as aggregate_budget
-    from algos.plots import beyond, budget, learning_curves
+    from algos.evidence.aggregate import budget as aggregate_budget
+    from algos.evidence.plots import beyond, budget, learning_curves
 
     games = ["asterix", "breakout", "freeway", "seaquest", "space_invaders"]
     curves = pd.DataFrame([{"env": g, "step": s, "eval_return": float(s + seed), "seed": seed,
@@ -216,8 +216,8 @@ def test_a_game_that_one_method_has_not_reached_stays_out_of_the_aggregates_over
     so, and every figure is drawn, its legend naming both methods."""
     import matplotlib.pyplot as plt
 
-    from algos.aggregate import aggregate, read_tables, runs_by_folder, write_tables
-    from algos.plots import draw
+    from algos.evidence.aggregate import aggregate, read_tables, runs_by_folder, write_tables
+    from algos.evidence.plots import draw
 
     experts, folders = runs
     cli("expert", "--game", "grid_maze", "--action-set", "cardinal", "--scripted", "planner",

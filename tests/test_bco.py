@@ -4,9 +4,9 @@ import csv
 
 import pytest
 
+from algos.agents.bco import BCOAgent
 from algos.algorithms import BCOConfig
-from algos.bco import BCOAgent
-from algos.datasets import actions_path, effects_path, inference_scorer, load_dataset
+from algos.data.datasets import actions_path, effects_path, inference_scorer, load_dataset
 from algos.envs import EnvConfig, make_env
 from conftest import cli, play_randomly, random_expert_dataset, train_args
 

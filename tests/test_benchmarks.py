@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
+from algos.agents.diiqn.agent import DIIQNAgent
 from algos.algorithms import DIIQNConfig
-from algos.datasets import load_dataset
-from algos.diiqn import DIIQNAgent
+from algos.data.datasets import load_dataset
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))

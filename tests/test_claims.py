@@ -1,12 +1,12 @@
-"""The verdict rules of algos/claims.py on hand-made scores."""
+"""The verdict rules of algos/evidence/claims.py on hand-made scores."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from algos import stats
-from algos.aggregate import budget
-from algos.claims import (
+from algos.evidence import stats
+from algos.evidence.aggregate import budget
+from algos.evidence.claims import (
     EQUIVALENCE_MARGIN,
     _ranges,
     ahead_along_budget,

@@ -109,7 +109,8 @@ def test_the_figure_and_aggregate_commands_import_neither_torch_nor_rliable():
     """The workflow runs an aggregate and a figure job per experiment: their commands build
     only their own parser and read the tables without the training stack or the bootstrap
     library."""
-    code = ("import sys\nfrom algos.cli import build_parser\nfrom algos import aggregate, plots\n"
+    code = ("import sys\nfrom algos.cli import build_parser\n"
+            "from algos.evidence import aggregate, plots\n"
             "build_parser('plot').parse_args(['plot', 'DIR', '--out', 'OUT'])\n"
             "build_parser('aggregate')\n"
             "print(sorted(m for m in ('torch', 'rliable') if m in sys.modules))")
@@ -122,7 +123,7 @@ def test_checking_a_config_and_the_train_help_import_no_torch():
     """Every Snakemake start (and every SLURM job) checks the whole config through the
     algorithms' config classes; the agents, and torch with them, are imported only to train."""
     code = ("import contextlib, io, sys, yaml\nfrom algos.cli import main\n"
-            "from algos.experiments import plan\n"
+            "from algos.evidence.experiments import plan\n"
             "runs = plan(yaml.safe_load(open('.test/config/config.yaml')))\n"
             "with contextlib.redirect_stdout(io.StringIO()) as help, "
             "contextlib.suppress(SystemExit):\n    main(['train', '--help'])\n"

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from algos.confidence import (
+from algos.agents.diiqn.confidence import (
     GapScale,
     VisitCounts,
     confidence,

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from algos.cli import main
-from algos.datasets import load_true_actions
+from algos.data.datasets import load_true_actions
 from algos.errors import UserError
-from algos.runs import file_sha256, sealed
+from algos.provenance.runs import file_sha256, sealed
 from conftest import ROOT, cli, metrics_without_wall_clock, random_expert_dataset, train_args
 
 pytestmark = pytest.mark.xdist_group("corruption")
@@ -287,7 +287,7 @@ def test_a_checkpoint_of_the_format_before_identities_resumes_only_beside_its_co
         products, tmp_path):
     """A checkpoint without the header (written before it) resumes where config.json matches
     the run, and gives the same run; without config.json it is refused."""
-    from algos.checkpoint import HEADER_SIZE
+    from algos.training.checkpoint import HEADER_SIZE
 
     run = _unfinished(products, tmp_path)
     for name in ("state.pt", "state.prev.pt"):

@@ -6,8 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from algos.acting import UniformRandomPolicy
-from algos.datasets import (
+from algos.data.datasets import (
     ARRAYS,
     DatasetError,
     StateOnlyDataset,
@@ -19,9 +18,10 @@ from algos.datasets import (
     restore_dataset,
     roll_out,
 )
+from algos.data.experts import load_expert
 from algos.envs import EnvConfig, MinAtarEnv, unpack_states
-from algos.experts import load_expert
 from algos.seeds import Stream, child_seed
+from algos.training.acting import UniformRandomPolicy
 from conftest import cli, planner_expert_dataset
 
 # Under pytest-xdist (make test), the tests sharing this module's fixtures run on one worker.
@@ -254,8 +254,8 @@ class BallChaser:
 
 
 def test_a_scripted_expert_plugs_into_expert_json_and_datasets(tmp_path, monkeypatch):
-    from algos import experts
-    from algos.datasets import make_dataset
+    from algos.data import experts
+    from algos.data.datasets import make_dataset
 
     monkeypatch.setitem(experts.SCRIPTED_EXPERTS, "ball_chaser", BallChaser)
     env_config = EnvConfig("breakout")

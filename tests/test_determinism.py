@@ -10,7 +10,7 @@ import time
 import pytest
 
 from algos.algorithms import ALGORITHMS
-from algos.loop import WALL_CLOCK_DIAGNOSTICS
+from algos.training.loop import WALL_CLOCK_DIAGNOSTICS
 from conftest import (
     ROOT,
     cli,
@@ -134,7 +134,7 @@ def test_a_run_is_identical_under_emulated_older_cpus(tmp_path, algo, breakout_d
 CONFIDENCE_TERMS = """
 import sys
 import numpy as np
-from algos.confidence import confidence, delta_q_term, delta_term, zeta_term
+from algos.agents.diiqn.confidence import confidence, delta_q_term, delta_term, zeta_term
 rng = np.random.default_rng(0)
 q = rng.normal(size=(2, 1_000_000)).astype(np.float32) * 0.3
 dq = delta_q_term(q[0] - q[1], beta=3.0)
@@ -179,8 +179,8 @@ sys.stdout.buffer.write((a @ b).numpy().tobytes())
 def test_mkl_honours_its_pinned_branch_on_this_cpu():
     """MKL's SSE4.2 and AVX2 branches round a 1024-long dot product differently (fused
     multiply-adds or not), so different bits show that the branch asked for is the one run. On a
-    CPU not made by Intel MKL ignores the branch unless algos/mkl_vendor.py's library is loaded:
-    without it an AMD EPYC gave the same bits for every branch, and runs of its own."""
+    CPU not made by Intel MKL ignores the branch unless algos/provenance/mkl_vendor.py's library is
+    loaded: without it an AMD EPYC gave the same bits for every branch, and runs of its own."""
     with open("/proc/cpuinfo") as f:
         if " avx2" not in f.read():
             pytest.skip("MKL's AVX2 branch needs a CPU with AVX2")
@@ -195,7 +195,7 @@ def test_mkl_honours_its_pinned_branch_on_this_cpu():
 def test_the_mkl_vendor_library_builds_and_answers_intel(tmp_path):
     import ctypes
 
-    from algos import mkl_vendor
+    from algos.provenance import mkl_vendor
 
     library = mkl_vendor.build(tmp_path / "lib.so")
     assert ctypes.CDLL(str(library)).mkl_serv_intel_cpu_true() == 1

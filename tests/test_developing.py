@@ -3,8 +3,8 @@ every registered figure has its drawing function."""
 
 import re
 
-from algos import plots
-from algos.figures import FIGURES
+from algos.evidence import plots
+from algos.evidence.figures import FIGURES
 from conftest import ROOT
 
 PAGE = ROOT / "docs" / "developing.md"
@@ -12,7 +12,7 @@ PAGE = ROOT / "docs" / "developing.md"
 
 def test_every_figure_has_the_plots_function_of_its_name():
     missing = [name for name in FIGURES if not callable(getattr(plots, name, None))]
-    assert not missing, f"FIGURES without a function in algos/plots.py: {missing}"
+    assert not missing, f"FIGURES without a function in algos/evidence/plots.py: {missing}"
 
 
 def test_every_file_and_test_the_checklists_name_exists():
@@ -28,7 +28,10 @@ def test_every_file_and_test_the_checklists_name_exists():
 
 
 def test_every_name_the_checklists_give_in_code_exists():
-    from algos import algorithms, claims, config, diiqn, learner
+    from algos import algorithms, config
+    from algos.agents.diiqn import agent as diiqn
+    from algos.evidence import claims
+    from algos.training import learner
 
     for module, name in [(algorithms, "ALGORITHMS"), (algorithms, "DIIQN_FAMILY"),
                          (algorithms, "SHARED_REVISION"), (algorithms, "LoopConfig"),

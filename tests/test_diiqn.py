@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import torch
 
+from algos.agents.diiqn.agent import DIIQNAgent, agent_margin_loss, combined_loss, large_margin_loss
+from algos.agents.diiqn.inference import ActionInference
+from algos.agents.diiqn.knn import ExpertStateIndex
+from algos.agents.dqn import DQNAgent
 from algos.algorithms import DIIQNConfig, DQNConfig
 from algos.config import ConfigError
-from algos.datasets import inference_scorer, load_dataset, make_dataset
-from algos.diiqn import DIIQNAgent, agent_margin_loss, combined_loss, large_margin_loss
-from algos.dqn import DQNAgent
+from algos.data.datasets import inference_scorer, load_dataset, make_dataset
+from algos.data.experts import SCRIPTED_EXPERTS
 from algos.envs import EnvConfig, MinAtarEnv, make_env, pack_states
-from algos.experts import SCRIPTED_EXPERTS
-from algos.inference import ActionInference
-from algos.knn import ExpertStateIndex
 from conftest import cli, play_randomly, random_expert_dataset, train_args
 
 

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from algos.aggregate import TABLES
 from algos.algorithms import ALGORITHMS
-from algos.experiments import plan
+from algos.evidence.aggregate import TABLES
+from algos.evidence.experiments import plan
 from conftest import ROOT, cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.evidence]

@@ -6,7 +6,7 @@ import copy
 import pytest
 import yaml
 
-from algos.experiments import PlanError, check_schema, plan
+from algos.evidence.experiments import PlanError, check_schema, plan
 from conftest import ROOT
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -159,7 +159,7 @@ def test_finished_only_keeps_the_finished_runs_and_leaves_out_empty_experiments(
     import sys
 
     from algos.algorithms import revision
-    from algos.experiments import only_finished
+    from algos.evidence.experiments import only_finished
 
     monkeypatch.chdir(tmp_path)
     experiments = plan(SMOKE)
@@ -184,7 +184,7 @@ def test_finished_only_keeps_only_the_envs_with_a_finished_run(tmp_path, monkeyp
     import json
 
     from algos.algorithms import revision
-    from algos.experiments import only_finished
+    from algos.evidence.experiments import only_finished
 
     monkeypatch.chdir(tmp_path)
     experiments = plan(SMOKE)
@@ -202,7 +202,7 @@ def test_the_lists_that_name_algorithms_and_experiments_agree_with_the_registry(
     and the tests' configs have (so a renamed experiment fails here, not as "not run"; the
     paper's config has no beyond_expert: its baseline is the long budget)."""
     from algos.algorithms import ALGORITHMS
-    from algos.claims import CLAIMS
+    from algos.evidence.claims import CLAIMS
 
     schema = yaml.safe_load(SCHEMA.read_text())
     assert set(schema["definitions"]["algo"]["enum"]) == set(ALGORITHMS)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from algos.cli import main
-from algos.runs import RunDir, atomic_write_json, sealed
+from algos.provenance.runs import RunDir, atomic_write_json, sealed
 from conftest import (
     FAST,
     ROOT,

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from algos.agents.gaifo import GAIfOAgent
+from algos.agents.oril import ORILAgent, pu_risk
 from algos.algorithms import GAIfOConfig, ORILConfig
-from algos.datasets import load_dataset
+from algos.data.datasets import load_dataset
 from algos.envs import EnvConfig, make_env, pack_states
-from algos.gaifo import GAIfOAgent
-from algos.oril import ORILAgent, pu_risk
 
 
 def test_pu_risk_on_hand_computed_logits():
@@ -64,7 +64,7 @@ def test_the_classifier_tells_the_expert_from_a_different_policy(tmp_path, which
     the expert's >= 90 % of the time and above the agent's. GAIfO's cross-entropy must
     also call the agent's transitions the agent's; ORIL's PU loss need not (it treats them as
     unlabelled, a share η of them possibly expert-like)."""
-    from algos.datasets import make_dataset
+    from algos.data.datasets import make_dataset
 
     class Always:
         def __init__(self, action):

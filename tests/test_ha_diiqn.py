@@ -7,11 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from algos.datasets import load_dataset, load_true_actions, make_dataset
-from algos.envs import EnvConfig, make_env
-from algos.envs.mazes import MAZE_ACTION_NAMES
-from algos.experts import SCRIPTED_EXPERTS
-from algos.ha_diiqn import (
+from algos.agents.ha_diiqn import (
     EPISODE_END,
     Bridge,
     HADIIQNAgent,
@@ -20,7 +16,11 @@ from algos.ha_diiqn import (
     brute_force_bridge,
     indexed_bridge,
 )
-from algos.replay import UniformReplay
+from algos.data.datasets import load_dataset, load_true_actions, make_dataset
+from algos.data.experts import SCRIPTED_EXPERTS
+from algos.envs import EnvConfig, make_env
+from algos.envs.mazes import MAZE_ACTION_NAMES
+from algos.training.replay import UniformReplay
 from conftest import cli, play_randomly
 
 # Under pytest-xdist (make test), the tests sharing this module's fixtures run on one worker.

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from algos.acting import UniformRandomPolicy
+from algos.agents.diiqn.knn import NO_MATCH, ExpertStateIndex, Match, similarity
 from algos.envs import EnvConfig, MinAtarEnv, pack_states
-from algos.knn import NO_MATCH, ExpertStateIndex, Match, similarity
+from algos.training.acting import UniformRandomPolicy
 
 
 def random_play_states(game: str, n: int, seed: int) -> np.ndarray:

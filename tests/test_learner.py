@@ -8,8 +8,14 @@ import torch
 import torch.nn.functional as F
 
 from algos.envs import pack_states
-from algos.learner import CenteredRMSprop, DivergenceError, QLearner, StateDecoder, q_targets
-from algos.nets import QNetwork
+from algos.training.learner import (
+    CenteredRMSprop,
+    DivergenceError,
+    QLearner,
+    StateDecoder,
+    q_targets,
+)
+from algos.training.nets import QNetwork
 
 
 def test_double_dqn_target_on_a_hand_made_batch():

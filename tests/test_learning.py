@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from algos.acting import UniformRandomPolicy, evaluate
 from algos.envs import EnvConfig
+from algos.training.acting import UniformRandomPolicy, evaluate
 from conftest import cli, planner_expert_dataset
 
 pytestmark = [pytest.mark.slow, pytest.mark.learning]  # make test-learning

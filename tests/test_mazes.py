@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from algos.data.experts import SCRIPTED_EXPERTS
 from algos.envs import EnvConfig, EnvError, environment_names, make_env, state_shape
 from algos.envs.mazes import (
     MAX_EPISODE_STEPS,
@@ -13,7 +14,6 @@ from algos.envs.mazes import (
     layout_resolution,
     load_layout,
 )
-from algos.experts import SCRIPTED_EXPERTS
 
 
 def maze(action_set: str = "full", sticky: float = 0.0, seed: int = 0) -> GridMazeEnv:

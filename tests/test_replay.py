@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from algos.replay import PrioritizedReplay, SumTree, UniformReplay
+from algos.training.replay import PrioritizedReplay, SumTree, UniformReplay
 
 STATE_BYTES = 7
 

@@ -7,7 +7,7 @@ import scipy.stats
 from rliable import library as rly
 from rliable import metrics
 
-from algos.stats import (
+from algos.evidence.stats import (
     aggregate_metrics,
     aggregated_envs,
     balanced_seeds,

@@ -5,8 +5,8 @@ runs."""
 import pandas as pd
 import pytest
 
-from algos.aggregate import AggregateError
-from algos.tables import BEGIN, END, claims_table, tables_markdown, with_tables
+from algos.evidence.aggregate import AggregateError
+from algos.evidence.tables import BEGIN, END, claims_table, tables_markdown, with_tables
 from conftest import ROOT
 
 
@@ -56,7 +56,7 @@ def _protocol_tables(final: dict, head: dict, finished: int = 3):
 
 
 def test_the_tuning_rule_waits_for_every_run_then_takes_the_best_eligible_simpler_on_a_tie():
-    from algos.protocol import TuningProtocol, decide, run_measures
+    from algos.evidence.protocol import TuningProtocol, decide, run_measures
 
     protocol = TuningProtocol(experiment="t", games=("a", "b"), candidates=("old", "new"),
                               reference="old", simpler_first=("old", "new"))
@@ -81,7 +81,7 @@ def test_the_tuning_rule_waits_for_every_run_then_takes_the_best_eligible_simple
 def test_the_tuning_protocol_is_the_configs_experiment():
     import yaml
 
-    from algos.protocol import DIIQN_DEFAULT
+    from algos.evidence.protocol import DIIQN_DEFAULT
 
     experiment = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())[
         "experiments"][DIIQN_DEFAULT.experiment]

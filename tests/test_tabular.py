@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 import torch
 
+from algos.agents.diiqn.agent import DIIQNAgent
 from algos.algorithms import DIIQNConfig
-from algos.datasets import StateOnlyDataset
-from algos.diiqn import DIIQNAgent
+from algos.data.datasets import StateOnlyDataset
 from algos.envs import pack_states
 
 SHAPE = (1, 3, 3)

@@ -6,11 +6,11 @@ import json
 import numpy as np
 import pytest
 
-from algos.acting import UniformRandomPolicy
-from algos.checkpoint import read_checkpoint
-from algos.datasets import DatasetError, checksum, info_path, load_dataset, make_dataset
+from algos.data.datasets import DatasetError, checksum, info_path, load_dataset, make_dataset
 from algos.envs import EnvConfig, make_env, unpack_states
-from algos.runs import SEAL_KEY
+from algos.provenance.runs import SEAL_KEY
+from algos.training.acting import UniformRandomPolicy
+from algos.training.checkpoint import read_checkpoint
 from conftest import cli, random_expert_dataset
 
 

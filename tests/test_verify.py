@@ -7,7 +7,7 @@ import json
 import pytest
 
 from algos.algorithms import SHARED_REVISION
-from algos.runs import RunDir, atomic_write_json
+from algos.provenance.runs import RunDir, atomic_write_json
 from conftest import cli, metrics_without_wall_clock, train_args
 
 pytestmark = pytest.mark.xdist_group("verify")
@@ -97,7 +97,7 @@ def test_a_setting_added_at_its_default_leaves_older_runs_valid(finished, tmp_pa
     """A run that predates a setting is the same run where the setting is asked at its default
     (an option added with a default that keeps the old behaviour changes no result); at another
     value it is another run."""
-    from algos.existing import settings_differences
+    from algos.provenance.existing import settings_differences
 
     saved = json.loads((finished / "config.json").read_text())
     asked = json.loads(json.dumps(saved))

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from algos.experiments import plan
-from algos.figures import figures_for
-from algos.stats import aggregate_metrics, score_matrices
+from algos.evidence.experiments import plan
+from algos.evidence.figures import figures_for
+from algos.evidence.stats import aggregate_metrics, score_matrices
 from conftest import ROOT, snakemake
 
 # The tests of the one smoke workflow run on one worker (under --dist loadgroup); the others of

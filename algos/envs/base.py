@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import UserError
+from algos.errors import UserError
 
 
 @dataclass(frozen=True)

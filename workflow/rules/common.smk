@@ -1,7 +1,7 @@
-"""The config as runs (algos.experiments), and each job's inputs, options and resources.
+"""The config as runs (algos.evidence.experiments), and each job's inputs, options and resources.
 
 A run is (env, algo, variant, seed) in results/runs/{env}/{algo}/{variant}/seed{seed}; its
-settings come from the config through algos.experiments.plan, which checks them all at start.
+settings come from the config through algos.evidence.experiments.plan, which checks them all at start.
 """
 
 import fcntl
@@ -16,8 +16,8 @@ import snakemake.exceptions
 from snakemake.exceptions import WorkflowError
 
 from algos.algorithms import ALGORITHMS
-from algos.experiments import PlanError, only_finished, plan
-from algos.figures import FIGURES, figures_for
+from algos.evidence.experiments import PlanError, only_finished, plan
+from algos.evidence.figures import FIGURES, figures_for
 
 # Jobs run the `python` of the environment that runs Snakemake (a job on a SLURM node parses
 # this file again, with the same Python): its folder goes first on the jobs' PATH.

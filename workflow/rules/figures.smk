@@ -1,4 +1,4 @@
-# An experiment's figures (algos/figures.py lists them; `plot` draws those that apply), PNG and
+# An experiment's figures (algos/evidence/figures.py lists them; `plot` draws those that apply), PNG and
 # PDF, in one job: most of a figure job is its imports. Each PNG is in the report with its own
 # caption (the report's pattern gives the figure's name).
 

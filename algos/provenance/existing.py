@@ -14,11 +14,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .algorithms import ALGORITHMS, revision, revision_label
-from .runs import ResumeError, RunDir, read_json, to_json
+from algos.algorithms import ALGORITHMS, revision, revision_label
+from algos.provenance.runs import ResumeError, RunDir, read_json, to_json
 
 if TYPE_CHECKING:
-    from .envs import EnvConfig
+    from algos.envs import EnvConfig
 
 
 def differences(found: Any, asked: Any, prefix: str = "") -> list[str]:

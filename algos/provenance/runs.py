@@ -30,9 +30,9 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from . import MKL_BRANCH
-from .errors import UserError
-from .mkl_vendor import cpuinfo_field
+from algos import MKL_BRANCH
+from algos.errors import UserError
+from algos.provenance.mkl_vendor import cpuinfo_field
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 _UMASK = os.umask(0)
@@ -165,7 +165,7 @@ def provenance() -> dict:
         # What results may depend on: torch's kernel set (pinned to AVX2 where the CPU has it,
         # algos/__init__.py) and its thread count.
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        # MKL's kernels: "pinned" to AVX2 (MKL_CBWR), or why not (algos/mkl_vendor.py).
+        # MKL's kernels: "pinned" to AVX2 (MKL_CBWR), or why not (algos/provenance/mkl_vendor.py).
         "mkl_branch": MKL_BRANCH,
         "torch_threads": torch.get_num_threads(),
         "argv": sys.argv,

@@ -32,14 +32,10 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from . import checkpoint
-from .acting import epsilon_greedy, evaluate
-from .algorithms import LoopConfig
-from .envs import EnvConfig, make_env, pack_states
-from .existing import check_run_folder
-from .learner import DivergenceError
-from .progress import Progress
-from .runs import (
+from algos.algorithms import LoopConfig
+from algos.envs import EnvConfig, make_env, pack_states
+from algos.provenance.existing import check_run_folder
+from algos.provenance.runs import (
     ResumeError,
     RunDir,
     atomic_write_csv,
@@ -49,7 +45,11 @@ from .runs import (
     provenance,
     read_json,
 )
-from .seeds import Stream, child_seed
+from algos.seeds import Stream, child_seed
+from algos.training import checkpoint
+from algos.training.acting import epsilon_greedy, evaluate
+from algos.training.learner import DivergenceError
+from algos.training.progress import Progress
 
 METRICS_COLUMNS = (
     "env_steps", "frames", "episodes", "updates", "epsilon",

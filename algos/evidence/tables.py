@@ -12,7 +12,7 @@ prints (``tests/test_docs.py``).
   planned, their seeds, the mean raw score with its spread over seeds, and the IQM of the
   expert-normalised score, with its interval where it rests on three runs or more.
 * ``tuning_table``: the tuning protocol's measures per run and its decision
-  (``algos/protocol.py``), under the tuning experiment's table.
+  (``algos/evidence/protocol.py``), under the tuning experiment's table.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .aggregate import AggregateError, read_tables
-from .claims import MIN_LEVEL_RUNS
-from .protocol import DIIQN_DEFAULT, TuningProtocol, decide, per_game, run_measures
+from algos.evidence.aggregate import AggregateError, read_tables
+from algos.evidence.claims import MIN_LEVEL_RUNS
+from algos.evidence.protocol import DIIQN_DEFAULT, TuningProtocol, decide, per_game, run_measures
 
 BEGIN = "<!-- tables: python -m algos tables results/aggregate --update docs/results.md -->"
 END = "<!-- end of tables -->"
@@ -126,7 +126,8 @@ def tables_markdown(root: Path) -> str:
         parts += [f"### `{folder.name}` (`results/aggregate/{folder.name}/`)",
                   experiment_table(tables)]
         if folder.name == DIIQN_DEFAULT.experiment:
-            parts += [f"The tuning protocol's measures ({folder.name}; algos/protocol.py):",
+            parts += [f"The tuning protocol's measures ({folder.name}; "
+                      "algos/evidence/protocol.py):",
                       tuning_table(tables, DIIQN_DEFAULT)]
     if not parts:
         raise AggregateError(f"{root}: no aggregate folders and no claims.csv")

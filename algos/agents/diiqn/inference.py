@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .knn import ExpertStateIndex, similarity
+from algos.agents.diiqn.knn import ExpertStateIndex, similarity
 
 
 class ActionInference:

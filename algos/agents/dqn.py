@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .algorithms import DQNConfig
-from .envs import packed_size
-from .learner import QLearner, StateDecoder
-from .nets import QNetwork
-from .replay import Batch, PrioritizedReplay, UniformReplay
-from .seeds import Stream, child_seed
-from .tally import Tally
+from algos.algorithms import DQNConfig
+from algos.envs import packed_size
+from algos.seeds import Stream, child_seed
+from algos.training.learner import QLearner, StateDecoder
+from algos.training.nets import QNetwork
+from algos.training.replay import Batch, PrioritizedReplay, UniformReplay
+from algos.training.tally import Tally
 
 
 class DQNAgent:

@@ -8,8 +8,9 @@ so here the agent is the shared ``DQNAgent`` whose sampled batches get their rew
 *current* discriminator (as in off-policy adversarial imitation, e.g. DAC): the rewards of a stored
 transition follow the discriminator as it changes, instead of being fixed when it was collected.
 
-``LearnedRewardAgent`` is the part GAIfO shares with ORIL (``algos/oril.py``): a binary classifier
-trained expert-vs-agent every ``classifier_every`` updates, and the reward it gives a batch.
+``LearnedRewardAgent`` is the part GAIfO shares with ORIL (``algos/agents/oril.py``): a binary
+classifier trained expert-vs-agent every ``classifier_every`` updates, and the reward it
+gives a batch.
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .algorithms import LearnedRewardConfig
-from .datasets import InferenceScorer, StateOnlyDataset
-from .dqn import DQNAgent
-from .envs import pack_states
-from .learner import CenteredRMSprop, DivergenceError, StateDecoder
-from .nets import QNetwork
-from .replay import Batch
-from .seeds import Stream, child_seed
-from .tally import Tally
+from algos.agents.dqn import DQNAgent
+from algos.algorithms import LearnedRewardConfig
+from algos.data.datasets import InferenceScorer, StateOnlyDataset
+from algos.envs import pack_states
+from algos.seeds import Stream, child_seed
+from algos.training.learner import CenteredRMSprop, DivergenceError, StateDecoder
+from algos.training.nets import QNetwork
+from algos.training.replay import Batch
+from algos.training.tally import Tally
 
 
 class LearnedRewardAgent(DQNAgent):

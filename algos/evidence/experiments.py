@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .algorithms import ALGORITHMS, DIIQN_FAMILY, revision
-from .config import ConfigError, apply_overrides
-from .envs import EnvError, is_maze, resolve_action_set
+from algos.algorithms import ALGORITHMS, DIIQN_FAMILY, revision
+from algos.config import ConfigError, apply_overrides
+from algos.envs import EnvError, is_maze, resolve_action_set
 
 SWEEP_KEYS = {"dataset_size": "dataset.size"}
 """Sweep keys that are not algorithm settings -> where the run's config.json holds them (an

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .gaifo import LearnedRewardAgent
+from algos.agents.gaifo import LearnedRewardAgent
 
 
 def pu_risk(positive_logits: torch.Tensor, unlabelled_logits: torch.Tensor,

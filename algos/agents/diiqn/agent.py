@@ -34,8 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from .algorithms import DIIQNConfig
-from .confidence import (
+from algos.agents.diiqn.confidence import (
     GapScale,
     VisitCounts,
     confidence,
@@ -49,17 +48,18 @@ from .confidence import (
     trust_term,
     zeta_term,
 )
-from .datasets import InferenceScorer, StateOnlyDataset
-from .dqn import DQNAgent
-from .inference import ActionInference
-from .knn import ExpertStateIndex
-from .learner import StateDecoder
-from .replay import Batch
-from .seeds import Stream, child_seed
-from .tally import Tally
+from algos.agents.diiqn.inference import ActionInference
+from algos.agents.diiqn.knn import ExpertStateIndex
+from algos.agents.dqn import DQNAgent
+from algos.algorithms import DIIQNConfig
+from algos.data.datasets import InferenceScorer, StateOnlyDataset
+from algos.seeds import Stream, child_seed
+from algos.training.learner import StateDecoder
+from algos.training.replay import Batch
+from algos.training.tally import Tally
 
 if TYPE_CHECKING:
-    from .envs import EnvConfig
+    from algos.envs import EnvConfig
 
 # --- the expert's losses: pure functions ------------------------------------------------
 
@@ -449,8 +449,8 @@ def what_random_play_finds(dataset: StateOnlyDataset, env_config: EnvConfig, ste
     (``match_share``) and with an identical one (``exact_share``), the share of expert
     transitions with an inferred action (``inferred_coverage``) and, with a ``scorer``, the
     inference accuracy against the hidden actions (by id and by effect)."""
-    from .acting import play_randomly
-    from .envs import make_env
+    from algos.envs import make_env
+    from algos.training.acting import play_randomly
 
     env = make_env(env_config, seed)
     config = config or DIIQNConfig()

@@ -41,11 +41,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .algorithms import HADIIQNConfig
-from .diiqn import DIIQNAgent, ExpertSamples
-from .envs import termination_is_success
-from .replay import Batch, UniformReplay
-from .tally import Tally
+from algos.agents.diiqn.agent import DIIQNAgent, ExpertSamples
+from algos.algorithms import HADIIQNConfig
+from algos.envs import termination_is_success
+from algos.training.replay import Batch, UniformReplay
+from algos.training.tally import Tally
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .envs import EnvConfig, make_env, pack_states
-from .seeds import child_seed
+from algos.envs import EnvConfig, make_env, pack_states
+from algos.seeds import child_seed
 
 
 class Policy(Protocol):

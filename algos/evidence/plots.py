@@ -19,10 +19,10 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
-from .algorithms import ALGORITHMS
-from .figures import FIGURES, figures_for
-from .runs import atomic_write
-from .stats import aggregated_envs
+from algos.algorithms import ALGORITHMS
+from algos.evidence.figures import FIGURES, figures_for
+from algos.evidence.stats import aggregated_envs
+from algos.provenance.runs import atomic_write
 
 # 250000 -> "250K": full step counts run into each other under a panel's ticks.
 STEPS = FuncFormatter(

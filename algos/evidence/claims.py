@@ -44,9 +44,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from . import stats
-from .aggregate import TABLES_INDEX, AggregateError, read_tables
-from .protocol import DIIQN_DEFAULT, run_measures
+from algos.evidence import stats
+from algos.evidence.aggregate import TABLES_INDEX, AggregateError, read_tables
+from algos.evidence.protocol import DIIQN_DEFAULT, run_measures
 
 HEAD_START_UNTIL = DIIQN_DEFAULT.head_start_until
 """The head start's horizon: the one the protocol that chose DIIQN's default fixed."""

@@ -46,10 +46,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import stats
-from .algorithms import revision_label
-from .errors import UserError
-from .verify import csv_problem, expert_info_problem
+from algos.algorithms import revision_label
+from algos.errors import UserError
+from algos.evidence import stats
+from algos.provenance.verify import csv_problem, expert_info_problem
 
 DIAGNOSTICS = ("inference_accuracy", "inference_effect_accuracy", "inferred_coverage",
                "knn_acceptance", "usable_share", "phi_mean", "delta_q_mean", "delta_mean",
@@ -95,7 +95,7 @@ def runs_by_folder(folders: list[Path]) -> list[RunRef]:
 
 
 def _read_config(folder: Path) -> dict:
-    from .runs import RunDir
+    from algos.provenance.runs import RunDir
 
     if not (folder / "summary.json").is_file():
         raise AggregateError(f"{folder}: not a finished run (no summary.json)")
@@ -391,7 +391,7 @@ def _adjust_along_budget(table: pd.DataFrame, curves: pd.DataFrame, method: str,
 
 def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> None:
     """Each table as ``out/{name}.csv``, atomically."""
-    from .runs import atomic_write_text
+    from algos.provenance.runs import atomic_write_text
 
     out = Path(out)
     try:
@@ -447,7 +447,7 @@ def read_tables(folder: Path) -> dict[str, pd.DataFrame]:
     """The tables of an aggregate folder, each checked against ``tables.json`` (where the
     folder has it) and for whole lines and the columns its readers need; ``AggregateError``
     naming the first that is not."""
-    from .runs import file_sha256
+    from algos.provenance.runs import file_sha256
 
     folder = Path(folder)
     sealed = _read_index(folder)

@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .envs import packed_size
-from .errors import RunFailure
-from .nets import QNetwork
+from algos.envs import packed_size
+from algos.errors import RunFailure
+from algos.training.nets import QNetwork
 
 
 class DivergenceError(RunFailure, RuntimeError):

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import RunFailure
-from .runs import ResumeError, RunDir, atomic_write, to_json
+from algos.errors import RunFailure
+from algos.provenance.runs import ResumeError, RunDir, atomic_write, to_json
 
 
 class CheckpointError(RunFailure, RuntimeError):

@@ -21,14 +21,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .algorithms import BCOConfig
-from .datasets import InferenceScorer, StateOnlyDataset
-from .envs import packed_size
-from .learner import CenteredRMSprop, DivergenceError, StateDecoder
-from .nets import QNetwork
-from .replay import UniformReplay
-from .seeds import Stream, child_seed
-from .tally import Tally
+from algos.algorithms import BCOConfig
+from algos.data.datasets import InferenceScorer, StateOnlyDataset
+from algos.envs import packed_size
+from algos.seeds import Stream, child_seed
+from algos.training.learner import CenteredRMSprop, DivergenceError, StateDecoder
+from algos.training.nets import QNetwork
+from algos.training.replay import UniformReplay
+from algos.training.tally import Tally
 
 SCORED_PAIRS = 4096  # expert pairs whose IDM labels are scored against the hidden actions
 

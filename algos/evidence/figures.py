@@ -28,7 +28,7 @@ class Figure:
 def _diiqn_family() -> tuple[str, ...]:
     # Imported when asked: the registry's module pulls in the environments, which the
     # command line's start (and every figure job) need not pay for.
-    from .algorithms import DIIQN_FAMILY
+    from algos.algorithms import DIIQN_FAMILY
 
     return DIIQN_FAMILY
 

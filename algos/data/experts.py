@@ -25,12 +25,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .acting import Policy, UniformRandomPolicy, evaluate
-from .envs import EnvConfig, ShortestPathExpert, make_env
-from .errors import UserError
-from .learner import StateDecoder
-from .nets import QNetwork
-from .runs import (
+from algos.envs import EnvConfig, ShortestPathExpert, make_env
+from algos.errors import UserError
+from algos.provenance.runs import (
     atomic_write,
     atomic_write_json,
     file_sha256,
@@ -39,8 +36,11 @@ from .runs import (
     read_description,
     sealed,
 )
-from .seeds import Stream, child_seed
-from .verify import EXPERT_KEYS, expert_info_problem
+from algos.provenance.verify import EXPERT_KEYS, expert_info_problem
+from algos.seeds import Stream, child_seed
+from algos.training.acting import Policy, UniformRandomPolicy, evaluate
+from algos.training.learner import StateDecoder
+from algos.training.nets import QNetwork
 
 REFERENCE_DQN_SCORES: dict[str, float] = {
     "asterix": 17.0,

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .envs import unpack_states
+from algos.envs import unpack_states
 
 TRUSTS = ("growing", "decaying")
 VISIT_COUNTS = ("updates", "state", "region")

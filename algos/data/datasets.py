@@ -41,8 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from .acting import Policy, epsilon_greedy
-from .envs import (
+from algos.envs import (
     EnvConfig,
     environment_names,
     is_maze,
@@ -51,9 +50,10 @@ from .envs import (
     packed_size,
     state_shape,
 )
-from .errors import UserError
-from .runs import atomic_write, now, provenance, read_description, sealed, to_json
-from .seeds import Stream, child_seed
+from algos.errors import UserError
+from algos.provenance.runs import atomic_write, now, provenance, read_description, sealed, to_json
+from algos.seeds import Stream, child_seed
+from algos.training.acting import Policy, epsilon_greedy
 
 FORMAT = 2
 

@@ -1,0 +1,3 @@
+"""From a config's runs to verdicts: experiments, aggregates, statistics, claims, tables and
+figures. Never imports training or agents.
+"""
