@@ -13,10 +13,18 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from algos.agents.diiqn.confidence import TRUSTS, VISIT_COUNTS
-from algos.agents.diiqn.knn import SIMILARITIES
 from algos.config import ConfigError
 
+# The values each choice setting takes. They live here, at the bottom beside the registry, so
+# that the agents that interpret them and the config checks that read them import them from one
+# place below both.
+SIMILARITIES = ("jaccard", "hamming", "exact")
+TRUSTS = ("growing", "decaying")
+VISIT_COUNTS = ("updates", "state", "region")
+DELTA_Q_SOURCES = ("online", "target", "targets")
+GAP_SCALE_ROWS = ("all", "differing")
+MARGIN_AGAINST = ("rival", "agent")
+MARGIN_DECAYS = ("none", "count")
 CONFIDENCE_MODES = ("dynamic", "fixed")
 BETA_SCALES = ("fixed", "running")
 INFERENCE_ON = ("transition", "next_state")
@@ -204,12 +212,6 @@ class DIIQNConfig(DQNConfig):
 
     def validate(self) -> None:
         super().validate()
-        from algos.agents.diiqn.confidence import (
-            DELTA_Q_SOURCES,
-            GAP_SCALE_ROWS,
-            MARGIN_AGAINST,
-            MARGIN_DECAYS,
-        )
         choices = {"metric": SIMILARITIES, "inference_on": INFERENCE_ON,
                    "confidence": CONFIDENCE_MODES, "visit_count": VISIT_COUNTS,
                    "expert_reward": EXPERT_REWARDS, "trust": TRUSTS, "beta_scale": BETA_SCALES,

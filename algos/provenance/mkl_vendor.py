@@ -24,6 +24,8 @@ import tempfile
 from pathlib import Path
 
 SOURCE = "int mkl_serv_intel_cpu_true(void) { return 1; }\n"
+BRANCH = "not pinned: pin() was not called"
+"""Whether MKL's kernels are pinned (``"pinned"``), or why not; recorded in each run.json."""
 LIBRARY = Path(__file__).resolve().parent / "_mkl_intel_cpu.so"
 
 
@@ -60,6 +62,35 @@ def build(library: Path = LIBRARY) -> Path:
         shutil.copyfile(built, staged)
         os.replace(staged, library)
     return library
+
+
+def pin() -> str:
+    """Pin torch's and MKL's kernels to AVX2 where the CPU has it; sets and returns ``BRANCH``.
+    Called once by ``algos/__init__.py``, before torch is imported.
+
+    torch chooses its vectorised kernels by CPU (AVX-512 where present). A kernel handles two
+    vectors per iteration and a tensor's remainder with scalar code, so whether an element of a
+    short tensor goes through the vector or the scalar exp depends on the vector width, and the
+    two round differently: the same run came out differently on AVX2 and AVX-512 machines. Every
+    AVX-512 CPU has AVX2, so pinning torch to its AVX2 kernels gives one result on both; it must
+    be set before torch first dispatches (docs/performance.md, "Same results on every CPU").
+    MKL, which torch's CPU build calls for its matrix products, chooses its kernels by CPU too:
+    on an AVX-512 Intel CPU its AVX-512 sgemm rounds otherwise than its AVX2 one. MKL's
+    conditional numerical reproducibility (CBWR) pinned to AVX2 gives one result on every CPU
+    with AVX2, once MKL is told to honour it on CPUs not made by Intel (``load``).
+    """
+    global BRANCH
+    if "avx2" not in (cpuinfo_field("flags") or "").split():
+        BRANCH = "not pinned: the CPU has no AVX2"
+        return BRANCH
+    os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
+    os.environ.setdefault("MKL_CBWR", "AVX2")
+    BRANCH = load()
+    if BRANCH != "pinned":
+        print(f"warning: MKL's kernels are not pinned ({BRANCH}): results on this CPU may "
+              "differ from other CPUs' (docs/performance.md, 'Same results on every CPU')",
+              file=sys.stderr)
+    return BRANCH
 
 
 def load() -> str:

@@ -30,9 +30,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from algos import MKL_BRANCH
 from algos.errors import UserError
-from algos.provenance.mkl_vendor import cpuinfo_field
+from algos.provenance import mkl_vendor
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 _UMASK = os.umask(0)
@@ -166,7 +165,7 @@ def provenance() -> dict:
         # algos/__init__.py) and its thread count.
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
         # MKL's kernels: "pinned" to AVX2 (MKL_CBWR), or why not (algos/provenance/mkl_vendor.py).
-        "mkl_branch": MKL_BRANCH,
+        "mkl_branch": mkl_vendor.BRANCH,
         "torch_threads": torch.get_num_threads(),
         "argv": sys.argv,
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
@@ -175,7 +174,7 @@ def provenance() -> dict:
 
 def cpu_model() -> str:
     """The CPU's model name (Linux), else what ``platform`` knows."""
-    return cpuinfo_field("model name") or platform.processor() or platform.machine()
+    return mkl_vendor.cpuinfo_field("model name") or platform.processor() or platform.machine()
 
 
 def peak_rss_mb() -> float:

@@ -33,14 +33,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from algos.algorithms import GAP_SCALE_ROWS, MARGIN_DECAYS, TRUSTS, VISIT_COUNTS
 from algos.envs import unpack_states
 
-TRUSTS = ("growing", "decaying")
-VISIT_COUNTS = ("updates", "state", "region")
-DELTA_Q_SOURCES = ("online", "target", "targets")
-GAP_SCALE_ROWS = ("all", "differing")
-MARGIN_AGAINST = ("rival", "agent")
-MARGIN_DECAYS = ("none", "count")
 SAME_EFFECT_RATIO = 0.5
 """``same_effect``: a_a has the expert's effect where it reproduced the expert's change at least
 this share as often (per try) as a_e did."""

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SIMILARITIES = ("jaccard", "hamming", "exact")
+from algos.algorithms import SIMILARITIES
 
 # Slack for ceil/floor of τ|s| computed in floating point: a bound made looser by it can only
 # add candidates, never lose one (the verification decides).
