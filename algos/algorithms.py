@@ -52,6 +52,12 @@ class LoopConfig:
     """Evaluate every this many environment steps (also at step 0 and at the end)."""
     eval_episodes: int = 10
     """Episodes per evaluation."""
+    final_eval_episodes: int = 0
+    """Episodes of each of the last ``final_evaluations`` evaluations, the ones a run's final
+    score is read from (0: ``eval_episodes``)."""
+    final_evaluations: int = 3
+    """How many of the run's last evaluations play ``final_eval_episodes`` episodes (the
+    workflow's ``last_evaluations``)."""
     eval_epsilon: float = 0.05
     """Exploration rate during evaluation (0.05 as in the DQN papers; 0 is greedy)."""
     eval_max_episode_steps: int = 10_000
@@ -67,6 +73,11 @@ class LoopConfig:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.replay_start < 0:
             raise ConfigError(f"replay_start must be >= 0, got {self.replay_start}")
+        if self.final_eval_episodes < 0:
+            raise ConfigError(f"final_eval_episodes must be >= 0, got {self.final_eval_episodes}")
+        if self.final_evaluations < 1:
+            raise ConfigError(f"final_evaluations must be at least 1, got "
+                              f"{self.final_evaluations}")
         for name in ("epsilon_start", "epsilon_end", "eval_epsilon"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must lie in [0, 1], got {getattr(self, name)}")

@@ -24,18 +24,27 @@ STEPS = 3000
 
 
 def test_same_seed_gives_identical_metrics_and_another_seed_does_not(tmp_path):
-    runs = [tmp_path / name for name in ("a", "b", "c")]
-    procs = [subprocess.Popen([sys.executable, "-m", "algos", *train_args(run, 2000, seed=seed)],
+    runs = [tmp_path / name for name in ("a", "b", "c", "d")]
+    # d: as a, but its last two evaluations play 7 episodes instead of 3.
+    final = ("--set", "final_eval_episodes=7", "--set", "final_evaluations=2")
+    procs = [subprocess.Popen([sys.executable, "-m", "algos",
+                               *train_args(run, 2000, seed=seed, extra=extra)],
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-             for run, seed in zip(runs, (0, 0, 1), strict=True)]
+             for run, seed, extra in zip(runs, (0, 0, 1, 0), ((), (), (), final), strict=True)]
     for proc in procs:
         assert proc.wait(timeout=600) == 0, proc.stderr.read()
-    a, b, c = (metrics_without_wall_clock(run) for run in runs)
+    a, b, c, d = (metrics_without_wall_clock(run) for run in runs)
     assert len(a) == 3  # evaluations at 0, 1K, 2K
     assert a == b
     assert a != c
     # The diagnostics (mean |TD| per evaluation interval) are reproducible too.
     assert (runs[0] / "diagnostics.csv").read_text() == (runs[1] / "diagnostics.csv").read_text()
+    # More evaluation episodes at the end change the evaluations they play, and nothing else.
+    assert [row["eval_episodes"] for row in d] == ["3", "7", "7"]
+    evaluation = ("eval_return_mean", "eval_return_std", "eval_episodes")
+    assert [{k: v for k, v in row.items() if k not in evaluation} for row in d] == \
+        [{k: v for k, v in row.items() if k not in evaluation} for row in a]
+    assert d[0] == a[0]
 
 
 def _kill_after_a_checkpoint(out, rng: random.Random, first_step: int, **kwargs) -> None:

@@ -169,6 +169,7 @@ def plan(config: dict) -> dict[str, Experiment]:
             for value in (sweep["values"] if sweep else [None]):
                 for run in _runs(config, name, spec, label, algo, method_set, value,
                                  method_seeds if method_seeds is not None else own):
+                    _check_final_evaluations(run, algo, config["last_evaluations"], name)
                     meaning = (run.steps, run.action_set, run.dataset_size, run.settings)
                     if meanings.setdefault((run.env, algo, run.variant), meaning) != meaning:
                         raise PlanError(f"experiments.{name}: variant {run.variant!r} of "
@@ -188,6 +189,17 @@ def plan(config: dict) -> dict[str, Experiment]:
                           "values": list(sweep["values"])}
         experiments[name] = Experiment(name, list(spec["envs"]), methods, sweep_info)
     return experiments
+
+
+def _check_final_evaluations(run: Run, algo: str, last_evaluations: int, experiment: str
+                             ) -> None:
+    """The evaluations that play ``final_eval_episodes`` are the ones the score is read from."""
+    settings = dict(run.settings)
+    final = settings.get("final_evaluations", ALGORITHMS[algo].config().final_evaluations)
+    if settings.get("final_eval_episodes") and final != last_evaluations:
+        raise PlanError(f"experiments.{experiment}: final_evaluations is {final} but the score "
+                        f"is read from the last {last_evaluations} evaluations "
+                        "(last_evaluations); set them alike")
 
 
 def check_schema(config: dict, schema: Path) -> None:

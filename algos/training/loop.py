@@ -19,7 +19,9 @@ environment, the epsilon-greedy schedule, evaluation, the run folder and reprodu
 Evaluation protocol: every ``eval_every`` environment steps (and at step 0 and at the end),
 ``eval_episodes`` episodes are played epsilon-greedily with ``eval_epsilon`` (0.05, the DQN
 papers' convention; 0 gives greedy), each capped at ``eval_max_episode_steps``; ``metrics.csv``
-records their mean and standard deviation.
+records their mean and standard deviation. The last ``final_evaluations`` evaluations, which a
+run's final score is read from, can play more (``final_eval_episodes``): the same first episodes
+and more after them, so evaluation noise falls where a verdict is decided.
 """
 
 from __future__ import annotations
@@ -114,6 +116,11 @@ def _set_rng_states(states: dict) -> None:
     torch.set_rng_state(states["torch"])
 
 
+def evaluation_steps(total_steps: int, eval_every: int) -> list[int]:
+    """The steps a run of ``total_steps`` evaluates at: 0, every ``eval_every``, and the end."""
+    return sorted({0, total_steps, *range(eval_every, total_steps + 1, eval_every)})
+
+
 class _Trainer:
     """The state of one training run between checkpoints (kept in one object so it saves whole)."""
 
@@ -191,7 +198,11 @@ class _Trainer:
         wall = self.elapsed()
         interval = wall - self._last_eval_wall
         config = self.config
-        returns = evaluate(self.agent, self.env_config, episodes=config.eval_episodes,
+        final = self.step in evaluation_steps(self.total_steps, config.eval_every)[
+            -config.final_evaluations:]
+        episodes = (config.final_eval_episodes if final and config.final_eval_episodes
+                    else config.eval_episodes)
+        returns = evaluate(self.agent, self.env_config, episodes=episodes,
                            epsilon=config.eval_epsilon, max_steps=config.eval_max_episode_steps,
                            seed=self.seed, stream=(Stream.EVAL, len(self.metrics)))
         row = {

@@ -45,6 +45,7 @@ rule claims:
         "../../environment.yml"
     input:
         expand("results/aggregate/{experiment}/scores.csv", experiment=EXPERIMENTS),
+        str(Path(workflow.basedir) / "config" / "claims.yaml"),
     output:
         report("results/aggregate/claims.csv", caption="../report/claims.rst",
                category="Claims of the paper"),

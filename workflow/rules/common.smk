@@ -1,7 +1,8 @@
 """The config as runs (algos.evidence.experiments), and each job's inputs, options and resources.
 
 A run is (env, algo, variant, seed) in results/runs/{env}/{algo}/{variant}/seed{seed}; its
-settings come from the config through algos.evidence.experiments.plan, which checks them all at start.
+settings come from the config through algos.evidence.experiments.plan, which checks them all at
+start, and so are the claims of config/claims.yaml against them.
 """
 
 import fcntl
@@ -16,6 +17,7 @@ import snakemake.exceptions
 from snakemake.exceptions import WorkflowError
 
 from algos.algorithms import ALGORITHMS
+from algos.evidence import claims_file
 from algos.evidence.experiments import PlanError, only_finished, plan
 from algos.evidence.figures import FIGURES, figures_for
 
@@ -70,7 +72,11 @@ if workflow.is_main_process and not workflow.dryrun:
 
 try:
     PLANNED = plan(config)
-except PlanError as err:
+    # The claims are written for the default config; another (--configfile) is held to their
+    # names alone.
+    CLAIMS = claims_file.load(experiments=PLANNED,
+                              other_scale=bool(workflow.overwrite_configfiles))
+except (PlanError, claims_file.ClaimsFileError) as err:
     raise WorkflowError(f"config: {err}") from None
 EXPERIMENTS = PLANNED  # the runs to train and wait for
 if config["finished_only"]:  # the committed runs alone: figures without training
