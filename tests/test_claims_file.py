@@ -73,8 +73,11 @@ def test_an_id_given_twice_is_refused(tmp_path):
         load(path)
 
 
-def test_a_claim_on_an_experiment_the_config_lacks_passes_only_where_asked(tmp_path):
+def test_a_config_at_another_scale_is_held_to_the_schema_alone(tmp_path):
     smaller = {name: e for name, e in DEFAULT.items() if name != "long_budget"}
     with pytest.raises(ClaimsFileError, match="is not in the config"):
         load(experiments=smaller)
     load(experiments=smaller, other_scale=True)
+    with pytest.raises(ClaimsFileError, match="smallest_efect"):
+        load(_write(tmp_path, lambda c: c.update(smallest_efect=0.2)), experiments=smaller,
+             other_scale=True)
