@@ -319,6 +319,24 @@ def _verify_arguments(verify: argparse.ArgumentParser) -> None:
     _add_progress_argument(verify)
 
 
+def _status_arguments(status: argparse.ArgumentParser) -> None:
+    from algos.provenance.status import STATES
+
+    _describe(
+        status, textwrap.fill(
+            "List every run folder under FOLDER, one line each: its path, the step it reached "
+            "and its last evaluation's mean return (from metrics.csv), and its state. It only "
+            "reads: the seals of finished runs are checked, and the checkpoint of an unfinished "
+            "one is read (with torch) for the step it resumes from.", width=96),
+        "states:\n" + "\n".join(
+            textwrap.fill(f"{name}: {meaning}", width=96, initial_indent="  ",
+                          subsequent_indent="    ") for name, meaning in STATES.items())
+        + "\n\nexample:\n  python -m algos status results/runs/breakout")
+    status.add_argument("folder", nargs="?", type=Path, default=Path("results/runs"),
+                        metavar="FOLDER",
+                        help="a folder of run folders, or one run folder (default %(default)s)")
+
+
 def _add_progress_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress-every", type=_positive_float, default=60.0, metavar="S",
                         help="without a terminal (logs, SLURM), a progress line every S seconds "
@@ -480,6 +498,35 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"{run.root}: done; final evaluation return {summary['final_eval_return_mean']:.2f} "
           f"({summary['steps_per_second']:.0f} steps/s)")
     return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from algos.provenance.status import STATES, status
+
+    if not args.folder.is_dir():
+        raise UsageError(f"{args.folder}: no such folder")
+    rows = status(args.folder, _resume_step)
+    if not rows:
+        print(f"{args.folder}: no run folders")
+        return 0
+    width = max(len(str(row.path)) for row in rows)
+    for row in rows:
+        step = "-" if row.step is None else str(row.step)
+        mean = "-" if row.last_return is None else f"{row.last_return:.2f}"
+        print(f"{row.path!s:<{width}}  step {step:>8}  return {mean:>6}  {row.state}"
+              + (f" ({row.detail})" if row.detail else ""))
+    counts = Counter(row.state for row in rows)
+    print(f"{len(rows)} runs: " + ", ".join(f"{counts[s]} {s}" for s in STATES if counts[s]))
+    return 0
+
+
+def _resume_step(run: RunDir) -> int:
+    """``training.checkpoint.resume_step`` (imported when an unfinished run needs it: torch)."""
+    from algos.training.checkpoint import resume_step
+
+    return resume_step(run)
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
@@ -837,6 +884,9 @@ COMMANDS = {
                       _verify_arguments, cmd_verify),
     "tables": Command("the results page's tables (Markdown) from the aggregates",
                       _tables_arguments, cmd_tables),
+    "status": Command("list the run folders under a folder: step, last return, and state "
+                      "(finished, resumable, stale, broken, running)", _status_arguments,
+                      cmd_status),
 }
 
 
