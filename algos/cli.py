@@ -8,6 +8,7 @@ diverging loss) end with one ``error: ...`` line and exit status 2 (bad input) o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import textwrap
@@ -122,6 +123,12 @@ def _train_arguments(train: argparse.ArgumentParser) -> None:
     train.add_argument("--threads", type=_positive_int, default=workflow_default("threads"),
                        help="torch CPU threads (default %(default)s: run many seeds side by "
                             "side)")
+    train.add_argument("--tensorboard", nargs="?", const="", metavar="DIR",
+                       help="also write each evaluation's metrics.csv and diagnostics.csv rows "
+                            "as TensorBoard event files, to watch the run live (tensorboard "
+                            "--logdir DIR), into DIR or, without DIR, OUT/tensorboard/ (not "
+                            "committed). Off by default; it changes no result and no "
+                            "config.json. Needs pip install -e \".[tensorboard]\"")
     _add_progress_argument(train)
 
 
@@ -312,6 +319,24 @@ def _verify_arguments(verify: argparse.ArgumentParser) -> None:
     _add_progress_argument(verify)
 
 
+def _status_arguments(status: argparse.ArgumentParser) -> None:
+    from algos.provenance.status import STATES
+
+    _describe(
+        status, textwrap.fill(
+            "List every run folder under FOLDER, one line each: its path, the step it reached "
+            "and its last evaluation's mean return (from metrics.csv), and its state. It only "
+            "reads: the seals of finished runs are checked, and the checkpoint of an unfinished "
+            "one is read (with torch) for the step it resumes from.", width=96),
+        "states:\n" + "\n".join(
+            textwrap.fill(f"{name}: {meaning}", width=96, initial_indent="  ",
+                          subsequent_indent="    ") for name, meaning in STATES.items())
+        + "\n\nexample:\n  python -m algos status results/runs/breakout")
+    status.add_argument("folder", nargs="?", type=Path, default=Path("results/runs"),
+                        metavar="FOLDER",
+                        help="a folder of run folders, or one run folder (default %(default)s)")
+
+
 def _add_progress_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress-every", type=_positive_float, default=60.0, metavar="S",
                         help="without a terminal (logs, SLURM), a progress line every S seconds "
@@ -374,8 +399,9 @@ def _env_config(args: argparse.Namespace) -> EnvConfig:
 
 
 def _train(args: argparse.Namespace, agent_cls, config, env_config: EnvConfig, run: RunDir,
-           run_config: dict, description: str, stop_when=None, **agent_inputs):
-    """Build the agent for ``args`` (seed, steps, threads) and train it in ``run``."""
+           run_config: dict, description: str, stop_when=None, on_logs=None, **agent_inputs):
+    """Build the agent for ``args`` (seed, steps, threads) and train it in ``run``
+    (``on_logs``: the loop's hook, the live view)."""
     from algos.envs import resolve_action_set, state_shape
     from algos.training.learner import configure_torch
     from algos.training.loop import train_run
@@ -393,7 +419,7 @@ def _train(args: argparse.Namespace, agent_cls, config, env_config: EnvConfig, r
               file=sys.stderr)
     summary = train_run(agent, run_config, config, env_config, args.seed, args.steps, run,
                         threads=args.threads, description=description, stop_when=stop_when,
-                        progress_every=args.progress_every)
+                        progress_every=args.progress_every, on_logs=on_logs)
     return agent, shape, len(actions), summary
 
 
@@ -436,7 +462,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from algos.config import apply_overrides
     from algos.provenance.existing import config_dict, nothing_to_do, set_aside_if_stale
     from algos.provenance.runs import RunDir
+    from algos.training import live_view
 
+    if args.tensorboard is not None:
+        live_view.require()  # before anything is read or written
     algorithm, agent_cls = ALGORITHMS[args.algo], agent_class(args.algo)
     env_config = _env_config(args)
     config = apply_overrides(algorithm.config(), args.overrides)
@@ -457,12 +486,47 @@ def cmd_train(args: argparse.Namespace) -> int:
                       "verified)")
         return 0
     _writable_folder(run.root, "--out")
-    *_, summary = _train(args, agent_cls, config, env_config, run, run_config,
-                           description=f"{args.algo} {env_config.game} seed{args.seed}",
-                           **agent_inputs)
+    view = None
+    if args.tensorboard is not None:
+        view = live_view.LiveView(_writable_folder(
+            Path(args.tensorboard) if args.tensorboard else run.root / "tensorboard",
+            "--tensorboard"))
+    with view or contextlib.nullcontext():
+        *_, summary = _train(args, agent_cls, config, env_config, run, run_config,
+                             description=f"{args.algo} {env_config.game} seed{args.seed}",
+                             on_logs=view, **agent_inputs)
     print(f"{run.root}: done; final evaluation return {summary['final_eval_return_mean']:.2f} "
           f"({summary['steps_per_second']:.0f} steps/s)")
     return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from algos.provenance.status import STATES, status
+
+    if not args.folder.is_dir():
+        raise UsageError(f"{args.folder}: no such folder")
+    rows = status(args.folder, _resume_step)
+    if not rows:
+        print(f"{args.folder}: no run folders")
+        return 0
+    width = max(len(str(row.path)) for row in rows)
+    for row in rows:
+        step = "-" if row.step is None else str(row.step)
+        mean = "-" if row.last_return is None else f"{row.last_return:.2f}"
+        print(f"{row.path!s:<{width}}  step {step:>8}  return {mean:>6}  {row.state}"
+              + (f" ({row.detail})" if row.detail else ""))
+    counts = Counter(row.state for row in rows)
+    print(f"{len(rows)} runs: " + ", ".join(f"{counts[s]} {s}" for s in STATES if counts[s]))
+    return 0
+
+
+def _resume_step(run: RunDir) -> int:
+    """``training.checkpoint.resume_step`` (imported when an unfinished run needs it: torch)."""
+    from algos.training.checkpoint import resume_step
+
+    return resume_step(run)
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
@@ -820,6 +884,9 @@ COMMANDS = {
                       _verify_arguments, cmd_verify),
     "tables": Command("the results page's tables (Markdown) from the aggregates",
                       _tables_arguments, cmd_tables),
+    "status": Command("list the run folders under a folder: step, last return, and state "
+                      "(finished, resumable, stale, broken, running)", _status_arguments,
+                      cmd_status),
 }
 
 

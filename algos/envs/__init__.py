@@ -4,7 +4,8 @@ experiments, behind one interface (``reset() -> obs``, ``step(action index) -> S
 ``describe()``).
 
 ``base`` holds what they share (config, errors, ``Step``, sticky actions, bit-packing);
-``minatar`` and ``mazes`` are the two kinds; this module chooses between them by name.
+``minatar`` and ``mazes`` are the two kinds; this module chooses between them by name. ``gym``
+registers the mazes with Gymnasium for code outside the suite; it is imported only by that code.
 """
 
 from __future__ import annotations

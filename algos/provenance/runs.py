@@ -272,6 +272,25 @@ class RunDir:
         finally:
             os.close(fd)
 
+    def lock_holder(self) -> str | None:
+        """The PID (as ``.lock`` names it) of the trainer that holds the folder's lock now, or
+        None where none does. A probe: a shared lock, which a writer's exclusive lock refuses,
+        let go at once (a trainer that starts in that instant stops as if the folder were held);
+        it creates nothing."""
+        try:
+            fd = os.open(self.lock_file, os.O_RDONLY)
+        except OSError:  # no .lock: no trainer has held it
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+
     def set_aside(self, tag: str) -> Path:
         """Move the whole folder out of the way, never deleting it, and return where it went:
         ``results/stale/...`` for a folder under ``results/runs/``, else a sibling; ``tag``

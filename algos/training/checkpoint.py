@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from algos.errors import RunFailure
-from algos.provenance.runs import ResumeError, RunDir, atomic_write, to_json
+from algos.provenance.runs import ResumeError, RunDir, atomic_write, read_json, to_json
 
 
 class CheckpointError(RunFailure, RuntimeError):
@@ -170,6 +170,25 @@ def save(run: RunDir, state: dict, identity: str) -> None:
     this one could not be written)."""
     atomic_write(run.checkpoint, lambda f: _write(f, _arrays_as_tensors(state), identity),
                  keep_previous=run.previous_checkpoint)
+
+
+def resume_step(run: RunDir) -> int:
+    """The step a resumed ``run`` starts from: that of the checkpoint ``load_latest`` would take
+    (the last one that is whole and the run's own, by its ``config.json``), read without a word
+    on stderr. ``ResumeError`` says why there is none."""
+    try:
+        identity = run_identity(read_json(run.config))
+    except (OSError, ValueError) as err:
+        raise ResumeError(f"{run.config}: cannot read it ({err})") from None
+    errors = []
+    for path in (run.checkpoint, run.previous_checkpoint):
+        if path.exists():
+            try:
+                return int(_load(path, identity, trust_unmarked=True)["loop"]["step"])
+            except Exception as err:  # as load_latest: any unreadable or refused file
+                errors.append(f"{path.name}: {' '.join(str(err).split())[:160]}")
+    raise ResumeError(f"no usable checkpoint in {run.checkpoint.parent} "
+                      f"({'; '.join(errors) or 'none there'})")
 
 
 def load_latest(run: RunDir, identity: str, trust_unmarked: bool = True) -> dict:

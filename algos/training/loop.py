@@ -22,6 +22,10 @@ papers' convention; 0 gives greedy), each capped at ``eval_max_episode_steps``; 
 records their mean and standard deviation. The last ``final_evaluations`` evaluations, which a
 run's final score is read from, can play more (``final_eval_episodes``): the same first episodes
 and more after them, so evaluation noise falls where a verdict is decided.
+
+Each time ``metrics.csv`` and ``diagnostics.csv`` are written, an optional hook (``on_logs``) is
+handed every row so far: the live view (``live_view.py``) mirrors them there, and changes
+nothing the run writes.
 """
 
 from __future__ import annotations
@@ -67,6 +71,11 @@ WALL_CLOCK_COLUMNS = ("wall_seconds", "steps_per_second")
 
 WALL_CLOCK_DIAGNOSTICS = ("bridge_search_ms",)
 """Columns of ``diagnostics.csv`` that are timings, different between identical runs."""
+
+LogsHook = Callable[[list[dict], list[dict]], None]
+"""Called with every row of ``metrics.csv`` and of ``diagnostics.csv`` each time they are
+written; it must change nothing (it sees the loop's own lists)."""
+
 
 class Agent(Protocol):
     """What an algorithm gives the loop (``greedy_action`` makes it a ``Policy`` too)."""
@@ -125,9 +134,10 @@ class _Trainer:
     """The state of one training run between checkpoints (kept in one object so it saves whole)."""
 
     def __init__(self, agent: Agent, config: LoopConfig, env_config: EnvConfig, seed: int,
-                 total_steps: int, run: RunDir):
+                 total_steps: int, run: RunDir, on_logs: LogsHook | None = None):
         self.agent, self.config, self.env_config = agent, config, env_config
         self.seed, self.total_steps, self.run = seed, total_steps, run
+        self.on_logs = on_logs
         self.env = make_env(env_config, child_seed(seed, Stream.ENV))
         self.explore = np.random.default_rng(child_seed(seed, Stream.EXPLORE))
         self.step = 0
@@ -233,6 +243,8 @@ class _Trainer:
         atomic_write_csv(self.run.metrics, METRICS_COLUMNS, self.metrics)
         columns = list(dict.fromkeys(k for row in self.diagnostics for k in row))
         atomic_write_csv(self.run.diagnostics, columns, self.diagnostics)
+        if self.on_logs is not None:
+            self.on_logs(self.metrics, self.diagnostics)
 
     # --- the loop ----------------------------------------------------------------------------
     def run_steps(self, progress: Progress, stop_when: Callable[[dict], bool] | None) -> None:
@@ -274,19 +286,20 @@ class _Trainer:
 def train_run(agent: Agent, run_config: dict, config: LoopConfig, env_config: EnvConfig,
               seed: int, total_steps: int, run: RunDir, threads: int = 1,
               description: str = "train", stop_when: Callable[[dict], bool] | None = None,
-              progress_every: float = 60.0) -> dict:
+              progress_every: float = 60.0, on_logs: LogsHook | None = None) -> dict:
     """Train ``agent`` in ``run``'s folder, resuming from its checkpoint if it has one.
 
     ``run_config`` is the resolved configuration written to ``config.json``; an existing folder
     must hold the same one (else ``ResumeError``), and no other process may be writing it (else
     ``RunLockedError``). ``stop_when(row)``, if given, is asked after every evaluation (``row``
     as in ``metrics.csv``) and ends training early when it returns true. Without a terminal,
-    progress is a line every ``progress_every`` seconds. Returns the contents of
+    progress is a line every ``progress_every`` seconds. ``on_logs`` (``LogsHook``), if given,
+    sees the rows each time the CSV files are written (the live view). Returns the contents of
     ``summary.json``.
     """
     with run.locked():
         trainer = _start_session(agent, run_config, config, env_config, seed, total_steps, run,
-                                 threads)
+                                 threads, on_logs)
         progress = Progress(description, total_steps, trainer.step, progress_every)
         try:
             trainer.run_steps(progress, stop_when)
@@ -298,7 +311,8 @@ def train_run(agent: Agent, run_config: dict, config: LoopConfig, env_config: En
 
 
 def _start_session(agent: Agent, run_config: dict, config: LoopConfig, env_config: EnvConfig,
-                   seed: int, total_steps: int, run: RunDir, threads: int) -> _Trainer:
+                   seed: int, total_steps: int, run: RunDir, threads: int,
+                   on_logs: LogsHook | None = None) -> _Trainer:
     """A trainer for ``run``'s folder, checked, resumed from its checkpoint if it has one, and
     the session recorded in ``run.json``."""
     check_run_folder(run, run_config)
@@ -307,7 +321,7 @@ def _start_session(agent: Agent, run_config: dict, config: LoopConfig, env_confi
     # that carries this run's identity, or files marked with it, are taken as this run's.
     vouched = run.config.exists()
 
-    trainer = _Trainer(agent, config, env_config, seed, total_steps, run)
+    trainer = _Trainer(agent, config, env_config, seed, total_steps, run, on_logs)
     trainer.identity = identity = checkpoint.run_identity(run_config)
     info = _read_run_info(run, identity, vouched) if run.run_info.exists() else {
         "started": now(), "seed": seed, "config_sha256": identity,

@@ -3,6 +3,10 @@
 # summary.json (written last by the command, and the command's own): a job rerun after a config
 # change deletes only the marker, and the command either finds the finished run with the same
 # config (nothing to do) or stops with what differs, so a finished run is never lost.
+#
+# The live view (config key tensorboard, train --tensorboard) is a param: switching it reruns
+# each train job once, a no-op for a finished run (its marker is rewritten with the same
+# checksum), and a run still to train writes its view.
 
 
 rule train:
@@ -18,6 +22,7 @@ rule train:
         options=train_options,
         steps=lambda wildcards: run_of(wildcards).steps,
         out=subpath(output[0], parent=True),
+        view="--tensorboard" if config["tensorboard"] else "",
     log:
         "logs/train/{env}/{algo}/{variant}/seed{seed}.log",
     benchmark:
@@ -31,4 +36,4 @@ rule train:
     shell:
         "python -m algos train {wildcards.algo} --game {wildcards.env} --seed {wildcards.seed} "
         "--steps {params.steps} --threads {threads} --out {params.out} {params.options} "
-        "> {log} 2>&1 && sha256sum {params.out}/summary.json > {output}"
+        "{params.view} > {log} 2>&1 && sha256sum {params.out}/summary.json > {output}"
