@@ -273,14 +273,18 @@ def _plot_arguments(plot: argparse.ArgumentParser) -> None:
 def _claims_arguments(claims: argparse.ArgumentParser) -> None:
     _describe(
         claims, textwrap.fill(
-            "Read ROOT/{experiment}/ (the aggregate folders) and write OUT (CSV): for each "
-            "claim of the paper, the measured effect with its 95 % interval, P(improvement), "
-            "the runs it rests on and a verdict (reproduced / not reproduced / inconclusive "
-            "at this budget / not run). The rules are in docs/results.md.", width=96))
+            "Read the claims file and ROOT/{experiment}/ (the aggregate folders) and write OUT "
+            "(CSV): for each claim and game, the measured effect with its calibrated 95 % "
+            "interval, the test's p-value and the p adjusted for its family, what would change "
+            "the verdict, whether the claim was registered before its runs (from git), and a "
+            "verdict (reproduced / not reproduced / inconclusive / not testable at this budget "
+            "/ not run). The rules are in docs/results.md, 'How a verdict is given'.",
+            width=96),
+        "example:\n  python -m algos claims results/aggregate --out results/aggregate/claims.csv")
     claims.add_argument("root", type=Path, metavar="ROOT", help="folder of aggregate folders")
     claims.add_argument("--out", type=Path, required=True, help="CSV file to write")
-    claims.add_argument("--reps", type=_positive_int, default=workflow_default("bootstrap_reps"),
-                        help="bootstrap resamples of every interval (default %(default)s)")
+    claims.add_argument("--claims", type=Path, default=None, metavar="FILE",
+                        help="the claims file (default config/claims.yaml)")
 
 
 def _tables_arguments(tables: argparse.ArgumentParser) -> None:
@@ -811,7 +815,8 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     tables = aggregate(runs, experts=args.experts, last=args.last, reps=args.reps,
                        seed=args.seed, threshold=args.threshold, sweep=sweep,
                        experiment=experiment)
-    write_tables(tables, args.out)
+    write_tables(tables, args.out, settings={"last": args.last, "threshold": args.threshold,
+                                             "reps": args.reps, "seed": args.seed})
     iqm = tables["intervals"].query("metric == 'iqm'")
     cells = tables["cells"]
     over = sorted(set(cells.loc[cells["seeds_over_envs"] != "", "env"]))
@@ -840,10 +845,12 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_claims(args: argparse.Namespace) -> int:
+    from algos.evidence import claims_file
     from algos.evidence.claims import verdicts
     from algos.provenance.runs import atomic_write_text
 
-    table = verdicts(args.root, reps=args.reps)
+    specs = claims_file.load(args.claims or claims_file.CLAIMS_FILE)
+    table = verdicts(args.root, specs)
     try:
         atomic_write_text(args.out, table.to_csv(index=False))
     except OSError as err:

@@ -202,11 +202,11 @@ def test_the_lists_that_name_algorithms_and_experiments_agree_with_the_registry(
     and the tests' configs have (so a renamed experiment fails here, not as "not run"; the
     paper's config has no beyond_expert: its baseline is the long budget)."""
     from algos.algorithms import ALGORITHMS
-    from algos.evidence.claims import CLAIMS
+    from algos.evidence.claims_file import load
 
     schema = yaml.safe_load(SCHEMA.read_text())
     assert set(schema["definitions"]["algo"]["enum"]) == set(ALGORITHMS)
     for path in (ROOT / "config" / "config.yaml", ROOT / ".test" / "config" / "config.yaml"):
         config = yaml.safe_load(path.read_text())
-        missing = {claim.experiment for claim in CLAIMS} - set(config["experiments"])
+        missing = {claim.experiment for claim in load()} - set(config["experiments"])
         assert not missing, f"{path} has no experiment {missing} that a claim tests"

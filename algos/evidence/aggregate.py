@@ -110,6 +110,14 @@ def _read_config(folder: Path) -> dict:
     return config
 
 
+def _started(folder: Path) -> str:
+    """When the run's first session began (``run.json``), ISO; "" where it does not say."""
+    try:
+        return str(json.loads((folder / "run.json").read_text())["started"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
 def _git_commit(folder: Path) -> str:
     """The git commit of the code that finished the run (``run.json``'s last session)."""
     try:
@@ -153,14 +161,19 @@ def _expert_scores(config: dict, experts: Path | None) -> dict:
                 raise AggregateError(f"{path}: {problem}")
     if info is not None:
         return {"expert_return": info["eval"]["return_mean"],
+                "expert_return_std": info["eval"]["return_std"],
+                "expert_episodes": info["eval"]["episodes"],
                 "random_return": info["random"]["return_mean"],
                 "above": expert_clearly_above_random(info)}
     described = config.get("dataset", {}).get("expert", {})
     if described.get("return_mean") is not None:
         return {"expert_return": described["return_mean"],
+                "expert_return_std": described.get("return_std", math.nan),
+                "expert_episodes": described.get("episodes", math.nan),
                 "random_return": described["random_return_mean"],
                 "above": described["return_mean"] > described["random_return_mean"]}
-    return {"expert_return": math.nan, "random_return": math.nan, "above": False}
+    return {"expert_return": math.nan, "expert_return_std": math.nan,
+            "expert_episodes": math.nan, "random_return": math.nan, "above": False}
 
 
 def expert_clearly_above_random(info: dict, z: float = 2.0) -> bool:
@@ -200,7 +213,9 @@ def collect(runs: list[RunRef], experts: Path | None, last: int, sweep: dict | N
         score = float(metrics["eval_return_mean"].tail(last).mean())
         row = {**key, **base, "score": score, "normalized_score": (score - random) / scale,
                "expert_return": expert, "random_return": random,
-               "expert_above_random": ends["above"]}
+               "expert_above_random": ends["above"],
+               "expert_return_std": ends["expert_return_std"],
+               "expert_episodes": ends["expert_episodes"], "started": _started(ref.folder)}
         if sweep:
             row.update(sweep_key=sweep["key"], sweep_label=sweep.get("label", sweep["key"]),
                        sweep_value=_value_at(config, sweep["config_path"]))
@@ -389,8 +404,10 @@ def _adjust_along_budget(table: pd.DataFrame, curves: pd.DataFrame, method: str,
                                                                                   p_behind)
 
 
-def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> None:
-    """Each table as ``out/{name}.csv``, atomically."""
+def write_tables(tables: dict[str, pd.DataFrame], out: Path, settings: dict | None = None
+                 ) -> None:
+    """Each table as ``out/{name}.csv``, atomically; ``settings`` (what the tables were made
+    with: ``last``, the evaluations a score is the mean of) go into the index."""
     from algos.provenance.runs import atomic_write_text
 
     out = Path(out)
@@ -404,7 +421,9 @@ def write_tables(tables: dict[str, pd.DataFrame], out: Path) -> None:
         atomic_write_text(out / f"{name}.csv", text)
         sealed[f"{name}.csv"] = hashlib.sha256(text.encode()).hexdigest()
     # Last: it seals the tables, which plot and claims check against it (read_tables).
-    atomic_write_text(out / TABLES_INDEX, json.dumps({"tables": sealed}, indent=2) + "\n")
+    atomic_write_text(out / TABLES_INDEX, json.dumps({"tables": sealed,
+                                                      "settings": settings or {}},
+                                                     indent=2) + "\n")
 
 
 TABLES = ("scores", "curves", "diagnostics", "steps_to_threshold", "intervals",
@@ -441,6 +460,20 @@ def _read_index(folder: Path) -> dict | None:
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise AggregateError(f"{path}: not the index of an aggregate folder ({err})") from None
     return sealed
+
+
+def read_settings(folder: Path) -> dict:
+    """What an aggregate folder's tables were made with (``write_tables``' ``settings``)."""
+    sealed = _read_index(Path(folder))
+    try:
+        settings = json.loads((Path(folder) / TABLES_INDEX).read_text())["settings"]
+        int(settings["last"])
+    except (OSError, ValueError, KeyError, TypeError):
+        sealed = None
+    if sealed is None:
+        raise AggregateError(f"{folder}: its {TABLES_INDEX} does not say what its tables were "
+                             "made with (an aggregate of older code): aggregate it again")
+    return settings
 
 
 def read_tables(folder: Path) -> dict[str, pd.DataFrame]:

@@ -1,245 +1,298 @@
-"""A verdict for every claim of the paper, from the experiments' aggregate tables.
+"""A verdict for every claim of the claims file (config/claims.yaml), from the experiments'
+aggregate tables. The rules are data (each entry's measure, effect, test, α, smallest effect
+of interest, decision rule and family); this module names no algorithm or game.
 
-Each claim of the paper (docs/paper.md) is tested on the runs that exist: its measured
-effect with a 95 % interval, the probability of improvement where two methods are compared, the
-runs it rests on, and a verdict:
+For each claim and env (and each step of a ``return_at`` measure): one number per run (the
+measure), the effect with its interval (``algos.evidence.intervals``, calibrated at 3-10
+runs), the test's p-value, the p adjusted for the claim's family, and a verdict:
 
-* comparisons (A beats B; A is faster than B): *reproduced* where a one-sided Mann-Whitney test
-  over the runs finds A ahead at p <= 0.05, *not reproduced* where it finds B ahead at that
-  level, *inconclusive* otherwise (three runs per method can reach p = 0.05 only if every run
-  of A beats every run of B);
-* no difference (Freeway): an equivalence test, *reproduced* where the 95 % interval of the
-  gain lies within ±24 % (the smallest gain the paper reports), *not reproduced* where either
-  method is ahead at p <= 0.05, *inconclusive* otherwise;
-* levels (beyond the expert, capped at the expert): from the 95 % stratified-bootstrap interval
-  of the IQM of expert-normalised scores: *reproduced* where the interval lies on the claimed
-  side of 1, *not reproduced* where it lies on the other, *inconclusive* where it straddles it
-  or rests on fewer than three runs (whose bootstrap interval says nothing);
-* along the budget (``where``): the same two tests at every evaluation step (the ``budget``
-  table). DIIQN against DQN: the Mann-Whitney test's p adjusted for the number of steps
-  (``stats.step_adjusted_p_values``: a 5 % chance, over all steps together, of a step "ahead"
-  between two methods that are alike; at 5 % per step it was about 20 %), *reproduced* where
-  DIIQN is ahead at one step or more, *not reproduced* where it is only ever behind,
-  *inconclusive* otherwise; ``where`` names those steps and, apart, the steps at p <= 0.05
-  uncorrected. DIIQN against the expert: the IQM's interval at each step, not corrected,
-  *reproduced* where it is above 1 at one step or more, *not reproduced* where at the end it is
-  below; ``where`` names the steps;
-* the head start (``beyond_expert``): each run's mean normalised return over its evaluations
-  up to 50K steps, the measure the protocol that chose DIIQN's default fixed in advance,
-  compared as a final score is (one number a run, so no adjustment for steps);
-* *not run* where the config has no experiment to test it.
+* *reproduced*: the test finds the claim at its α after adjustment (a level: the interval
+  above 1, or below 1 + the smallest effect of interest for "at most");
+* *not reproduced*: the interval excludes the smallest effect of interest (an equivalence
+  reading: a gain below it, a level below 1 + it, a difference at least it for "no
+  difference");
+* *inconclusive*: neither;
+* *not testable at this budget*: the two sides' runs are identical, or (a level) no method of
+  the experiment gets within ``testable_from`` of the expert there, or the test cannot reach α
+  at these seed counts, or the entry says so;
+* *not run*: the experiment has no aggregate, or no finished run of a side on that env.
 
-"At this budget" belongs to every verdict: a claim made at 5M frames and 10 seeds is tested at
-the budget and seeds of the config that ran.
+Families: an experiment's primary claims are adjusted together by Holm; every secondary row of
+claims.csv together by Benjamini-Hochberg. ``pre_registered`` is read from git: whether the
+commit that added the entry's id to the claims file precedes the first run the row reads.
+The rules in full, with their reasons: docs/results.md, "How a verdict is given".
 """
 
 from __future__ import annotations
 
+import math
+import subprocess
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
-from algos.evidence import stats
-from algos.evidence.aggregate import TABLES_INDEX, AggregateError, read_tables
-from algos.evidence.protocol import DIIQN_DEFAULT, run_measures
+from algos.evidence import intervals, power, stats
+from algos.evidence.aggregate import TABLES_INDEX, AggregateError, read_settings, read_tables
+from algos.evidence.claims_file import CLAIMS_FILE, ClaimSpec
 
-HEAD_START_UNTIL = DIIQN_DEFAULT.head_start_until
-"""The head start's horizon: the one the protocol that chose DIIQN's default fixed."""
+COLUMNS = ["id", "claim", "paper", "experiment", "env", "method", "against", "measure",
+           "effect", "effect_lower", "effect_upper", "p_improvement", "p_value", "p_adjusted",
+           "family", "alpha", "smallest_effect", "runs", "where", "fragility", "verdict",
+           "pre_registered", "note"]
 
-COLUMNS = ["claim", "paper", "experiment", "env", "measure", "effect", "effect_lower",
-           "effect_upper", "p_improvement", "p_improvement_lower", "p_improvement_upper",
-           "p_value", "runs", "where", "verdict"]
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A claim of the paper and how to test it on one experiment's tables."""
-
-    name: str
-    paper: str
-    experiment: str
-    test: Callable[[dict[str, pd.DataFrame], int], list[dict]]
-    normalised: bool = False
-    """Whether it rests on expert-normalised scores (no verdict where the expert is not
-    clearly better than random)."""
+NOT_RUN = "not run"
+NOT_TESTABLE = "not testable at this budget"
+SHORT_BUDGET_STEPS = 1.1
+"""A run that never reaches a level counts as reaching it at its budget times this."""
 
 
-def _scores(tables: dict[str, pd.DataFrame], method: str, env: str | None = None) -> np.ndarray:
+# --- one number per run -------------------------------------------------------------------------
+def _window(curves: pd.DataFrame, last: int) -> pd.DataFrame:
+    """Each run's return at each step as its score is at the end: the mean of its last
+    ``last`` evaluations up to that step (raw and normalised)."""
+    curves = curves.sort_values(["method", "env", "seed", "step"], kind="stable")
+    grouped = curves.groupby(["method", "env", "seed"], sort=False)
+    return curves.assign(
+        window=grouped["eval_return"].transform(lambda r: r.rolling(last, 1).mean()),
+        window_normalized=grouped["normalized_return"].transform(
+            lambda r: r.rolling(last, 1).mean()))
+
+
+def run_values(spec: ClaimSpec, tables: dict, method: str, env: str, last: int
+               ) -> list[tuple[str, pd.Series]]:
+    """``(label, values by seed)`` of ``spec``'s measure for ``method``'s runs on ``env``: one
+    entry, or one per step of a ``return_at`` measure."""
     scores = tables["scores"]
-    rows = scores[scores["method"] == method]
-    if env is not None:
-        rows = rows[rows["env"] == env]
-    return rows.sort_values(["env", "seed"])["normalized_score"].to_numpy(dtype=float)
+    rows = scores[(scores["method"] == method) & (scores["env"] == env)].set_index("seed")
+    curves = tables["curves"]
+    curves = curves[(curves["method"] == method) & (curves["env"] == env)]
+    measure = spec.measure
+    name = measure["name"]
+    if name == "final_return":
+        return [("", rows["score"].sort_index())]
+    if name == "final_score":
+        return [("", rows["normalized_score"].sort_index())]
+    if name == "head_start":
+        early = curves[curves["step"] <= measure["until"]]
+        return [("", early.groupby("seed")["normalized_return"].mean().sort_index())]
+    if name == "return_at":
+        windowed = _window(curves, last)
+        out = []
+        for at in measure["at"]:
+            upto = windowed[windowed["step"] <= at]
+            reached = upto.groupby("seed")["step"].max()
+            values = upto.groupby("seed")["window"].last()[reached >= at]
+            out.append((f"at {at / 1000:g}K", values.sort_index()))
+        return out
+    if name == "steps_to_level":
+        budget = curves.groupby("seed")["step"].max()
+        reached = curves[curves["normalized_return"] >= measure["level"]]
+        first = reached.groupby("seed")["step"].min()
+        return [("", first.reindex(budget.index).fillna(budget * SHORT_BUDGET_STEPS))]
+    raise ValueError(f"measure {name!r} is not one number per run")
 
 
-def _methods(tables: dict[str, pd.DataFrame], algo: str) -> list[str]:
+# --- effects and their intervals ----------------------------------------------------------------
+def effect_interval(spec: ClaimSpec, a: np.ndarray, b: np.ndarray, alpha: float
+                    ) -> tuple[float, float, float]:
+    """The effect of ``a`` (the method's values) over ``b`` (the other side's), with its
+    two-sided ``1 - alpha`` interval."""
+    if spec.effect == "ratio":
+        return intervals.ratio_interval(a, b, alpha)
+    if spec.effect == "difference":
+        return intervals.difference_interval(a, b, alpha)
+    if spec.effect == "speedup":
+        point, low, high = intervals.ratio_interval(a, b, alpha)
+        return -point, -high, -low
+    raise ValueError(f"effect {spec.effect!r} compares two methods; a level has its own")
+
+
+def _p_from_interval(interval: Callable[[float], tuple[float, float, float]], bound: float,
+                     side: str) -> float:
+    """The one-sided p-value of "the effect is above ``bound``" (``side="lower"``) or below it
+    (``"upper"``), read from an interval family: the α at which the two-sided ``1 - α``
+    interval's bound on that side just touches ``bound``, halved."""
+    def clears(alpha: float) -> bool:
+        _, low, high = interval(alpha)
+        return low > bound if side == "lower" else high < bound
+
+    if not clears(0.999):
+        return 1.0
+    low, high = 1e-12, 0.999  # clears(high) holds
+    if clears(low):
+        return low / 2
+    for _ in range(60):
+        mid = math.sqrt(low * high)
+        low, high = (low, mid) if clears(mid) else (mid, high)
+    return high / 2
+
+
+# --- the decision rules -------------------------------------------------------------------------
+def _decide(spec: ClaimSpec, low: float, high: float) -> str:
+    """The verdict the interval alone gives (the test's p decides *reproduced* afterwards):
+    *not reproduced* where it excludes the smallest effect of interest."""
+    sei = spec.smallest_effect
+    if not (math.isfinite(low) or math.isfinite(high)):
+        return "inconclusive"
+    if spec.decision in ("superiority", "ahead_along_budget"):
+        return "not reproduced" if high < sei else "inconclusive"
+    if spec.decision == "equivalence":
+        return "not reproduced" if low > sei or high < -sei else "inconclusive"
+    if spec.decision == "non_inferiority":
+        return "not reproduced" if high < -sei else "inconclusive"
+    if spec.decision in ("level_above", "above_along_budget"):
+        return "not reproduced" if high < 1 + sei else "inconclusive"
+    if spec.decision == "level_at_most":
+        return "not reproduced" if low > 1 else "inconclusive"
+    raise ValueError(f"decision {spec.decision!r}")
+
+
+def _claimed_p(spec: ClaimSpec, a: np.ndarray, b: np.ndarray,
+               interval: Callable[[float], tuple[float, float, float]]) -> float:
+    """The p-value of the claim's own direction, before adjustment."""
+    sei = spec.smallest_effect
+    if spec.decision == "superiority" and spec.test == "permutation":
+        flip = -1.0 if spec.effect == "speedup" else 1.0
+        return stats.one_sided_p_values(flip * a, flip * b)[0]
+    if spec.decision == "equivalence":  # two one-sided tests: the larger p
+        return max(_p_from_interval(interval, -sei, "lower"),
+                   _p_from_interval(interval, sei, "upper"))
+    if spec.decision == "non_inferiority":
+        return _p_from_interval(interval, -sei, "lower")
+    if spec.decision == "level_above":
+        return _p_from_interval(interval, 1.0, "lower")
+    if spec.decision == "level_at_most":
+        return _p_from_interval(interval, 1.0 + sei, "upper")
+    return _p_from_interval(interval, 0.0, "lower")
+
+
+def _fragility(spec: ClaimSpec, a: np.ndarray, b: np.ndarray, low: float, high: float,
+               expert_se: float) -> str:
+    """What would change the verdict: rank swaps for a rank test, the distance of the deciding
+    bound from the level in the expert's standard errors for a level."""
+    if spec.test == "permutation" and len(a) and len(b):
+        flip = -1.0 if spec.effect == "speedup" else 1.0
+        swaps = power.rank_swaps_to_cross(flip * a, flip * b, spec.alpha)
+        if swaps is None:
+            return f"no order of these runs crosses α {spec.alpha:g}"
+        return f"{swaps:g} rank swap{'s' if swaps != 1 else ''} cross α {spec.alpha:g}"
+    if spec.effect == "level" and expert_se > 0 and math.isfinite(low):
+        bound, edge = ((low, 1.0) if spec.decision in ("level_above", "above_along_budget")
+                       else (high, 1.0 + spec.smallest_effect))
+        return f"bound {bound - edge:+.3f} from {edge:g}: {(bound - edge) / expert_se:+.1f} " \
+               "expert SE"
+    return ""
+
+
+def _runs_text(by_side: dict[str, pd.Series]) -> str:
+    return "; ".join(f"{side}: seeds {','.join(map(str, values.index))}"
+                     for side, values in by_side.items())
+
+
+def _expert(tables: dict, env: str) -> dict:
     scores = tables["scores"]
-    return list(dict.fromkeys(scores.loc[scores["algo"] == algo, "method"]))
+    row = scores[scores["env"] == env].iloc[0]
+    return {"mean": float(row["expert_return"]), "sd": float(row["expert_return_std"]),
+            "episodes": int(row["expert_episodes"]), "random": float(row["random_return"])}
 
 
-def bootstrap(statistic: Callable[..., float], *samples: np.ndarray, reps: int = 2000
-              ) -> tuple[float, float]:
-    """95 % percentile interval of ``statistic(*samples)``, each sample resampled with
-    replacement (seeded: the same runs give the same interval)."""
-    rng = np.random.default_rng(0)
-    draws = [statistic(*(x[rng.integers(0, len(x), len(x))] for x in samples))
-             for _ in range(reps)]
-    low, high = np.nanpercentile(draws, [2.5, 97.5])
-    return float(low), float(high)
+def _level_interval(spec: ClaimSpec, returns: np.ndarray, expert: dict
+                    ) -> Callable[[float], tuple[float, float, float]]:
+    """The level's interval as a function of α (its p-value is read from it)."""
+    return partial(intervals.level_interval, returns, expert["mean"], expert["sd"],
+                   expert["episodes"], expert["random"])
 
 
-def relative_gain(a: np.ndarray, b: np.ndarray) -> float:
-    """mean(a) / mean(b) - 1 (NaN where mean(b) is 0)."""
-    return float(np.mean(a) / np.mean(b) - 1) if np.mean(b) else float("nan")
+def _testable(spec: ClaimSpec, tables: dict, env: str) -> bool:
+    """A level can discriminate only where some method of the experiment gets near the
+    expert: its mean normalised final score at least ``testable_from``."""
+    if spec.testable_from is None:
+        return True
+    scores = tables["scores"]
+    best = scores[scores["env"] == env].groupby("method")["normalized_score"].mean().max()
+    return bool(best >= spec.testable_from)
 
 
-def compare(a: np.ndarray, b: np.ndarray, *, higher_is_better: bool = True,
-            alpha: float = 0.05, reps: int = 2000) -> dict:
-    """A beats B? P(A > B) (ties half) with its bootstrap interval, the one-sided Mann-Whitney
-    p-values both ways, and the verdict."""
-    if not higher_is_better:
+def _compare(spec: ClaimSpec, tables: dict, env: str, last: int, base: dict) -> list[dict]:
+    """The rows of a claim between two methods (or a method and the expert) on ``env``."""
+    if spec.measure["name"] == "curve":
+        return [_along_budget(spec, tables, env, last, base)]
+    ours = run_values(spec, tables, spec.method, env, last)
+    theirs = (run_values(spec, tables, spec.against, env, last) if spec.against != "expert"
+              else [(label, None) for label, _ in ours])
+    rows = []
+    for (label, a), (_, b) in zip(ours, theirs, strict=True):
+        row = {**base, "measure": _measure_text(spec) + (f" {label}" if label else "")}
+        sides = {spec.method: a} | ({spec.against: b} if b is not None else {})
+        row["runs"] = _runs_text(sides)
+        if a.empty or (b is not None and b.empty):
+            rows.append({**row, "verdict": NOT_RUN})
+            continue
+        x = a.to_numpy(dtype=float)
+        if spec.effect == "level":
+            expert = _expert(tables, env)
+            returns = run_values(_with_measure(spec, "final_return"), tables, spec.method, env,
+                                 last)[0][1].to_numpy(dtype=float)
+            interval = _level_interval(spec, returns, expert)
+            y = np.array([])
+            expert_se = expert["sd"] / math.sqrt(expert["episodes"]) / \
+                (expert["mean"] - expert["random"])
+        else:
+            y = b.to_numpy(dtype=float)
+            interval = partial(effect_interval, spec, x, y)
+            expert_se = 0.0
+        point, low, high = interval(spec.alpha)
+        row.update(effect=point, effect_lower=low, effect_upper=high)
+        if len(y):
+            row["p_improvement"] = _p_improvement(x, y, spec.effect == "speedup")
+        if len(y) and a.index.equals(b.index) and np.array_equal(x, y):
+            rows.append({**row, "verdict": NOT_TESTABLE, "where": "identical runs"})
+            continue
+        if spec.effect == "level" and not _testable(spec, tables, env):
+            rows.append({**row, "verdict": NOT_TESTABLE,
+                         "where": f"no method's mean normalised score reaches "
+                                  f"{spec.testable_from:g} here"})
+            continue
+        if spec.test == "permutation" and \
+                power.min_attainable_p(len(x), len(y)) > spec.alpha:
+            rows.append({**row, "verdict": NOT_TESTABLE, "where": f"{len(x)} runs against "
+                         f"{len(y)} cannot reach p <= {spec.alpha:g}"})
+            continue
+        row["p_value"] = _claimed_p(spec, x, y, interval)
+        row["verdict"] = _decide(spec, low, high)
+        row["fragility"] = _fragility(spec, x, y, low, high, expert_se)
+        rows.append(row)
+    return rows
+
+
+def _p_improvement(a: np.ndarray, b: np.ndarray, lower_is_better: bool) -> float:
+    if lower_is_better:
         a, b = -a, -b
-    point, low, high = stats.probability_of_improvement(a[:, None], b[:, None], reps=reps)
-    ahead, behind = stats.one_sided_p_values(a, b)
-    verdict = ("reproduced" if ahead <= alpha else "not reproduced" if behind <= alpha
-               else "inconclusive")
-    return {"p_improvement": point, "p_improvement_lower": low, "p_improvement_upper": high,
-            "p_value": float(ahead), "p_value_reverse": float(behind), "verdict": verdict}
+    return float(((a[:, None] > b[None, :]) + 0.5 * (a[:, None] == b[None, :])).mean())
 
 
-MIN_LEVEL_RUNS = 3  # the interval of one or two runs' IQM is the runs themselves
+def _with_measure(spec: ClaimSpec, name: str) -> ClaimSpec:
+    from dataclasses import replace
+
+    return replace(spec, measure={"name": name})
 
 
-def level(values: np.ndarray, above: bool, reps: int = 2000) -> dict:
-    """The IQM of expert-normalised scores against 1 (the expert): ``values`` the runs of one
-    task, or a ``(runs, tasks)`` matrix (bootstrapped within each task, as the aggregates are)."""
-    matrix = values if values.ndim == 2 else values[:, None]
-    point, low, high = stats.aggregate_metrics({"m": matrix}, reps=reps)["m"]["iqm"]
-    claimed, other = (low > 1.0, high < 1.0) if above else (high <= 1.0, low > 1.0)
-    verdict = ("inconclusive" if len(values) < MIN_LEVEL_RUNS else "reproduced" if claimed
-               else "not reproduced" if other else "inconclusive")
-    return {"effect": point, "effect_lower": low, "effect_upper": high, "verdict": verdict}
-
-
-def _runs(tables: dict[str, pd.DataFrame], *methods: str, env: str | None = None) -> str:
-    scores = tables["scores"]
-    rows = scores[scores["method"].isin(methods)]
-    if env is not None:
-        rows = rows[rows["env"] == env]
-    return "; ".join(f"{m}: seeds {','.join(map(str, sorted(g['seed'].unique())))}"
-                     for m, g in rows.groupby("method", sort=False))
-
-
-def _returns(tables: dict[str, pd.DataFrame], method: str, env: str) -> np.ndarray:
-    scores = tables["scores"]
-    rows = scores[(scores["method"] == method) & (scores["env"] == env)]
-    return rows.sort_values("seed")["score"].to_numpy(dtype=float)
-
-
-NO_DIFFERENCE_GAMES = ("freeway",)
-"""The games where the paper finds no gain over DQN ("plain DRL already finds the optimal
-policy"); the gain claims leave them out and ``no_difference`` tests them."""
-
-EQUIVALENCE_MARGIN = 0.24
-"""No difference means a gain smaller than the smallest the paper reports as one (24 %)."""
-
-
-def _gain(tables: dict[str, pd.DataFrame], diiqn: str, dqn: str, env: str, reps: int
-          ) -> dict:
-    """DIIQN's mean return over DQN's - 1 on ``env``, its interval and the comparison."""
-    ours, theirs = _returns(tables, diiqn, env), _returns(tables, dqn, env)
-    low, high = bootstrap(relative_gain, ours, theirs, reps=reps)
-    return {"env": env, "measure": f"mean return {diiqn} / {dqn} - 1",
-            "effect": relative_gain(ours, theirs), "effect_lower": low, "effect_upper": high,
-            **compare(ours, theirs, reps=reps), "runs": _runs(tables, diiqn, dqn, env=env)}
-
-
-def _pairs(tables: dict[str, pd.DataFrame], *, gain_claimed: bool) -> list[tuple[str, str, str]]:
-    """(DIIQN method, DQN method, game) for the games where the paper claims a gain (or,
-    ``gain_claimed=False``, claims none)."""
-    envs = [env for env in sorted(tables["scores"]["env"].unique())
-            if (env in NO_DIFFERENCE_GAMES) != gain_claimed]
-    # A game where one side has no finished run yet (a five-game experiment part-trained) has
-    # nothing to compare: it gets no row rather than an empty sample.
-    return [(diiqn, dqn, env) for diiqn in _methods(tables, "diiqn")
-            for dqn in _methods(tables, "dqn") for env in envs
-            if len(_returns(tables, diiqn, env)) and len(_returns(tables, dqn, env))]
-
-
-def diiqn_over_dqn(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
-    return [_gain(tables, *pair, reps) for pair in _pairs(tables, gain_claimed=True)]
-
-
-def mean_difference(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.mean(a) - np.mean(b))
-
-
-def head_start(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
-    """DIIQN's head start over DQN: per run, the tuning protocol's measure (the mean normalised
-    return over the evaluations up to ``HEAD_START_UNTIL`` steps), compared as final scores
-    are. One number a run, fixed in advance, so no adjustment for the steps it spans."""
-    measures = run_measures(tables["scores"], tables["curves"], HEAD_START_UNTIL)
-    out = []
-    for diiqn, dqn, env in _pairs(tables, gain_claimed=True):
-        ours, theirs = (measures.loc[(measures["method"] == method) & (measures["env"] == env)]
-                        .sort_values("seed")["head_start"].to_numpy(dtype=float)
-                        for method in (diiqn, dqn))
-        low, high = bootstrap(mean_difference, ours, theirs, reps=reps)
-        out.append({"env": env, "measure": f"mean normalised return to {HEAD_START_UNTIL // 1000}K"
-                    f" steps, {diiqn} - {dqn}", "effect": mean_difference(ours, theirs),
-                    "effect_lower": low, "effect_upper": high, **compare(ours, theirs, reps=reps),
-                    "runs": _runs(tables, diiqn, dqn, env=env)})
-    return out
-
-
-def no_difference(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
-    """An equivalence test: *reproduced* where the gain's 95 % interval lies within
-    ±``EQUIVALENCE_MARGIN``, *not reproduced* where either method is ahead at p <= 0.05,
-    *inconclusive* otherwise (no significant difference is not yet evidence of none)."""
-    out = []
-    for diiqn, dqn, env in _pairs(tables, gain_claimed=False):
-        row = _gain(tables, diiqn, dqn, env, reps)
-        within = (-EQUIVALENCE_MARGIN < row["effect_lower"]
-                  and row["effect_upper"] < EQUIVALENCE_MARGIN)
-        row["p_value"] = min(row["p_value"], row.pop("p_value_reverse"))
-        row["verdict"] = ("not reproduced" if row["p_value"] <= 0.05 else "reproduced"
-                          if within else "inconclusive")
-        out.append(row)
-    return out
-
-
-def beyond_expert(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
-    out = []
-    for diiqn in _methods(tables, "diiqn"):
-        for env in sorted(tables["scores"]["env"].unique()):
-            if not len(_scores(tables, diiqn, env)):
-                continue  # a game it has no finished run on yet
-            out.append({"env": env, "measure": f"IQM of {diiqn}'s normalised score (> 1)",
-                        **level(_scores(tables, diiqn, env), above=True, reps=reps),
-                        "runs": _runs(tables, diiqn, env=env)})
-    return out
-
-
-def baselines_capped(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
-    """Over the envs: the method's ``(runs, tasks)`` matrix of the aggregates (its seeds on
-    every env), so the interval is the one of its ``intervals.csv``."""
-    scores = tables["scores"]
-    matrices = stats.score_matrices(scores)
-    seeds = stats.balanced_seeds(scores, stats.aggregated_envs(scores))
-    out = []
-    for algo in ("bco", "gaifo", "oril"):
-        for method in _methods(tables, algo):
-            if method not in matrices:
-                continue  # no seed on every env yet
-            out.append({"env": "all", "measure": f"IQM of {method}'s normalised score (<= 1)",
-                        **level(matrices[method], above=False, reps=reps),
-                        "runs": f"{method}: seeds {','.join(map(str, sorted(seeds[method])))}"})
-    return out
+def _measure_text(spec: ClaimSpec) -> str:
+    measure = spec.measure
+    text = {"final_return": "final return", "final_score": "final normalised score",
+            "head_start": f"mean normalised return to {measure.get('until', 0) / 1000:g}K steps",
+            "return_at": "return", "steps_to_level": f"steps to normalised return "
+            f"{measure.get('level', 0):g}", "curve": "normalised return at each evaluation"
+            }[measure["name"]]
+    effect = {"ratio": f"{spec.method} / {spec.against} - 1",
+              "difference": f"{spec.method} - {spec.against}",
+              "speedup": f"1 - {spec.method} / {spec.against}",
+              "level": f"{spec.method} (1 = the expert)"}[spec.effect]
+    return f"{text}, {effect}"
 
 
 def _ranges(steps: list[int], grid: list[int]) -> str:
@@ -258,236 +311,202 @@ def _ranges(steps: list[int], grid: list[int]) -> str:
     return ", ".join(k(p[0]) if len(p) == 1 else f"{k(p[0])}-{k(p[-1])}" for p in parts)
 
 
-def _budget_rows(tables: dict[str, pd.DataFrame], method: str, env: str) -> pd.DataFrame:
-    table = tables["budget"]
-    return table[(table["method"] == method) & (table["env"] == env)].sort_values("step")
+def _wide(windowed: pd.DataFrame, method: str, env: str, column: str) -> pd.DataFrame:
+    runs = windowed[(windowed["method"] == method) & (windowed["env"] == env)]
+    return runs.pivot(index="seed", columns="step", values=column)
 
 
-def ahead_along_budget(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
-    """At which evaluation steps DIIQN's runs beat DQN's: the ``budget`` table's one-sided
-    Mann-Whitney test, its p adjusted for the number of steps, at 5 %."""
-    out = []
-    for diiqn in _methods(tables, "diiqn"):
-        for env in sorted(set(tables["budget"]["env"]) - set(NO_DIFFERENCE_GAMES)):
-            rows = _budget_rows(tables, diiqn, env).dropna(subset=["p_value"])
-            if rows.empty:
-                continue
-            grid = [int(s) for s in rows["step"]]
-            # NaN (a step some run lacks, so not in the adjusted family) is never <= 0.05.
-            ahead, behind, *uncorrected = (
-                [int(s) for s in rows.loc[rows[column] <= 0.05, "step"]]
-                for column in ("p_value_adjusted", "p_value_reverse_adjusted", "p_value",
-                               "p_value_reverse"))
-            untested = [int(s) for s in rows.loc[rows["p_value_adjusted"].isna(), "step"]]
-            per_step = ", ".join(f"{side} at {_ranges(at, grid)}" for side, at in
-                                 zip(("ahead", "behind"), uncorrected, strict=True) if at)
-            where = "; ".join(part for part in (
-                f"ahead at {_ranges(ahead, grid)}" if ahead else "",
-                f"behind at {_ranges(behind, grid)}" if behind else "",
-                f"of {len(grid)} evaluations to {grid[-1] / 1000:g}K",
-                f"not tested at {_ranges(untested, grid)} (a run lacks them)" if untested else "",
-                f"uncorrected p <= 0.05 {per_step}"
-                if per_step and uncorrected != [ahead, behind] else "") if part)
-            verdict = ("reproduced" if ahead else "not reproduced" if behind
-                       else "inconclusive")
-            out.append({"env": env, "measure": f"share of evaluation steps where {diiqn} beats "
-                        f"{rows['versus'].iloc[0]} (one-sided p <= 0.05, adjusted for the "
-                        f"{len(grid) - len(untested)} steps)",
-                        "p_value": float(rows["p_value_adjusted"].min()),
-                        "effect": len(ahead) / len(grid), "where": where, "verdict": verdict,
-                        "runs": _runs(tables, diiqn, rows["versus"].iloc[0], env=env)})
-    return out
+def _along_budget(spec: ClaimSpec, tables: dict, env: str, last: int, base: dict) -> dict:
+    """A claim along the budget: at every evaluation step every run of the sides has reached,
+    the maxT-adjusted permutation test (two methods), or the level's interval at α divided by
+    the number of steps (Bonferroni; against the expert)."""
+    windowed = _window(tables["curves"], last)
+    ours = _wide(windowed, spec.method, env, "window_normalized")
+    row = {**base, "measure": _measure_text(spec)}
+    if spec.against == "expert":
+        theirs = None
+        both = ours
+    else:
+        theirs = _wide(windowed, spec.against, env, "window_normalized")
+        both = pd.concat([ours, theirs])
+    if ours.empty or (theirs is not None and theirs.empty):
+        return {**row, "verdict": NOT_RUN}
+    row["runs"] = _runs_text({spec.method: ours.iloc[:, 0]} | (
+        {spec.against: theirs.iloc[:, 0]} if theirs is not None else {}))
+    steps = [step for step in both.columns if both[step].notna().all()]
+    grid = [int(s) for s in steps]
+    if theirs is not None:
+        if power.min_attainable_p(len(ours), len(theirs)) > spec.alpha:
+            return {**row, "verdict": NOT_TESTABLE, "where": f"{len(ours)} runs against "
+                    f"{len(theirs)} cannot reach p <= {spec.alpha:g}"}
+        if np.array_equal(ours[steps].to_numpy(), theirs[steps].to_numpy()):
+            return {**row, "verdict": NOT_TESTABLE, "where": "identical runs"}
+        ahead, behind = stats.step_adjusted_p_values(ours[steps].to_numpy(),
+                                                     theirs[steps].to_numpy())
+        up = [s for s, p in zip(grid, ahead, strict=True) if p <= spec.alpha]
+        down = [s for s, p in zip(grid, behind, strict=True) if p <= spec.alpha]
+        where = "; ".join(part for part in (
+            f"ahead at {_ranges(up, grid)}" if up else "",
+            f"behind at {_ranges(down, grid)}" if down else "",
+            f"of {len(grid)} evaluations to {grid[-1] / 1000:g}K") if part)
+        verdict = "not reproduced" if down and not up else "inconclusive"
+        return {**row, "effect": len(up) / len(grid), "p_value": float(min(ahead)),
+                "where": where, "verdict": verdict,
+                "fragility": f"{len(up)} of {len(grid)} steps ahead after adjustment"}
+    if not _testable(spec, tables, env):
+        return {**row, "verdict": NOT_TESTABLE, "where": f"no method's mean normalised "
+                f"score reaches {spec.testable_from:g} here"}
+    expert = _expert(tables, env)
+    raw = _wide(windowed, spec.method, env, "window")
+    per_step = []
+    for step in steps:
+        interval = _level_interval(spec, raw[step].to_numpy(dtype=float), expert)
+        per_step.append((int(step), _p_from_interval(interval, 1.0, "lower"),
+                         interval(spec.alpha / len(steps))))
+    above = [s for s, p, _ in per_step if p * len(steps) <= spec.alpha]
+    final_high = per_step[-1][2][2]
+    verdict = "not reproduced" if not above and final_high < 1 + spec.smallest_effect \
+        else "inconclusive"
+    where = (f"above the expert at {_ranges(above, grid)}" if above else
+             "never above the expert") + f", of {len(grid)} evaluations (each at α / " \
+        f"{len(grid)})"
+    return {**row, "effect": len(above) / len(grid),
+            "p_value": float(min(1.0, min(p for _, p, _ in per_step) * len(steps))),
+            "where": where, "verdict": verdict}
 
 
-def above_expert_along_budget(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
-    """At which evaluation steps the IQM of DIIQN's normalised return has its interval above 1
-    (the ``budget`` table; three runs at least, as for a level)."""
-    out = []
-    for diiqn in _methods(tables, "diiqn"):
-        for env in sorted(tables["budget"]["env"].unique()):
-            rows = _budget_rows(tables, diiqn, env)
-            if rows.empty:
-                continue
-            grid = [int(s) for s in rows["step"]]
-            enough = rows["runs"] >= MIN_LEVEL_RUNS
-            above = [int(s) for s in rows.loc[enough & (rows["iqm_lower"] > 1.0), "step"]]
-            final = rows.iloc[-1]
-            where = (f"above the expert at {_ranges(above, grid)}" if above else
-                     "never above the expert") + f", of {len(grid)} evaluations"
-            verdict = ("reproduced" if above else "not reproduced"
-                       if enough.iloc[-1] and final["iqm_upper"] <= 1.0 else "inconclusive")
-            out.append({"env": env, "measure": f"share of evaluation steps where the IQM of "
-                        f"{diiqn}'s normalised return is above 1 (its 95 % interval)",
-                        "effect": len(above) / len(grid), "where": where, "verdict": verdict,
-                        "runs": _runs(tables, diiqn, env=env)})
-    return out
+# --- families, registration, the table ------------------------------------------------------
+def adjust(table: pd.DataFrame) -> pd.DataFrame:
+    """``p_adjusted`` per family (Holm over an experiment's primary rows, Benjamini-Hochberg
+    over every secondary row), and *reproduced* where it is at most the row's α."""
+    table = table.reindex(columns=list(dict.fromkeys([*table.columns, "p_value"])))
+    table["p_adjusted"] = np.nan
+    tested = table["p_value"].notna()
+    for experiment in table["experiment"].unique():
+        primary = tested & (table["family"] == "primary") & (table["experiment"] == experiment)
+        table.loc[primary, "p_adjusted"] = power.holm(table.loc[primary, "p_value"].to_numpy())
+    secondary = tested & (table["family"] == "secondary")
+    table.loc[secondary, "p_adjusted"] = power.benjamini_hochberg(
+        table.loc[secondary, "p_value"].to_numpy())
+    found = tested & (table["p_adjusted"] <= table["alpha"])
+    table.loc[found, "verdict"] = "reproduced"
+    return table
 
 
-def _sweep_trend(tables: dict[str, pd.DataFrame], what: str, reps: int) -> list[dict]:
-    """Spearman's rank correlation between the swept value and the normalised score, with a
-    bootstrap interval over runs."""
+def registration_dates(ids: list[str], path: Path = CLAIMS_FILE) -> dict[str, str] | None:
+    """The commit date (ISO) at which each id was added to the claims file, from git; None
+    where the repository's history is not there to read (a shallow clone, no git)."""
+    root = Path(path).resolve().parent.parent
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              timeout=60, check=True).stdout
+    try:
+        if git("rev-parse", "--is-shallow-repository").strip() != "false":
+            return None
+        relative = str(Path(path).resolve().relative_to(root))
+        dates = {}
+        for claim_id in ids:
+            pattern = "id: " + claim_id.replace(".", r"\.") + "$"
+            found = git("log", "--reverse", "--format=%cI", "-G", pattern, "--", relative)
+            dates[claim_id] = found.split()[0] if found.strip() else ""
+        return dates
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+
+
+def commit_date(commit: str, root: Path = CLAIMS_FILE.parent.parent) -> str:
+    """The commit date (ISO) of ``commit``, "" where git cannot tell."""
+    try:
+        return subprocess.run(["git", "show", "-s", "--format=%cI", commit], cwd=root,
+                              capture_output=True, text=True, timeout=60,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _pre_registered(spec: ClaimSpec, added: str | None, first_run: str) -> str:
+    """yes / no / in code only (the entry is later, but the commit ``registered_in`` stated the
+    claim before the runs, with the rules of its day) / unknown (no history)."""
+    if added is None:
+        return "unknown: no git history here"
+    if not first_run:
+        return "yes" if added else "not yet committed"
+    first = pd.Timestamp(first_run)
+    if added and pd.Timestamp(added) < first:
+        return "yes"
+    if spec.registered_in:
+        stated = commit_date(spec.registered_in)
+        if stated and pd.Timestamp(stated) < first:
+            return f"in code only ({spec.registered_in}, before its runs; its rules since changed)"
+    return "no"
+
+
+def _first_run(tables: dict, spec: ClaimSpec, env: str) -> str:
     scores = tables["scores"]
-    if "sweep_value" not in scores.columns:
-        return []
-    values = pd.to_numeric(scores["sweep_value"]).to_numpy()
-    normalized = scores["normalized_score"].to_numpy(dtype=float)
-    pairs = np.stack([values, normalized], axis=1)
-
-    def rho(rows: np.ndarray) -> float:
-        with warnings.catch_warnings():  # a resample of one value has no rank correlation
-            warnings.simplefilter("ignore", scipy_stats.ConstantInputWarning)
-            return float(scipy_stats.spearmanr(rows[:, 0], rows[:, 1]).statistic)
-
-    low, high = bootstrap(rho, pairs, reps=reps)
-    verdict = "reproduced" if low > 0 else "not reproduced" if high < 0 else "inconclusive"
-    return [{"env": ",".join(sorted(scores["env"].unique())), "measure": what,
-             "effect": rho(pairs), "effect_lower": low, "effect_upper": high,
-             "verdict": verdict, "runs": f"{len(scores)} runs over "
-             f"{', '.join(f'{v:g}' for v in sorted(set(values)))}"}]
+    sides = [m for m in (spec.method, spec.against) if m != "expert"]
+    read = scores[(scores["env"] == env) & scores["method"].isin(sides)]
+    return str(read["started"].min()) if "started" in read and len(read) else ""
 
 
-def dataset_knee(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
-    return _sweep_trend(tables, "rank correlation of dataset size and score (> 0)", reps)
+def _normalised(spec: ClaimSpec) -> bool:
+    """Whether the claim reads expert-normalised numbers (meaningless where the expert is not
+    clearly better than random)."""
+    return spec.effect == "level" or spec.measure["name"] in (
+        "final_score", "head_start", "curve", "steps_to_level")
 
 
-def higher_tau_better(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
-    return _sweep_trend(tables, "rank correlation of τ and score (> 0)", reps)
-
-
-def cmax_stability(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
-    """The spread over seeds at each c_max: the paper finds the lowest c_max the least stable."""
+def claim_rows(spec: ClaimSpec, tables: dict[str, pd.DataFrame], last: int,
+               added: str | None = "") -> list[dict]:
+    """The rows of one claim from its experiment's tables (before the families' adjustment):
+    one per env (and per step of a ``return_at`` measure). ``last``: the evaluations a score
+    is the mean of; ``added``: when the entry was committed (None: no history to read)."""
+    base = {"id": spec.id, "claim": spec.claim, "paper": spec.paper,
+            "experiment": spec.experiment, "method": spec.method, "against": spec.against,
+            "family": spec.family, "alpha": spec.alpha, "smallest_effect": spec.smallest_effect,
+            "note": spec.note}
     scores = tables["scores"]
-    if "sweep_value" not in scores.columns:
-        return []
-    values = pd.to_numeric(scores["sweep_value"])
-    groups = dict(list(scores.groupby(values)["normalized_score"]))
-    spread = {k: float(v.std()) for k, v in groups.items()}
-    lowest, *higher = sorted(groups)
-    if not higher:
-        return []
-    rest = np.concatenate([groups[k].to_numpy() for k in higher])
-    p_value = float(scipy_stats.levene(groups[lowest].to_numpy(), rest).pvalue)
-    effect = spread[lowest] - float(np.std(rest, ddof=1))
-    few = len(groups[lowest]) < 3  # a spread of one or two runs says nothing
-    verdict = ("inconclusive" if few or not p_value <= 0.05 else "reproduced" if effect > 0
-               else "not reproduced")
-    return [{"env": ",".join(sorted(scores["env"].unique())),
-             "measure": f"seed spread at c_max {lowest:g} minus at higher c_max (> 0; "
-                        "Levene's test)", "effect": effect, "p_value": p_value,
-             "verdict": verdict, "runs": f"{len(scores)} runs; spreads " + ", ".join(
-                 f"{k:g}: {v:.3f}" for k, v in spread.items())}]
+    rows = []
+    for env in spec.envs or sorted(scores["env"].unique()):
+        here = {**base, "env": env}
+        sides = [m for m in (spec.method, spec.against) if m != "expert"]
+        if not all(((scores["env"] == env) & (scores["method"] == m)).any() for m in sides):
+            rows.append({**here, "verdict": NOT_RUN})
+            continue
+        first = _first_run(tables, spec, env)
+        here["pre_registered"] = _pre_registered(spec, added, first)
+        if spec.decision == "not_testable":
+            rows.append({**here, "verdict": NOT_TESTABLE, "where": spec.note})
+            continue
+        weak = ~scores.loc[scores["env"] == env, "expert_above_random"].astype(bool)
+        if _normalised(spec) and weak.any():
+            rows.append({**here, "verdict": NOT_TESTABLE,
+                         "where": "the expert is not clearly better than random here"})
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            rows += _compare(spec, tables, env, last, here)
+    return rows
 
 
-def _steps(tables: dict[str, pd.DataFrame], method: str, env: str) -> np.ndarray:
-    """Steps to the threshold, a run that never got there counting as budget + one
-    evaluation interval (behind every run that did)."""
-    steps = tables["steps_to_threshold"]
-    rows = steps[(steps["method"] == method) & (steps["env"] == env)].sort_values("seed")
-    never = rows["budget"] * 1.1
-    return np.where(rows["reached"], rows["step"], never).astype(float)
-
-
-def ha_diiqn_faster(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
-    out = []
-    envs = [e for e in sorted(tables["scores"]["env"].unique()) if "grid_maze" in e]
-    for env in envs:
-        for ha in _methods(tables, "ha_diiqn"):
-            for algo in ("diiqn", "dqn"):
-                for other in _methods(tables, algo):
-                    a, b = _steps(tables, ha, env), _steps(tables, other, env)
-                    if not (len(a) and len(b)):
-                        continue
-                    low, high = bootstrap(lambda x, y: -relative_gain(x, y), a, b, reps=reps)
-                    out.append({"env": env, "measure": f"steps to the expert, {ha} against "
-                                f"{other}: 1 - mean ratio (> 0: faster)",
-                                "effect": -relative_gain(a, b), "effect_lower": low,
-                                "effect_upper": high,
-                                **compare(a, b, higher_is_better=False, reps=reps),
-                                "runs": _runs(tables, ha, other, env=env)})
-    return out
-
-
-def only_ha_diiqn_on_point_maze(tables: dict[str, pd.DataFrame], reps: int) -> list[dict]:
-    out = []
-    if "point_maze" not in set(tables["scores"]["env"]):
-        return out
-    for ha in _methods(tables, "ha_diiqn"):
-        for algo in ("diiqn", "dqn"):
-            for other in _methods(tables, algo):
-                a, b = _scores(tables, ha, "point_maze"), _scores(tables, other, "point_maze")
-                if not (len(a) and len(b)):
-                    continue
-
-                def gap(x: np.ndarray, y: np.ndarray) -> float:
-                    return float(np.mean(x) - np.mean(y))
-
-                low, high = bootstrap(gap, a, b, reps=reps)
-                out.append({"env": "point_maze", "measure": f"final normalised score, {ha} "
-                            f"minus {other}", "effect": gap(a, b), "effect_lower": low,
-                            "effect_upper": high, **compare(a, b, reps=reps),
-                            "runs": _runs(tables, ha, other, env="point_maze")})
-    return out
-
-
-CLAIMS = [
-    Claim("DIIQN beats DQN", "up to 130 % higher return than DQN; 24-130 % on every game but "
-          "Freeway", "baseline", diiqn_over_dqn),
-    Claim("DIIQN beats DQN at the long budget", "as above", "beyond_expert", diiqn_over_dqn),
-    Claim("DIIQN starts faster than DQN (long budget)", "imitation gives the initial guidance "
-          "that accelerates learning", "beyond_expert", head_start, normalised=True),
-    Claim("Freeway: DIIQN no different from DQN", "no gain on Freeway: plain DRL already finds "
-          "the optimal policy", "baseline", no_difference),
-    Claim("DIIQN ahead of DQN along the budget", "as above (\"up to\": at some budget)",
-          "baseline", ahead_along_budget, normalised=True),
-    Claim("DIIQN ahead of DQN along the budget (long budget)", "as above", "beyond_expert",
-          ahead_along_budget, normalised=True),
-    Claim("DIIQN goes beyond the expert", "DIIQN goes past a suboptimal expert",
-          "baseline", beyond_expert, normalised=True),
-    Claim("DIIQN goes beyond the expert (long budget)", "as above", "beyond_expert",
-          beyond_expert, normalised=True),
-    Claim("DIIQN above the expert along the budget (long budget)", "as above", "beyond_expert",
-          above_expert_along_budget, normalised=True),
-    Claim("baselines capped at the expert", "BCO, GAIfO and ORIL plateau at the expert's "
-          "level", "baseline", baselines_capped, normalised=True),
-    Claim("baselines capped at the expert (long budget)", "as above", "beyond_expert",
-          baselines_capped, normalised=True),
-    Claim("dataset-size knee near 30K", "gains up to 30K transitions, then a plateau to 100K",
-          "dataset_size", dataset_knee, normalised=True),
-    Claim("c_max 150K-225K more stable than 100K", "100K faster early but more variable",
-          "cmax_sensitivity", cmax_stability),
-    Claim("higher τ is better", "higher τ: less but cleaner data, a better final return",
-          "tau_sensitivity", higher_tau_better, normalised=True),
-    Claim("HA-DIIQN faster in the 2D maze", "52 % faster than DIIQN, 64 % faster than DQN",
-          "heterogeneous", ha_diiqn_faster),
-    Claim("only HA-DIIQN learns the point maze", "DIIQN ~ DQN, both low; HA-DIIQN much "
-          "higher", "heterogeneous", only_ha_diiqn_on_point_maze, normalised=True),
-]
-
-
-def verdicts(aggregate_root: Path, reps: int = 2000) -> pd.DataFrame:
-    """One row per claim and tested case, from ``aggregate_root/{experiment}/``; every
-    interval from ``reps`` bootstrap resamples."""
+def verdicts(aggregate_root: Path, specs: list[ClaimSpec]) -> pd.DataFrame:
+    """One row per claim, env (and step, for ``return_at``), from
+    ``aggregate_root/{experiment}/``, every p adjusted for its family."""
     if not Path(aggregate_root).is_dir():
         raise AggregateError(f"{aggregate_root}: no such folder (give the folder of the "
                              "experiments' aggregate folders, e.g. results/aggregate)")
+    added = registration_dates([spec.id for spec in specs])
     rows = []
-    for claim in CLAIMS:
-        folder = Path(aggregate_root) / claim.experiment
-        base = {"claim": claim.name, "paper": claim.paper, "experiment": claim.experiment}
+    for spec in specs:
+        folder = Path(aggregate_root) / spec.experiment
         if not (folder / "scores.csv").is_file() and not (folder / TABLES_INDEX).is_file():
-            rows.append({**base, "verdict": "not run"})  # not aggregated (a manifest at most)
+            rows.append({"id": spec.id, "claim": spec.claim, "paper": spec.paper,
+                         "experiment": spec.experiment, "env": ",".join(spec.envs or ()),
+                         "method": spec.method, "against": spec.against,
+                         "family": spec.family, "alpha": spec.alpha,
+                         "smallest_effect": spec.smallest_effect, "note": spec.note,
+                         "verdict": NOT_RUN})
             continue
         tables = read_tables(folder)  # a folder that is there must be whole: else one line
-        with warnings.catch_warnings():
-            # Degenerate groups (one run, equal values) give NaN effects and p-values, which
-            # the verdict rules read as inconclusive; numpy's and scipy's warnings say no more.
-            warnings.simplefilter("ignore", RuntimeWarning)
-            found = claim.test(tables, reps)
-        scores = tables["scores"]
-        for row in found:
-            envs = set(scores["env"]) if row["env"] == "all" else set(row["env"].split(","))
-            weak = ~scores["expert_above_random"].astype(bool) & scores["env"].isin(envs)
-            if claim.normalised and weak.any():
-                row["verdict"] = "no verdict: the expert is not clearly better than random"
-        rows += [{**base, **row} for row in found] or [{**base, "verdict": "not run"}]
-    return pd.DataFrame(rows).reindex(columns=COLUMNS)
+        rows += claim_rows(spec, tables, int(read_settings(folder)["last"]),
+                           None if added is None else added.get(spec.id, ""))
+    return adjust(pd.DataFrame(rows).reindex(columns=COLUMNS))

@@ -23,7 +23,6 @@ from pathlib import Path
 import pandas as pd
 
 from algos.evidence.aggregate import AggregateError, read_tables
-from algos.evidence.claims import MIN_LEVEL_RUNS
 from algos.evidence.protocol import DIIQN_DEFAULT, TuningProtocol, decide, per_game, run_measures
 
 BEGIN = "<!-- tables: python -m algos tables results/aggregate --update docs/results.md -->"
@@ -37,6 +36,11 @@ def _number(value: object, digits: int = 2) -> str:
     except (TypeError, ValueError):
         return ""
     return "" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+MIN_LEVEL_RUNS = 3
+"""Runs below which a cell's bootstrap interval is left out: the interval of one or two runs'
+IQM is the runs themselves."""
 
 
 def _interval(point: object, low: object, high: object, digits: int = 2) -> str:
@@ -57,16 +61,17 @@ def claims_table(claims: pd.DataFrame) -> str:
     """``claims.csv`` as a Markdown table."""
     rows = []
     for row in claims.itertuples():
-        rows.append([str(row.claim), str(row.experiment), "" if pd.isna(row.env) else row.env,
-                     "" if pd.isna(row.measure) else str(row.measure),
+        def text(value: object) -> str:
+            return "" if pd.isna(value) else str(value)
+
+        rows.append([text(row.claim), text(row.env), text(row.measure),
                      _interval(row.effect, row.effect_lower, row.effect_upper),
-                     _interval(row.p_improvement, row.p_improvement_lower,
-                               row.p_improvement_upper),
-                     _number(row.p_value, 3), "" if pd.isna(row.runs) else str(row.runs),
-                     "" if pd.isna(getattr(row, "where", None)) else str(row.where),
-                     f"**{row.verdict}**" if row.verdict == "reproduced" else str(row.verdict)])
-    return _markdown(["claim", "experiment", "game", "measure", "effect [95 % CI]",
-                      "P(A > B) [95 % CI]", "one-sided p", "runs", "where", "verdict"], rows)
+                     _number(row.p_value, 3), _number(row.p_adjusted, 3), text(row.family),
+                     text(row.runs), text(row.where), text(row.fragility),
+                     text(row.pre_registered),
+                     f"**{row.verdict}**" if row.verdict == "reproduced" else text(row.verdict)])
+    return _markdown(["claim", "game", "measure", "effect [95 % CI]", "p", "p adjusted",
+                      "family", "runs", "where", "fragility", "pre-registered", "verdict"], rows)
 
 
 def experiment_table(tables: dict[str, pd.DataFrame]) -> str:

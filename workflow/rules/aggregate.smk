@@ -45,14 +45,12 @@ rule claims:
         "../../environment.yml"
     input:
         expand("results/aggregate/{experiment}/scores.csv", experiment=EXPERIMENTS),
-        str(Path(workflow.basedir) / "config" / "claims.yaml"),
+        claims=str(Path(workflow.basedir) / "config" / "claims.yaml"),
     output:
         report("results/aggregate/claims.csv", caption="../report/claims.rst",
                category="Claims of the paper"),
-    params:
-        reps=config["bootstrap_reps"],
     log:
         "logs/aggregate/claims.log",
     shell:
-        "python -m algos claims results/aggregate --out {output} --reps {params.reps} "
+        "python -m algos claims results/aggregate --out {output} --claims {input[claims]} "
         "> {log} 2>&1"
