@@ -287,6 +287,25 @@ def _claims_arguments(claims: argparse.ArgumentParser) -> None:
                         help="the claims file (default config/claims.yaml)")
 
 
+def _power_arguments(parser: argparse.ArgumentParser) -> None:
+    _describe(
+        parser, textwrap.fill(
+            "For each claim of EXPERIMENT (config/claims.yaml): the runs its aggregate holds "
+            "now, their spread, the claim's power at that many runs a side for its smallest "
+            "effect of interest, and the seeds a side that reach --target power (seeded "
+            "simulations of the claim's own test: the exact rank test for a gain or a "
+            "difference, the level's interval with the expert's error for a level).",
+            width=96),
+        "example:\n  python -m algos power beyond_expert")
+    parser.add_argument("experiment", metavar="EXPERIMENT", help="an experiment of the config")
+    parser.add_argument("--root", type=Path, default=Path("results/aggregate"),
+                        help="folder of aggregate folders (default %(default)s)")
+    parser.add_argument("--claims", type=Path, default=None, metavar="FILE",
+                        help="the claims file (default config/claims.yaml)")
+    parser.add_argument("--target", type=float, default=0.8,
+                        help="the power asked for (default %(default)s)")
+
+
 def _tables_arguments(tables: argparse.ArgumentParser) -> None:
     _describe(
         tables, textwrap.fill(
@@ -844,6 +863,23 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_power(args: argparse.Namespace) -> int:
+    from algos.evidence import claims_file
+    from algos.evidence.planning import power_table
+
+    if not 0 < args.target < 1:
+        raise UsageError(f"--target must lie between 0 and 1, got {args.target}")
+    specs = claims_file.load(args.claims or claims_file.CLAIMS_FILE)
+    if not any(spec.experiment == args.experiment for spec in specs):
+        raise UsageError(f"no claim of the claims file reads {args.experiment!r}")
+    if not (args.root / args.experiment).is_dir():
+        raise UsageError(f"{args.root / args.experiment}: no aggregate of {args.experiment} "
+                         "(its runs are aggregated by the workflow)")
+    table = power_table(args.root, args.experiment, specs, target=args.target)
+    print(table.to_string(index=False, na_rep=""))
+    return 0
+
+
 def cmd_claims(args: argparse.Namespace) -> int:
     from algos.evidence import claims_file
     from algos.evidence.claims import verdicts
@@ -887,6 +923,8 @@ COMMANDS = {
                     cmd_plot),
     "claims": Command("a verdict for every claim of the paper, from the experiments' tables",
                       _claims_arguments, cmd_claims),
+    "power": Command("the seeds each claim of an experiment needs, from its runs' spread",
+                     _power_arguments, cmd_power),
     "verify": Command("spot-check a finished run: train its first steps again and compare",
                       _verify_arguments, cmd_verify),
     "tables": Command("the results page's tables (Markdown) from the aggregates",

@@ -203,3 +203,16 @@ def test_steps_read_as_runs_of_consecutive_evaluations():
     grid = [0, 10_000, 20_000, 30_000, 40_000, 50_000]
     assert _ranges([10_000, 20_000, 30_000, 50_000], grid) == "10K-30K, 50K"
     assert _ranges([0], grid) == "0K"
+
+
+def test_the_power_of_a_claim_follows_the_spread_of_its_runs():
+    from algos.evidence.planning import claim_power
+
+    tight = _tables({"a": [10.0, 11.0, 9.0, 10.5, 9.5], "b": [10.0, 11.0, 9.0, 10.5, 9.5]})
+    wide = _tables({"a": [5.0, 15.0, 8.0, 12.0, 10.0], "b": [5.0, 15.0, 8.0, 12.0, 10.0]})
+    (narrow,), (broad,) = (claim_power(GAIN, t, last=1) for t in (tight, wide))
+    assert narrow["runs"] == 5 and narrow["spread"] == "CV 0.079 / 0.079"
+    assert narrow["power_now"] > 0.9 and narrow["seeds_for_target"] <= 5
+    assert broad["power_now"] < 0.5 and broad["seeds_for_target"] > narrow["seeds_for_target"]
+    few, = claim_power(GAIN, _tables({"a": [1.0], "b": [2.0]}), last=1)
+    assert "fewer than two runs" in few["note"]

@@ -233,6 +233,11 @@ BAD_INPUTS = [
     (["claims", "{agg_unrelated}/..", "--out", "{root}/claims.csv"],
      "scores.csv: not the table expected (no column method"),
     (["claims", "{root}/agregate", "--out", "{root}/claims.csv"], "agregate: no such folder"),
+    (["claims", "{root}", "--out", "{root}/claims.csv", "--claims", "{file}"],
+     "is not of type 'object'"),
+    (["power", "baseline_typo"], "no claim of the claims file reads 'baseline_typo'"),
+    (["power", "baseline", "--root", "{root}"], "no aggregate of baseline"),
+    (["power", "baseline", "--target", "1.5"], "--target must lie between 0 and 1"),
 ]
 
 

@@ -206,3 +206,21 @@ def power_of_level(margin: float, cv: float, expert_se: float, alpha: float = 0.
         _, low, high = level_interval(scores, expert, expert_sd, expert_episodes, 0.0, alpha)
         power[n] = float(np.mean(low > 1.0) if above else np.mean(high <= 1.0))
     return power, _smallest(power, target)
+
+
+def power_of_shift(sd_a: float, sd_b: float, shift: float, alpha: float = 0.05,
+                   target: float = 0.8, max_seeds: int = 20, sims: int = 4000, seed: int = 0
+                   ) -> tuple[dict[int, float], int | None]:
+    """As ``seeds_for_power``, for a difference rather than a gain: normal values with standard
+    deviations ``sd_a`` and ``sd_b``, A's mean ``shift`` above B's (a head start, in
+    normalised units). ``({n: power}, n)``."""
+    if max_seeds < 3:
+        raise ValueError(f"max_seeds must be 3 or more, got {max_seeds}")
+    power = {}
+    for n in range(3, max_seeds + 1):
+        rng = np.random.default_rng([seed, n])
+        b = rng.normal(0.0, sd_b, (sims, n))
+        a = rng.normal(shift, sd_a, (sims, n))
+        p = scipy_stats.mannwhitneyu(a, b, alternative="greater", method="exact", axis=1).pvalue
+        power[n] = float(np.mean(p <= alpha))
+    return power, _smallest(power, target)

@@ -33,7 +33,14 @@ import numpy as np
 from algos.errors import UserError
 from algos.provenance import mkl_vendor
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
+"""The checkout the package runs from (its git work tree, where it is one)."""
+CODE_STORE = Path("results") / "code"
+"""Where the diffs of runs made from uncommitted code are kept, each once under its SHA-256,
+relative to ``REPO_ROOT`` (committed with the runs that name them)."""
+SOURCE_PATHS = ("algos", "workflow", "config", "Snakefile", "pyproject.toml")
+"""What a run's results can depend on: new files here that git does not track yet go into the
+diff too."""
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -126,17 +133,42 @@ def first_difference(committed: list[dict[str, str]], again: list[dict[str, str]
     return None
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=60, check=True).stdout
+
+
 def git_commit() -> str | None:
     """The package's git commit, ``-dirty`` when the work tree has changes; None outside git."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PACKAGE_ROOT, capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=PACKAGE_ROOT, capture_output=True, text=True, timeout=10,
-                               check=True).stdout.strip()
+        commit = _git("rev-parse", "HEAD").strip()
+        dirty = _git("status", "--porcelain", "--untracked-files=no").strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return commit + ("-dirty" if dirty else "")
+
+
+def code_diff() -> str:
+    """What the work tree changes against its commit: ``git diff HEAD`` (binary-safe), then
+    each source file git does not track yet, as a new file (``SOURCE_PATHS``)."""
+    diff = _git("diff", "HEAD", "--binary")
+    for name in _git("ls-files", "--others", "--exclude-standard", "--", *SOURCE_PATHS).split():
+        new = subprocess.run(["git", "diff", "--no-index", "--binary", "/dev/null", name],
+                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+        diff += new.stdout  # exit status 1: the files differ, as they must
+    return diff
+
+
+def store_code_diff() -> str:
+    """Keep ``code_diff()`` under its SHA-256 in ``CODE_STORE`` (once: the same diff is one
+    file) and return its path relative to the checkout, as run.json names it; with the commit,
+    it rebuilds the exact code of a run made from uncommitted changes
+    (``git checkout COMMIT && git apply PATH``)."""
+    diff = code_diff().encode()
+    path = CODE_STORE / f"{hashlib.sha256(diff).hexdigest()}.diff"
+    if not (REPO_ROOT / path).exists():
+        atomic_write(REPO_ROOT / path, lambda f: f.write(diff))
+    return str(path)
 
 
 def provenance() -> dict:
@@ -151,13 +183,17 @@ def provenance() -> dict:
         except md.PackageNotFoundError:
             return None
 
+    commit = git_commit()
+
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,
         "minatar": version("minatar"),
         "algos": version("diiqn-suite"),
-        "git_commit": git_commit(),
+        "git_commit": commit,
+        # The uncommitted changes a "-dirty" commit means, kept so the run's code can be rebuilt.
+        **({"git_diff": _stored_diff()} if commit and commit.endswith("-dirty") else {}),
         "host": socket.gethostname(),
         "platform": platform.platform(),
         "cpu": cpu_model(),
@@ -170,6 +206,13 @@ def provenance() -> dict:
         "argv": sys.argv,
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
     }
+
+
+def _stored_diff() -> str:
+    try:
+        return store_code_diff()
+    except (OSError, subprocess.SubprocessError) as err:
+        return f"not kept: {err}"
 
 
 def cpu_model() -> str:
