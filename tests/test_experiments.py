@@ -210,3 +210,31 @@ def test_the_lists_that_name_algorithms_and_experiments_agree_with_the_registry(
         config = yaml.safe_load(path.read_text())
         missing = {claim.experiment for claim in load()} - set(config["experiments"])
         assert not missing, f"{path} has no experiment {missing} that a claim tests"
+
+
+def test_a_sweeps_anchor_is_trained_once_and_runs_as_shares_another_experiments_runs():
+    experiments = plan(SMOKE)
+    tau = experiments["tau_sensitivity"]
+    assert {r.variant for r in tau.methods["dqn"]} == {"default"}  # once, not per value
+    assert tau.manifest()["sweep"]["anchors"] == ["dqn"]
+    config = copy.deepcopy(SMOKE)
+    config["experiments"]["tau_sensitivity"]["sweep"]["anchors"] = ["dqnn"]
+    with pytest.raises(PlanError, match="'dqnn' is not a method"):
+        plan(config)
+    config["experiments"]["tau_sensitivity"]["sweep"]["anchors"] = ["dqn", "diiqn"]
+    with pytest.raises(PlanError, match="every method is an anchor"):
+        plan(config)
+    # The default config's confidence ablation re-reads beyond_expert's DQN and DIIQN runs.
+    default = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    check_schema(default, SCHEMA)
+    default.setdefault("last_evaluations", 3)
+    planned = plan(default)
+    ablation = {r.folder for r in planned["confidence_ablation"].runs}
+    beyond = {r.folder for r in planned["beyond_expert"].runs}
+    assert {r.folder for m in ("dqn", "diiqn")
+            for r in planned["confidence_ablation"].methods[m]} <= beyond
+    assert len(ablation - beyond) == 30  # three fixed Φs, two games, five seeds
+    # Other settings under a shared name are refused, not silently mixed.
+    default["experiments"]["confidence_ablation"]["set"]["eval_episodes"] = 10
+    with pytest.raises(PlanError, match="means other settings in another experiment"):
+        plan(default)

@@ -193,7 +193,8 @@ def collect(runs: list[RunRef], experts: Path | None, last: int, sweep: dict | N
     for ref in runs:
         config = _read_config(ref.folder)
         method = ref.method
-        if sweep:
+        swept = sweep if sweep and ref.method not in sweep.get("anchors", []) else None
+        if swept:
             value = _value_at(config, sweep["config_path"])
             method = f"{method} {sweep['key']}={value:g}" if isinstance(value, int | float) \
                 else f"{method} {sweep['key']}={value}"
@@ -216,9 +217,10 @@ def collect(runs: list[RunRef], experts: Path | None, last: int, sweep: dict | N
                "expert_above_random": ends["above"],
                "expert_return_std": ends["expert_return_std"],
                "expert_episodes": ends["expert_episodes"], "started": _started(ref.folder)}
-        if sweep:
+        if sweep:  # an anchor of the sweep has no value of it
             row.update(sweep_key=sweep["key"], sweep_label=sweep.get("label", sweep["key"]),
-                       sweep_value=_value_at(config, sweep["config_path"]))
+                       sweep_value=_value_at(config, sweep["config_path"]) if swept
+                       else math.nan)
         score_rows.append(row)
         curves.append(pd.DataFrame({**key, "step": metrics["env_steps"],
                                     "eval_return": metrics["eval_return_mean"],
@@ -298,10 +300,11 @@ def cell_table(planned: list[RunRef], scores: pd.DataFrame, sweep: dict | None
     commits they came from."""
     over = stats.aggregated_envs(scores)
     balanced = stats.balanced_seeds(scores, over)
-    values = len(sweep["values"]) if sweep else 1
+    anchors = sweep.get("anchors", []) if sweep else []
     rows = []
     for (method, env), runs in scores.groupby(["method", "env"], sort=True):
         base = runs["method_base"].iloc[0]
+        values = len(sweep["values"]) if sweep and base not in anchors else 1
         planned_here = sum(ref.method == base and ref.env == env for ref in planned) // values
         rows.append({"method": method, "env": env, "planned": max(planned_here, len(runs)),
                      "finished": len(runs),

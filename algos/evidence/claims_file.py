@@ -57,7 +57,7 @@ def method_cells(experiment: Experiment) -> dict[str, set[int]]:
     cells: dict[str, set[int]] = {}
     for label, runs in experiment.methods.items():
         cells[label] = {run.seed for run in runs}
-        if experiment.sweep:
+        if experiment.sweep and label not in experiment.sweep.get("anchors", []):
             key = experiment.sweep["key"]
             for value in experiment.sweep["values"]:
                 shown = f"{value:g}" if isinstance(value, int | float) and \

@@ -166,9 +166,11 @@ def plan(config: dict) -> dict[str, Experiment]:
         for label, algo, method_set, method_seeds in _methods(spec["methods"],
                                                               f"experiments.{name}"):
             swept: dict[tuple, Any] = {}  # a run of this method -> the sweep value giving it
-            for value in (sweep["values"] if sweep else [None]):
+            anchor = bool(sweep) and label in sweep.get("anchors", [])
+            for value in (sweep["values"] if sweep and not anchor else [None]):
                 for run in _runs(config, name, spec, label, algo, method_set, value,
-                                 method_seeds if method_seeds is not None else own):
+                                 method_seeds if method_seeds is not None else own,
+                                 swept=not anchor):
                     _check_final_evaluations(run, algo, config["last_evaluations"], name)
                     meaning = (run.steps, run.action_set, run.dataset_size, run.settings)
                     if meanings.setdefault((run.env, algo, run.variant), meaning) != meaning:
@@ -186,7 +188,8 @@ def plan(config: dict) -> dict[str, Experiment]:
             sweep_info = {"key": sweep["key"], "label": sweep.get("label", sweep["key"]),
                           "config_path": SWEEP_KEYS.get(sweep["key"],
                                                         f"algo_config.{sweep['key']}"),
-                          "values": list(sweep["values"])}
+                          "values": list(sweep["values"]),
+                          "anchors": list(sweep.get("anchors", []))}
         experiments[name] = Experiment(name, list(spec["envs"]), methods, sweep_info)
     return experiments
 
@@ -219,14 +222,23 @@ def check_schema(config: dict, schema: Path) -> None:
 
 def _check_sweep(name: str, sweep: dict, methods: list[tuple[str, str, dict, Any]]
                  ) -> None:
-    """A sweep has two values or more, and every method has the swept setting."""
+    """A sweep has two values or more, its anchors are methods of the experiment, and every
+    other method has the swept setting."""
     where = f"experiments.{name}.sweep"
     values = list(sweep["values"])
     if len(values) < 2:
         raise PlanError(f"{where}.values: {values} is one value, no sweep: give two or more, or "
                         f"set {sweep['key']} in experiments.{name}.set")
+    labels = [label for label, *_ in methods]
+    for anchor in sweep.get("anchors", []):
+        if anchor not in labels:
+            raise PlanError(f"{where}.anchors: {anchor!r} is not a method of the experiment "
+                            f"({', '.join(labels)})")
+    swept = [m for m in methods if m[0] not in sweep.get("anchors", [])]
+    if not swept:
+        raise PlanError(f"{where}.anchors: every method is an anchor; nothing is swept")
     if sweep["key"] == "dataset_size":
-        for label, algo, _, _ in methods:
+        for label, algo, _, _ in swept:
             if not ALGORITHMS.get(algo, ALGORITHMS["dqn"]).needs_dataset:
                 raise PlanError(f"{where}: dataset_size is swept, but method {label!r} ({algo}) "
                                 "learns without a dataset; leave it out of this experiment")
@@ -259,10 +271,11 @@ def _check_experts(config: dict) -> None:
 
 
 def _runs(config: dict, name: str, spec: dict, label: str, algo: str, method_set: dict,
-          value: Any, seeds: list[int]) -> list[Run]:
-    """The runs of one method of experiment ``name`` (at one value of its sweep, if any), over
-    its envs and ``seeds``."""
-    sweep = spec.get("sweep")
+          value: Any, seeds: list[int], swept: bool = True) -> list[Run]:
+    """The runs of one method of experiment ``name`` (at one value of its sweep, if any, and
+    ``swept``: an anchor of the sweep is trained once, at its own settings), over its envs and
+    ``seeds``."""
+    sweep = spec.get("sweep") if swept else None
     settings = {**config.get("train_set", {}),
                 **(config.get("diiqn_set", {}) if algo in DIIQN_FAMILY else {}),
                 **spec.get("set", {}), **method_set}
@@ -289,7 +302,9 @@ def _runs(config: dict, name: str, spec: dict, label: str, algo: str, method_set
             raise PlanError(f"experiments.{name}.agent_action_set: {err}") from None
         steps = _per_env(spec.get("steps", config["steps"]), env, "steps", name)
         own = own_settings or steps != config["steps"]
-        variant = "+".join(([name] if own else []) + parts) or "default"
+        # runs_as: an experiment that re-reads another's runs names its own after that one, so
+        # the runs they share (the same settings) are one run, trained once.
+        variant = "+".join(([spec.get("runs_as", name)] if own else []) + parts) or "default"
         runs += [Run(env, algo, variant, seed, steps, action_set,
                      size if ALGORITHMS[algo].needs_dataset else None, checked)
                  for seed in seeds]

@@ -246,22 +246,40 @@ def profiles(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
 
 def sweep(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     """Final normalised score against the swept setting (read from each run's config.json into
-    ``scores``), mean over seeds with a 95 % bootstrap band, one line per method."""
+    ``scores``), mean over seeds with a 95 % bootstrap band, one line per method and one panel
+    per env; the sweep's anchors (methods trained once, such as DQN) as horizontal lines, so
+    each value reads against them. Values that are not numbers (a similarity) are categories."""
     scores = tables["scores"]
     sns.set_theme(style="whitegrid", context="notebook")
-    data = scores.assign(value=pd.to_numeric(scores["sweep_value"], errors="coerce")).dropna(
-        subset=["value"])
+    numeric = pd.to_numeric(scores["sweep_value"], errors="coerce")
+    categorical = scores["sweep_value"].notna().any() and numeric[
+        scores["sweep_value"].notna()].isna().any()
+    data = scores.assign(value=scores["sweep_value"] if categorical else numeric)
+    swept, anchors = data.dropna(subset=["value"]), data[data["value"].isna()]
     colors = palette(data["method_base"], data["algo"])
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    sns.lineplot(data=data, x="value", y="normalized_score", hue="method_base", marker="o",
-                 hue_order=list(colors), palette=colors, errorbar=("ci", 95), n_boot=1000,
-                 seed=0, ax=ax)
-    ax.axhline(1.0, color="black", ls="--", lw=1, label="expert")
-    if data["value"].max() / max(data["value"].min(), 1e-12) >= 100:
-        ax.set_xscale("log")
-    ax.set_xlabel(str(data["sweep_label"].iloc[0]))
-    ax.set_ylabel("final expert-normalised score (95 % CI)")
-    ax.legend(fontsize="small")
+    envs = sorted(data["env"].unique())
+    fig, axes = plt.subplots(1, len(envs), figsize=(6.5 * len(envs), 4.2), squeeze=False)
+    for ax, env in zip(axes[0], envs, strict=True):
+        here = swept[swept["env"] == env]
+        if categorical:
+            sns.pointplot(data=here, x="value", y="normalized_score", hue="method_base",
+                          hue_order=[m for m in colors if m in set(here["method_base"])],
+                          palette=colors, errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
+        else:
+            sns.lineplot(data=here, x="value", y="normalized_score", hue="method_base",
+                         marker="o", hue_order=[m for m in colors if m in
+                                                set(here["method_base"])],
+                         palette=colors, errorbar=("ci", 95), n_boot=1000, seed=0, ax=ax)
+            if here["value"].max() / max(here["value"].min(), 1e-12) >= 100:
+                ax.set_xscale("log")
+        for method, runs in anchors[anchors["env"] == env].groupby("method_base", sort=False):
+            ax.axhline(runs["normalized_score"].mean(), color=colors[method], lw=1.5, ls=":",
+                       label=f"{method} (not swept; {len(runs)} runs)")
+        ax.axhline(1.0, color="black", ls="--", lw=1, label="expert")
+        ax.set_xlabel(str(data["sweep_label"].dropna().iloc[0]))
+        ax.set_ylabel("final expert-normalised score (95 % CI)")
+        ax.set_title(env if len(envs) > 1 else "")
+        ax.legend(fontsize="small")
     fig.tight_layout()
     return _save(fig, out, "sweep")
 
