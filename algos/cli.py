@@ -320,6 +320,9 @@ def _tables_arguments(tables: argparse.ArgumentParser) -> None:
     tables.add_argument("root", type=Path, metavar="ROOT", help="folder of aggregate folders")
     tables.add_argument("--update", type=Path, metavar="PAGE",
                         help="a Markdown page whose marked block is rewritten")
+    tables.add_argument("--headline", action="store_true",
+                        help="only the primary claims' verdicts, for the README's headline "
+                             "(between its '<!-- headline: ... -->' marker lines)")
 
 
 def _verify_arguments(verify: argparse.ArgumentParser) -> None:
@@ -553,12 +556,16 @@ def _resume_step(run: RunDir) -> int:
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
-    from algos.evidence.tables import tables_markdown, with_tables
+    from algos.evidence import tables
     from algos.provenance.runs import atomic_write_text
 
     if not args.root.is_dir():
         raise UsageError(f"{args.root}: not a folder of aggregates")
-    text = tables_markdown(args.root)
+    if args.headline:
+        text = tables.headline_markdown(args.root)
+        markers = {"begin": tables.HEADLINE_BEGIN, "end": tables.HEADLINE_END}
+    else:
+        text, markers = tables.tables_markdown(args.root), {}
     if args.update is None:
         print(text, end="")
         return 0
@@ -566,7 +573,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
         page = args.update.read_text()
     except OSError as err:
         raise UsageError(f"--update {args.update}: cannot read ({err.strerror})") from None
-    atomic_write_text(args.update, with_tables(page, text, str(args.update)))
+    atomic_write_text(args.update, tables.with_tables(page, text, str(args.update), **markers))
     print(f"{args.update}: tables written from {args.root}")
     return 0
 

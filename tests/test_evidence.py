@@ -1,11 +1,10 @@
 """The committed evidence (make test-evidence, in CI): every committed aggregate table and every
-row of claims.csv is what this code recomputes from the committed runs, the README's
-hand-written title-claim table is what those tables say, and one committed run of each algorithm
+row of claims.csv is what this code recomputes from the committed runs (the README's verdicts
+are claims.csv's word for word: tests/test_tables.py), and one committed run of each algorithm
 is reproduced by training its first steps again (``python -m algos verify``).
 docs/runs.md says how the evidence is made and committed."""
 
 import json
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -85,57 +84,13 @@ def test_the_committed_claims_are_what_the_committed_aggregates_give(tmp_path):
     committed = RESULTS / "aggregate" / "claims.csv"
     assert committed.is_file(), "results/aggregate/claims.csv is not committed"
     out = tmp_path / "claims.csv"
-    cli("claims", str(RESULTS / "aggregate"), "--out", str(out),
-        "--reps", str(CONFIG.get("bootstrap_reps", 2000)), check=True)
-    _assert_same_tables(committed, out, "claims.csv")
-
-
-README_METHODS = {"DQN": "dqn", "DIIQN (default)": "diiqn", "diiqn-paper": "diiqn-paper",
-                  "diiqn-evidence": "diiqn-evidence", "BCO (seeds 0-2)": "bco"}
-NUMBER = r"([+−-]?\d+(?:\.\d+)?)"
-
-
-def _agrees(printed: str, value: float, scale: float = 1.0) -> bool:
-    """Whether ``printed`` (as the README writes it: "−0.01", "+4") is ``value`` × ``scale``
-    rounded to the digits printed."""
-    digits = len(printed.split(".")[1]) if "." in printed else 0
-    return abs(float(printed.replace("−", "-")) - value * scale) <= 0.5 * 10 ** -digits + 1e-9
-
-
-def test_the_readmes_title_claim_table_is_what_the_committed_tables_say():
-    """Each number of the README's hand-written title-claim table: the per-game IQM and its
-    interval (intervals_by_env.csv), the gain over DQN with P and p, and the head start with
-    its p (claims.csv), to the digits printed."""
-    readme = (ROOT / "README.md").read_text()
-    header = "| method | Space Invaders | vs DQN | head start | Breakout | vs DQN | head start |"
-    assert header in readme, "the README's title-claim table has moved or changed its columns"
-    rows = readme.split(header, 1)[1].split("\n\n", 1)[0].strip().splitlines()[1:]
-    iqm = pd.read_csv(RESULTS / "aggregate" / "beyond_expert" / "intervals_by_env.csv")
-    claims = pd.read_csv(RESULTS / "aggregate" / "claims.csv")
-    claims = claims[claims["experiment"] == "beyond_expert"].set_index(["env", "measure"])
-    assert len(rows) == len(README_METHODS)
-    for row in rows:
-        cells = [cell.strip().replace("*", "").replace("`", "") for cell in row.split("|")[1:-1]]
-        method = README_METHODS[cells[0]]
-        for env, (level, gain, start) in (("space_invaders", cells[1:4]),
-                                          ("breakout", cells[4:7])):
-            where = f"{method} on {env}"
-            point, low, high = re.fullmatch(f"{NUMBER} \\[{NUMBER}, {NUMBER}\\]", level).groups()
-            table = iqm[(iqm["env"] == env) & (iqm["method"] == method)].iloc[0]
-            for printed, column in ((point, "iqm"), (low, "lower"), (high, "upper")):
-                assert _agrees(printed, table[column]), f"{where}: IQM {level}"
-            for cell, measure, scale in (
-                    (gain, f"mean return {method} / dqn - 1", 100),
-                    (start, f"mean normalised return to 50K steps, {method} - dqn", 1)):
-                if not cell:
-                    continue
-                claim = claims.loc[(env, measure)]
-                effect = re.match(NUMBER, cell).group(1)
-                assert _agrees(effect, claim["effect"], scale), f"{where}: {cell}"
-                for label, column in (("P", "p_improvement"), ("p", "p_value")):
-                    found = re.search(f"\\b{label} {NUMBER}", cell)
-                    assert found is None or _agrees(found.group(1), claim[column]), \
-                        f"{where}: {cell}"
+    cli("claims", str(RESULTS / "aggregate"), "--out", str(out), check=True)
+    expected, found = pd.read_csv(committed), pd.read_csv(out)
+    if found["pre_registered"].astype(str).str.startswith("unknown").any():
+        # A shallow clone has no history to date the claims by: the rest must still agree.
+        expected, found = (table.drop(columns="pre_registered") for table in (expected, found))
+    pd.testing.assert_frame_equal(found, expected, check_exact=False, rtol=1e-9, atol=1e-12,
+                                  obj="claims.csv")
 
 
 def _dataset_of(run: Path) -> None:

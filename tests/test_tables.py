@@ -6,23 +6,45 @@ import pandas as pd
 import pytest
 
 from algos.evidence.aggregate import AggregateError
-from algos.evidence.tables import BEGIN, END, claims_table, tables_markdown, with_tables
+from algos.evidence.tables import (
+    BEGIN,
+    END,
+    HEADLINE_BEGIN,
+    HEADLINE_END,
+    claims_table,
+    headline_markdown,
+    headline_table,
+    tables_markdown,
+    with_tables,
+)
 from conftest import ROOT
 
 
 def test_claims_are_a_markdown_row_each_with_intervals_and_bold_verdicts():
     claims = pd.DataFrame([
         {"claim": "A beats B", "experiment": "baseline", "env": "breakout",
-         "measure": "mean return", "effect": 2.0512, "effect_lower": 1.3, "effect_upper": 3.0,
-         "p_improvement": 1.0, "p_improvement_lower": 0.5, "p_improvement_upper": 1.0,
-         "p_value": 0.05, "runs": "a: seeds 0,1,2", "where": "ahead at 10K-20K",
-         "verdict": "reproduced"},
-        {"claim": "C", "experiment": "sweep", "verdict": "not run"}])
+         "measure": "final return", "effect": 2.0512, "effect_lower": 1.3, "effect_upper": 3.0,
+         "p_value": 0.05, "p_adjusted": 0.1, "family": "primary", "runs": "a: seeds 0,1,2",
+         "where": "ahead at 10K-20K", "fragility": "1 rank swap cross α 0.05",
+         "pre_registered": "yes", "verdict": "reproduced"},
+        {"claim": "C", "experiment": "sweep", "family": "secondary", "verdict": "not run"}])
     lines = claims_table(claims).splitlines()
-    assert lines[0].startswith("| claim | experiment | game |") and len(lines) == 4
-    assert "| 2.05 [1.30, 3.00] | 1.00 [0.50, 1.00] | 0.050 | a: seeds 0,1,2 | " \
-        "ahead at 10K-20K | **reproduced** |" in lines[2]
-    assert lines[3] == "| C | sweep |  |  |  |  |  |  |  | not run |"
+    assert lines[0].startswith("| claim | game | measure |") and len(lines) == 4
+    assert "| 2.05 [1.30, 3.00] | 0.050 | 0.100 | primary | a: seeds 0,1,2 | " \
+        "ahead at 10K-20K | 1 rank swap cross α 0.05 | yes | **reproduced** |" in lines[2]
+    assert lines[3] == "| C |  |  |  |  |  | secondary |  |  |  |  | not run |"
+    headline = headline_table(claims).splitlines()
+    assert len(headline) == 3  # the primary claim alone
+    assert headline[2] == ("| `baseline` | A beats B | breakout | 2.05 [1.30, 3.00] | 0.100 | "
+                           "**reproduced** |")
+
+
+def test_the_readmes_verdicts_are_claims_csv_word_for_word():
+    page = (ROOT / "README.md").read_text()
+    made = headline_markdown(ROOT / "results" / "aggregate")
+    assert with_tables(page, made, "README.md", HEADLINE_BEGIN, HEADLINE_END) == page, (
+        "README.md's headline differs from results/aggregate/claims.csv: run python -m algos "
+        "tables results/aggregate --headline --update README.md")
 
 
 def test_the_marked_block_of_a_page_is_replaced_and_the_rest_kept():

@@ -264,6 +264,8 @@ def _compare(spec: ClaimSpec, tables: dict, env: str, last: int, base: dict) -> 
             rows.append({**row, "verdict": NOT_TESTABLE, "where": f"{len(x)} runs against "
                          f"{len(y)} cannot reach p <= {spec.alpha:g}"})
             continue
+        if spec.test == "permutation":
+            row["min_p"] = power.min_attainable_p(len(x), len(y))
         row["p_value"] = _claimed_p(spec, x, y, interval)
         row["verdict"] = _decide(spec, low, high)
         row["fragility"] = _fragility(spec, x, y, low, high, expert_se)
@@ -345,6 +347,7 @@ def _along_budget(spec: ClaimSpec, tables: dict, env: str, last: int, base: dict
             return {**row, "verdict": NOT_TESTABLE, "where": "identical runs"}
         ahead, behind = stats.step_adjusted_p_values(ours[steps].to_numpy(),
                                                      theirs[steps].to_numpy())
+        row["min_p"] = power.min_attainable_p(len(ours), len(theirs))
         up = [s for s, p in zip(grid, ahead, strict=True) if p <= spec.alpha]
         down = [s for s, p in zip(grid, behind, strict=True) if p <= spec.alpha]
         where = "; ".join(part for part in (
@@ -381,12 +384,23 @@ def _along_budget(spec: ClaimSpec, tables: dict, env: str, last: int, base: dict
 def adjust(table: pd.DataFrame) -> pd.DataFrame:
     """``p_adjusted`` per family (Holm over an experiment's primary rows, Benjamini-Hochberg
     over every secondary row), and *reproduced* where it is at most the row's α."""
-    table = table.reindex(columns=list(dict.fromkeys([*table.columns, "p_value"])))
+    table = table.reindex(columns=list(dict.fromkeys([*table.columns, "p_value", "min_p",
+                                                      "where"])))
     table["p_adjusted"] = np.nan
     tested = table["p_value"].notna()
     for experiment in table["experiment"].unique():
         primary = tested & (table["family"] == "primary") & (table["experiment"] == experiment)
         table.loc[primary, "p_adjusted"] = power.holm(table.loc[primary, "p_value"].to_numpy())
+        # Holm's first step multiplies the smallest p by the family's size: where even the
+        # smallest p these seeds allow cannot pass it, no row of the family can be reproduced.
+        floor = table.loc[primary, "min_p"].min() * primary.sum()
+        if floor > table.loc[primary, "alpha"].min():
+            stuck = primary & (table["verdict"] == "inconclusive")
+            table.loc[stuck, "verdict"] = NOT_TESTABLE
+            table.loc[stuck, "where"] = (
+                f"Holm over {int(primary.sum())} primary rows needs p <= "
+                f"{table.loc[primary, 'alpha'].min() / primary.sum():.3g}; these runs' "
+                f"smallest is {table.loc[primary, 'min_p'].min():.3g}")
     secondary = tested & (table["family"] == "secondary")
     table.loc[secondary, "p_adjusted"] = power.benjamini_hochberg(
         table.loc[secondary, "p_value"].to_numpy())
@@ -511,4 +525,4 @@ def verdicts(aggregate_root: Path, specs: list[ClaimSpec]) -> pd.DataFrame:
         tables = read_tables(folder)  # a folder that is there must be whole: else one line
         rows += claim_rows(spec, tables, int(read_settings(folder)["last"]),
                            None if added is None else added.get(spec.id, ""))
-    return adjust(pd.DataFrame(rows).reindex(columns=COLUMNS))
+    return adjust(pd.DataFrame(rows)).reindex(columns=COLUMNS)

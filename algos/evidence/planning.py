@@ -66,8 +66,8 @@ def claim_power(spec: ClaimSpec, tables: dict[str, pd.DataFrame], last: int,
             curve, needed = power.seeds_for_power(cv_a, cv_b, gain, spec.alpha, target,
                                                   max_seeds)
             spread = f"CV {cv_a:.3f} / {cv_b:.3f}"
-        rows.append({**row, "runs": n_now, "spread": spread,
-                     "power_now": curve.get(n_now, math.nan) if n_now >= 3 else math.nan,
+        rows.append({**row, "runs": str(n_now), "spread": spread,
+                     "power_now": round(curve[n_now], 2) if n_now in curve else math.nan,
                      "seeds_for_target": needed if needed is not None else f"> {max_seeds}",
                      "note": f"for {spec.effect} {spec.smallest_effect:g} at α {spec.alpha:g}"})
     return rows

@@ -6,8 +6,9 @@ command from the committed runs, and a test can require that the page holds what
 prints (``tests/test_docs.py``).
 
 * ``claims_table``: every row of ``claims.csv``: the claim, game, measure, effect with its
-  interval, P(A > B), the one-sided p-value, the runs, where along the budget it holds and the
-  verdict.
+  interval, the p-value raw and adjusted for its family, the runs, where along the budget it
+  holds, what would change it, whether it was registered before its runs, and the verdict.
+* ``headline_table``: the primary claims alone, for the README.
 * ``experiment_table``: per method and env of one experiment: the runs finished of those
   planned, their seeds, the mean raw score with its spread over seeds, and the IQM of the
   expert-normalised score, with its interval where it rests on three runs or more.
@@ -28,6 +29,10 @@ from algos.evidence.protocol import DIIQN_DEFAULT, TuningProtocol, decide, per_g
 BEGIN = "<!-- tables: python -m algos tables results/aggregate --update docs/results.md -->"
 END = "<!-- end of tables -->"
 """The markers around the generated block of a page (``--update`` rewrites what lies between)."""
+HEADLINE_BEGIN = ("<!-- headline: python -m algos tables results/aggregate --headline "
+                  "--update README.md -->")
+HEADLINE_END = "<!-- end of headline -->"
+"""The markers around the README's headline verdicts (``--headline --update``)."""
 
 
 def _number(value: object, digits: int = 2) -> str:
@@ -72,6 +77,22 @@ def claims_table(claims: pd.DataFrame) -> str:
                      f"**{row.verdict}**" if row.verdict == "reproduced" else text(row.verdict)])
     return _markdown(["claim", "game", "measure", "effect [95 % CI]", "p", "p adjusted",
                       "family", "runs", "where", "fragility", "pre-registered", "verdict"], rows)
+
+
+def headline_table(claims: pd.DataFrame) -> str:
+    """The primary claims of ``claims.csv`` (each experiment's own question) as a short
+    Markdown table: the README's verdicts, word for word the file's."""
+    rows = []
+    for row in claims[claims["family"] == "primary"].itertuples():
+        def text(value: object) -> str:
+            return "" if pd.isna(value) else str(value)
+
+        rows.append([f"`{row.experiment}`", text(row.claim), text(row.env),
+                     _interval(row.effect, row.effect_lower, row.effect_upper),
+                     _number(row.p_adjusted, 3),
+                     f"**{row.verdict}**" if row.verdict == "reproduced" else text(row.verdict)])
+    return _markdown(["experiment", "claim", "game", "effect [95 % CI]", "p (adjusted)",
+                      "verdict"], rows)
 
 
 def experiment_table(tables: dict[str, pd.DataFrame]) -> str:
@@ -139,10 +160,19 @@ def tables_markdown(root: Path) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def with_tables(page: str, tables: str, name: str = "the page") -> str:
-    """``page`` with the block between ``BEGIN`` and ``END`` replaced by ``tables``."""
-    if page.count(BEGIN) != 1 or page.count(END) != 1 or page.index(BEGIN) > page.index(END):
-        raise AggregateError(f"{name}: needs one line {BEGIN!r} and, after it, one {END!r}")
-    head, rest = page.split(BEGIN)
-    _, tail = rest.split(END)
-    return f"{head}{BEGIN}\n\n{tables}\n{END}{tail}"
+def headline_markdown(root: Path) -> str:
+    """``headline_table`` of ``root/claims.csv``."""
+    path = Path(root) / "claims.csv"
+    if not path.is_file():
+        raise AggregateError(f"{path}: no such file (python -m algos claims makes it)")
+    return headline_table(pd.read_csv(path)) + "\n"
+
+
+def with_tables(page: str, tables: str, name: str = "the page", begin: str = BEGIN,
+                end: str = END) -> str:
+    """``page`` with the block between ``begin`` and ``end`` replaced by ``tables``."""
+    if page.count(begin) != 1 or page.count(end) != 1 or page.index(begin) > page.index(end):
+        raise AggregateError(f"{name}: needs one line {begin!r} and, after it, one {end!r}")
+    head, rest = page.split(begin)
+    _, tail = rest.split(end)
+    return f"{head}{begin}\n\n{tables}\n{end}{tail}"
