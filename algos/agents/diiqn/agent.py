@@ -152,7 +152,7 @@ class DIIQNAgent(DQNAgent):
         self.visits = VisitCounts(config.visit_count, regions)
         self.gap_scale = GapScale()
         self.sample_counts = np.zeros(0, dtype=np.int64)  # c of the last batch's usable samples
-        self.rng = np.random.default_rng(child_seed(seed, Stream.DIIQN))
+        self.rng = np.random.default_rng(child_seed(seed, Stream.EXPERT_PAIRS))
         # Agent rows and expert rows of s and s' in one decode.
         self.decode = StateDecoder(state_shape, max_rows=4 * config.batch_size)
         self.expert_tally = Tally("sampled", "accepted", "usable", "similarity", "phi", "delta_q",
