@@ -139,8 +139,10 @@ class DQNConfig(LoopConfig):
 
 
 @dataclass
-class DIIQNConfig(DQNConfig):
-    """DIIQN on Double DQN + PER. Every field can be set with ``--set key=value``."""
+class ExpertMatchingConfig:
+    """The settings of the expert-state index and action inference
+    (``agents.diiqn.matching.ExpertMatching``), mixed into the config of an agent that holds one,
+    before its loop's config: ``class MyConfig(ExpertMatchingConfig, DQNConfig)``."""
 
     tau: float = 0.97
     """Similarity threshold τ: an agent state is matched with its nearest expert state only if
@@ -151,6 +153,22 @@ class DIIQNConfig(DQNConfig):
     inference_on: str = "transition"
     """Action-inference error D over the whole transition (s and s': default) or next_state
     alone (s' only; s is already matched at >= τ)."""
+
+    def validate(self) -> None:
+        super().validate()  # the loop's config this is mixed into
+        choices = {"metric": SIMILARITIES, "inference_on": INFERENCE_ON}
+        for name, valid in choices.items():
+            if getattr(self, name) not in valid:
+                raise ConfigError(f"{name} must be one of {', '.join(valid)}, "
+                                  f"got {getattr(self, name)!r}")
+        if not 0.0 <= self.tau <= 1.0:
+            raise ConfigError(f"tau must lie in [0, 1], got {self.tau}")
+
+
+@dataclass
+class DIIQNConfig(ExpertMatchingConfig, DQNConfig):
+    """DIIQN on Double DQN + PER. Every field can be set with ``--set key=value``."""
+
     confidence: str = "dynamic"
     """dynamic: Φ = min(ΔQ · trust, ζ) per sample; fixed: Φ = ``fixed_phi`` for every usable
     sample (1 trusts only the expert, 0 is plain DQN)."""
@@ -223,8 +241,7 @@ class DIIQNConfig(DQNConfig):
 
     def validate(self) -> None:
         super().validate()
-        choices = {"metric": SIMILARITIES, "inference_on": INFERENCE_ON,
-                   "confidence": CONFIDENCE_MODES, "visit_count": VISIT_COUNTS,
+        choices = {"confidence": CONFIDENCE_MODES, "visit_count": VISIT_COUNTS,
                    "expert_reward": EXPERT_REWARDS, "trust": TRUSTS, "beta_scale": BETA_SCALES,
                    "delta_q_source": DELTA_Q_SOURCES, "gap_scale_rows": GAP_SCALE_ROWS,
                    "margin_against": MARGIN_AGAINST, "margin_decay": MARGIN_DECAYS}
@@ -232,9 +249,8 @@ class DIIQNConfig(DQNConfig):
             if getattr(self, name) not in valid:
                 raise ConfigError(f"{name} must be one of {', '.join(valid)}, "
                                   f"got {getattr(self, name)!r}")
-        for name in ("tau", "fixed_phi"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        if not 0.0 <= self.fixed_phi <= 1.0:
+            raise ConfigError(f"fixed_phi must lie in [0, 1], got {self.fixed_phi}")
         for name in ("c_max", "region_pool", "expert_nstep"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
