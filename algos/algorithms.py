@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from algos.config import ConfigError
+from algos.config import ConfigError, describe_fields
 
 # The values each choice setting takes. They live here, at the bottom beside the registry, so
 # that the agents that interpret them and the config checks that read them import them from one
@@ -444,6 +444,32 @@ def revision_label(found: object) -> str:
 
 DIIQN_FAMILY = ("diiqn", "ha_diiqn")
 """The algorithms with DIIQN's confidence and diagnostics."""
+
+
+def settings_help(algo: str | None = None) -> str:
+    """The config keys (``--set key=value``) with their documentation, for ``train --help``:
+    ``algo``'s, or (None) every algorithm's, each key listed once, under the algorithm that
+    introduces it."""
+    if algo is not None:
+        return (f"config keys of {algo} (--set key=value; 'python -m algos train --help' "
+                f"lists every algorithm's):\n{describe_fields(ALGORITHMS[algo].config)}")
+    configs = {name: algorithm.config for name, algorithm in ALGORITHMS.items()}
+    blocks = []
+    for name, cfg in configs.items():
+        # Fields inherited from another algorithm (or the shared loop) are listed once, there.
+        bases = [other for other, c in configs.items()
+                 if other != name and c is not cfg and issubclass(cfg, c)]
+        # The nearest: the base that is a subclass of every other base.
+        base = next((b for b in bases if all(issubclass(configs[b], configs[o])
+                                             for o in bases)), None)
+        if base is not None:
+            shown, extra = describe_fields(cfg, skip=configs[base]), f" (besides {base}'s)"
+        elif cfg is not DQNConfig:
+            shown, extra = describe_fields(cfg, skip=LoopConfig), " (besides the loop's, see dqn)"
+        else:
+            shown, extra = describe_fields(cfg), ""
+        blocks.append(f"config keys of {name}{extra} (--set key=value):\n{shown}")
+    return "\n\n".join(blocks)
 
 
 def agent_class(algo: str) -> type:

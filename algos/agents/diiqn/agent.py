@@ -52,14 +52,13 @@ from algos.agents.diiqn.matching import ExpertMatching
 from algos.agents.diiqn.samples import ExpertSamples, agreement, joint_td
 from algos.agents.dqn import DQNAgent
 from algos.algorithms import DIIQNConfig
-from algos.data.datasets import InferenceScorer, StateOnlyDataset
+from algos.data.datasets import InferenceScorer, StateOnlyDataset, scorer_or_warning
 from algos.training.learner import StateDecoder
 from algos.training.replay import Batch
 from algos.training.tally import Tally
 
 if TYPE_CHECKING:
     from algos.agents.diiqn.inference import ActionInference
-    from algos.envs import EnvConfig
 
 # --- the expert's losses: pure functions ------------------------------------------------
 
@@ -334,22 +333,23 @@ class DIIQNAgent(DQNAgent):
         self.expert_tally.load_state_dict(state["expert_tally"])
 
 
-def what_random_play_finds(dataset: StateOnlyDataset, env_config: EnvConfig, steps: int,
-                           seed: int, scorer: InferenceScorer | None = None,
+def what_random_play_finds(dataset: StateOnlyDataset, steps: int, seed: int = 0,
                            config: DIIQNConfig | None = None) -> dict[str, float]:
     """What a DIIQN agent finds in ``dataset`` before it learns: ``steps`` transitions of
-    uniformly random play through its ``observe`` (the expert-state index and action
-    inference). Returns the share of played states with an expert state within τ
-    (``match_share``) and with an identical one (``exact_share``), the share of expert
-    transitions with an inferred action (``inferred_coverage``) and, with a ``scorer``, the
-    inference accuracy against the hidden actions (by id and by effect)."""
+    uniformly random play, in the dataset's own environment, through its ``observe`` (the
+    expert-state index and action inference). Returns the share of played states with an
+    expert state within τ (``match_share``) and with an identical one (``exact_share``), the
+    share of expert transitions with an inferred action (``inferred_coverage``) and, where the
+    dataset's hidden actions can be read, the inference accuracy against them (by id and by
+    effect)."""
     from algos.envs import make_env
     from algos.training.acting import play_randomly
 
-    env = make_env(env_config, seed)
+    env = make_env(dataset.env_config(), seed)
     config = config or DIIQNConfig()
     agent = DIIQNAgent(replace(config, replay_capacity=steps), env.state_shape, env.n_actions,
-                       seed, steps, dataset=dataset, scorer=scorer)
+                       seed, steps, dataset=dataset,
+                       scorer=scorer_or_warning(dataset.path, env.actions))
     play_randomly(agent, env, steps, seed)
     diagnostics = agent.take_diagnostics()
     return {"match_share": float((agent.matching.group[:steps] >= 0).mean()),
