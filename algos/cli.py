@@ -390,24 +390,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from collections import Counter
-
-    from algos.provenance.status import STATES, status
+    from algos.provenance.status import status, status_lines
 
     if not args.folder.is_dir():
         raise UsageError(f"{args.folder}: no such folder")
     rows = status(args.folder, _resume_step)
-    if not rows:
-        print(f"{args.folder}: no run folders")
-        return 0
-    width = max(len(str(row.path)) for row in rows)
-    for row in rows:
-        step = "-" if row.step is None else str(row.step)
-        mean = "-" if row.last_return is None else f"{row.last_return:.2f}"
-        print(f"{row.path!s:<{width}}  step {step:>8}  return {mean:>6}  {row.state}"
-              + (f" ({row.detail})" if row.detail else ""))
-    counts = Counter(row.state for row in rows)
-    print(f"{len(rows)} runs: " + ", ".join(f"{counts[s]} {s}" for s in STATES if counts[s]))
+    print("\n".join(status_lines(rows)) if rows else f"{args.folder}: no run folders")
     return 0
 
 
@@ -419,20 +407,14 @@ def _resume_step(run: RunDir) -> int:
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
-    from algos.evidence.tables import tables_markdown, with_tables
-    from algos.provenance.runs import atomic_write_text
+    from algos.evidence.tables import tables_markdown, update_page
 
     if not args.root.is_dir():
         raise UsageError(f"{args.root}: not a folder of aggregates")
-    text = tables_markdown(args.root)
     if args.update is None:
-        print(text, end="")
+        print(tables_markdown(args.root), end="")
         return 0
-    try:
-        page = args.update.read_text()
-    except OSError as err:
-        raise UsageError(f"--update {args.update}: cannot read ({err.strerror})") from None
-    atomic_write_text(args.update, with_tables(page, text, str(args.update)))
+    update_page(args.update, args.root)
     print(f"{args.update}: tables written from {args.root}")
     return 0
 
@@ -512,34 +494,13 @@ def cmd_check_dataset(args: argparse.Namespace) -> int:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
-    from algos.evidence.aggregate import aggregate, runs_by_folder, runs_from_manifest, write_tables
+    from algos.evidence.aggregate import aggregate_into, summary_lines
 
-    if bool(args.manifest) == bool(args.runs):
-        raise UsageError("give either RUN folders or --manifest")
-    sweep, experiment = None, args.experiment
-    if args.manifest:
-        runs, sweep, experiment = runs_from_manifest(args.manifest)
-        experiment = args.experiment or experiment
-    else:
-        runs = runs_by_folder(args.runs)
-    tables = aggregate(runs, experts=args.experts, last=args.last, reps=args.reps,
-                       seed=args.seed, threshold=args.threshold, sweep=sweep,
-                       experiment=experiment)
-    write_tables(tables, args.out, settings={"last": args.last, "threshold": args.threshold,
-                                             "reps": args.reps, "seed": args.seed})
-    iqm = tables["intervals"].query("metric == 'iqm'")
-    cells = tables["cells"]
-    over = sorted(set(cells.loc[cells["seeds_over_envs"] != "", "env"]))
-    print(f"{args.out}: {len(tables['scores'])} of {len(runs)} runs finished, of "
-          f"{cells['method'].nunique()} methods on {tables['scores']['env'].nunique()} envs "
-          f"(code revisions: {', '.join(sorted(set(tables['scores']['revision'])))}); IQM of "
-          f"expert-normalised scores over {', '.join(over) or 'envs'}: "
-          + (", ".join(f"{m} {v:.2f}" for m, v in zip(iqm["method"], iqm["point"], strict=True))
-             or "none yet (no method has a run on every env)"))
-    partial = cells[cells["finished"] < cells["planned"]]
-    for row in partial.itertuples():
-        print(f"  {row.method} on {row.env}: {row.finished} of {row.planned} runs (seeds "
-              f"{row.seeds})")
+    tables, asked = aggregate_into(args.out, args.runs, args.manifest, experiment=args.experiment,
+                                   experts=args.experts, last=args.last, reps=args.reps,
+                                   seed=args.seed, threshold=args.threshold)
+    first, *partial = summary_lines(tables, asked)
+    print(f"{args.out}: {first}", *partial, sep="\n")
     return 0
 
 
@@ -556,16 +517,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_claims(args: argparse.Namespace) -> int:
-    from algos.evidence import claims_file
-    from algos.evidence.claims import verdicts
-    from algos.provenance.runs import atomic_write_text
+    from algos.evidence.claims import write_verdicts
 
-    specs = claims_file.load(args.claims or claims_file.CLAIMS_FILE)
-    table = verdicts(args.root, specs)
-    try:
-        atomic_write_text(args.out, table.to_csv(index=False))
-    except OSError as err:
-        raise UsageError(f"--out {args.out}: cannot write ({err.strerror})") from None
+    table = write_verdicts(args.root, args.out, args.claims)
     counts = table["verdict"].value_counts()
     print(f"{args.out}: {len(table)} verdicts: "
           + ", ".join(f"{n} {v}" for v, n in counts.items()))

@@ -290,6 +290,46 @@ def aggregate(runs: list[RunRef], experts: Path | None = None, last: int = 3, re
             "budget": budget(curves, last, reps=reps, seed=seed), "cells": cells}
 
 
+def aggregate_into(out: Path, runs: list[Path] | None = None, manifest: Path | None = None, *,
+                   experiment: str = "", **settings) -> tuple[dict[str, pd.DataFrame], int]:
+    """``aggregate`` the runs of the workflow's ``manifest`` (its methods, its sweep, its
+    experiment unless ``experiment`` names one) or the finished run folders ``runs`` (each the
+    method ``algo/variant``), and write the tables into ``out`` (``write_tables``, with the
+    ``settings``: ``experts``, ``last``, ``reps``, ``seed``, ``threshold``). Returns the tables
+    and the number of runs asked for."""
+    if bool(manifest) == bool(runs):
+        raise AggregateError("give either RUN folders or --manifest")
+    sweep = None
+    if manifest:
+        refs, sweep, planned = runs_from_manifest(manifest)
+        experiment = experiment or planned
+    else:
+        refs = runs_by_folder(runs)
+    tables = aggregate(refs, sweep=sweep, experiment=experiment, **settings)
+    write_tables(tables, out, settings={key: settings[key]
+                                        for key in ("last", "threshold", "reps", "seed")})
+    return tables, len(refs)
+
+
+def summary_lines(tables: dict[str, pd.DataFrame], asked: int) -> list[str]:
+    """What an aggregate holds, in words: the runs finished of those ``asked`` for, the methods,
+    envs and code revisions, the IQM of each method over the envs it is over; then a line per
+    method and env with fewer runs finished than planned."""
+    scores, cells = tables["scores"], tables["cells"]
+    iqm = tables["intervals"].query("metric == 'iqm'")
+    over = sorted(set(cells.loc[cells["seeds_over_envs"] != "", "env"]))
+    first = (f"{len(scores)} of {asked} runs finished, of {cells['method'].nunique()} methods "
+             f"on {scores['env'].nunique()} envs (code revisions: "
+             f"{', '.join(sorted(set(scores['revision'])))}); IQM of expert-normalised scores "
+             f"over {', '.join(over) or 'envs'}: "
+             + (", ".join(f"{m} {v:.2f}" for m, v in zip(iqm["method"], iqm["point"],
+                                                          strict=True))
+                or "none yet (no method has a run on every env)"))
+    partial = cells[cells["finished"] < cells["planned"]]
+    return [first, *(f"  {row.method} on {row.env}: {row.finished} of {row.planned} runs "
+                     f"(seeds {row.seeds})" for row in partial.itertuples())]
+
+
 def cell_table(planned: list[RunRef], scores: pd.DataFrame, sweep: dict | None
                ) -> pd.DataFrame:
     """What each (method, env) rests on: the runs planned (where a manifest says) and

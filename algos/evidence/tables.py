@@ -24,6 +24,7 @@ import pandas as pd
 
 from algos.evidence.aggregate import AggregateError, read_tables
 from algos.evidence.protocol import DIIQN_DEFAULT, TuningProtocol, decide, per_game, run_measures
+from algos.provenance.runs import atomic_write_text
 
 BEGIN = "<!-- tables: python -m algos tables results/aggregate --update docs/results.md -->"
 END = "<!-- end of tables -->"
@@ -146,3 +147,14 @@ def with_tables(page: str, tables: str, name: str = "the page") -> str:
     head, rest = page.split(BEGIN)
     _, tail = rest.split(END)
     return f"{head}{BEGIN}\n\n{tables}\n{END}{tail}"
+
+
+def update_page(page: Path, root: Path) -> None:
+    """Write every table of ``root``'s aggregates (``tables_markdown``) into the Markdown file
+    ``page``, between its markers (``with_tables``)."""
+    tables = tables_markdown(root)
+    try:
+        text = Path(page).read_text()
+    except OSError as err:
+        raise AggregateError(f"--update {page}: cannot read ({err.strerror})") from None
+    atomic_write_text(page, with_tables(text, tables, str(page)))
