@@ -397,6 +397,16 @@ class ORILConfig(LearnedRewardConfig):
                               f"got {self.reward!r}")
 
 
+TRAITS = {
+    "reference": "the plain reinforcement learner the others are measured against (beyond, "
+                 "budget: P(method > it))",
+    "confidence": "logs DIIQN's inference, matching and confidence diagnostics (phi_mean, ...)",
+    "bridges": "logs HA-DIIQN's infeasibility and bridge diagnostics (infeasible_share, ...)",
+}
+"""What an algorithm may declare of itself (``Algorithm.traits``): the figures, the aggregate
+and the benchmarks choose by these, never by an algorithm's name."""
+
+
 @dataclass(frozen=True)
 class Algorithm:
     """One entry of ``ALGORITHMS``."""
@@ -412,6 +422,16 @@ class Algorithm:
     ms_per_step: float = 3.5
     """CPU milliseconds per training step, evaluation included, at the default scale, rounded
     up (docs/performance.md): the SLURM time limit of a train job is 1.5 x this x its steps."""
+    traits: frozenset[str] = frozenset()
+    """What it declares of itself, of ``TRAITS``."""
+    wall_clock: tuple[str, ...] = ()
+    """Its agent's ``diagnostics.csv`` columns that are timings: they differ between identical
+    runs, so verify and the aggregate leave them out."""
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.traits) - set(TRAITS))
+        if unknown:
+            raise ValueError(f"unknown traits {unknown}; known: {', '.join(TRAITS)}")
 
 
 SHARED_REVISION = 2
@@ -420,14 +440,37 @@ datasets): raised by every change there that changes results. With the algorithm
 ``revision`` it enters each run's ``config.json``, so runs of older code are found stale."""
 
 ALGORITHMS: dict[str, Algorithm] = {
-    "dqn": Algorithm(DQNConfig, "agents.dqn:DQNAgent", ms_per_step=2.0),
-    "diiqn": Algorithm(DIIQNConfig, "agents.diiqn.agent:DIIQNAgent", needs_dataset=True),
-    "ha_diiqn": Algorithm(HADIIQNConfig, "agents.ha_diiqn:HADIIQNAgent", needs_dataset=True),
+    "dqn": Algorithm(DQNConfig, "agents.dqn:DQNAgent", ms_per_step=2.0,
+                     traits=frozenset({"reference"})),
+    "diiqn": Algorithm(DIIQNConfig, "agents.diiqn.agent:DIIQNAgent", needs_dataset=True,
+                       traits=frozenset({"confidence"})),
+    "ha_diiqn": Algorithm(HADIIQNConfig, "agents.ha_diiqn:HADIIQNAgent", needs_dataset=True,
+                          traits=frozenset({"confidence", "bridges"}),
+                          wall_clock=("bridge_search_ms",)),
     "bco": Algorithm(BCOConfig, "agents.bco:BCOAgent", needs_dataset=True),
     "gaifo": Algorithm(GAIfOConfig, "agents.gaifo:GAIfOAgent", needs_dataset=True, ms_per_step=6.0),
     "oril": Algorithm(ORILConfig, "agents.oril:ORILAgent", needs_dataset=True, ms_per_step=5.0),
 }
-"""Algorithm name -> its config, agent and data."""
+"""Algorithm name -> its config, agent, data and what it declares of itself."""
+
+
+def with_trait(trait: str) -> tuple[str, ...]:
+    """The algorithms that declare ``trait`` (of ``TRAITS``), in the registry's order."""
+    if trait not in TRAITS:
+        raise ValueError(f"unknown trait {trait!r}; known: {', '.join(TRAITS)}")
+    return tuple(name for name, algorithm in ALGORITHMS.items() if trait in algorithm.traits)
+
+
+REFERENCE = with_trait("reference")[0]
+"""The plain reinforcement learner every method is measured against (its one ``reference``)."""
+
+DIIQN_FAMILY = tuple(name for name, algorithm in ALGORITHMS.items()
+                     if issubclass(algorithm.config, DIIQNConfig))
+"""The algorithms whose config extends DIIQN's (the workflow's ``diiqn_set`` sets them)."""
+
+WALL_CLOCK_DIAGNOSTICS = tuple(dict.fromkeys(
+    column for algorithm in ALGORITHMS.values() for column in algorithm.wall_clock))
+"""Every algorithm's timing columns of ``diagnostics.csv`` (``Algorithm.wall_clock``)."""
 
 
 def revision(algo: str) -> dict[str, int]:
@@ -441,10 +484,6 @@ def revision_label(found: object) -> str:
     if not isinstance(found, dict) or not found:
         return "unrevised"
     return "-".join(f"{key}{value}" for key, value in found.items())
-
-DIIQN_FAMILY = ("diiqn", "ha_diiqn")
-"""The algorithms with DIIQN's confidence and diagnostics."""
-
 
 def settings_help(algo: str | None = None) -> str:
     """The config keys (``--set key=value``) with their documentation, for ``train --help``:

@@ -1,5 +1,6 @@
-"""docs/developing.md's checklists stay true: every file, test and name it points to exists, and
-every registered figure has its drawing function."""
+"""docs/developing.md's checklists stay true: every file, test and name it points to exists,
+every registered figure has its drawing function, and every agent's diagnostics reach the
+aggregate."""
 
 import re
 
@@ -41,3 +42,23 @@ def test_every_name_the_checklists_give_in_code_exists():
                          (diiqn.DIIQNAgent, "batch_loss")]:
         assert hasattr(module, name), name
         assert name in PAGE.read_text() or name in (ROOT / "docs" / "algorithms.md").read_text()
+
+
+def test_the_aggregate_keeps_every_diagnostic_an_agent_logs(breakout_dataset):
+    """Each registered agent's ``diagnostics.csv`` columns (its ``take_diagnostics`` keys)
+    reach the aggregate's table, but for the timings it declares (``Algorithm.wall_clock``),
+    which are among them. A new agent's diagnostics are never dropped silently."""
+    from algos.algorithms import ALGORITHMS, agent_class
+    from algos.data.datasets import load_dataset
+    from algos.envs import EnvConfig, make_env
+    from algos.evidence.aggregate import kept_diagnostics
+
+    env = make_env(EnvConfig("breakout"), 0)
+    for name, algorithm in ALGORITHMS.items():
+        inputs = {"dataset": load_dataset(breakout_dataset)} if algorithm.needs_dataset else {}
+        config = algorithm.config(replay_capacity=100)
+        agent = agent_class(name)(config, env.state_shape, env.n_actions, 0, 100, **inputs)
+        columns = list(agent.take_diagnostics())
+        assert set(algorithm.wall_clock) <= set(columns), name
+        assert kept_diagnostics(["env_steps", *columns]) == [
+            c for c in columns if c not in algorithm.wall_clock], name

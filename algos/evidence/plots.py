@@ -19,7 +19,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
-from algos.algorithms import ALGORITHMS
+from algos.algorithms import ALGORITHMS, with_trait
 from algos.evidence.figures import FIGURES, figures_for
 from algos.evidence.stats import aggregated_envs
 from algos.provenance.runs import atomic_write
@@ -279,11 +279,12 @@ DIAGNOSTIC_PANELS = (
 
 
 def diagnostics(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
-    """The DIIQN family's diagnostics over training (``diagnostics``): inference, matches, what
-    the expert samples add, and Φ with its terms; one line per method and environment (the
-    environment by its dashes; mean over seeds, 95 % band): games differ, and pooling them
-    would also jump where one game's budget ends."""
+    """The diagnostics over training (``diagnostics``) of the algorithms that declare DIIQN's
+    (``confidence``): inference, matches, what the expert samples add, and Φ with its terms;
+    one line per method and environment (the environment by its dashes; mean over seeds, 95 %
+    band): games differ, and pooling them would also jump where one game's budget ends."""
     table = tables["diagnostics"]
+    table = table[table["algo"].isin(with_trait("confidence"))]
     sns.set_theme(style="whitegrid", context="notebook")
     panels = list(DIAGNOSTIC_PANELS)
     if table.get("inference_effect_accuracy") is None or \
