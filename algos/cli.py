@@ -505,13 +505,9 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from algos.evidence.aggregate import read_tables
-    from algos.evidence.plots import draw
-    from algos.provenance.runs import writable_folder
+    from algos.evidence.plots import draw_folder
 
-    tables = read_tables(args.aggregate)  # checked whole before anything is written
-    writable_folder(args.out, "--out")
-    paths = draw(tables, args.out, args.only)
+    paths = draw_folder(args.aggregate, args.out, args.only)
     print(f"{args.out}: " + ", ".join(p.name for p in paths))
     return 0
 

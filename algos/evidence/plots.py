@@ -20,9 +20,10 @@ import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
 from algos.algorithms import ALGORITHMS, with_trait
+from algos.evidence.aggregate import read_tables
 from algos.evidence.figures import FIGURES, figures_for
 from algos.evidence.stats import aggregated_envs
-from algos.provenance.runs import atomic_write
+from algos.provenance.runs import atomic_write, writable_folder
 
 # 250000 -> "250K": full step counts run into each other under a panel's ticks.
 STEPS = FuncFormatter(
@@ -497,3 +498,11 @@ def draw(tables: dict[str, pd.DataFrame], out: Path, only: list[str] | None = No
                   file=sys.stderr)
         names = [name for name in names if name not in left_out]
     return [path for name in names for path in globals()[name](tables, Path(out))]
+
+
+def draw_folder(aggregate: Path, out: Path, only: list[str] | None = None) -> list[Path]:
+    """``draw`` the tables of the aggregate folder ``aggregate`` (each checked whole first,
+    ``read_tables``) into folder ``out``."""
+    tables = read_tables(aggregate)  # checked whole before anything is written
+    writable_folder(out, "--out")
+    return draw(tables, Path(out), only)
