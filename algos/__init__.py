@@ -6,7 +6,8 @@ The packages follow the data flow, bottom up: ``errors``, ``config`` (``--set``)
 pin); ``training`` (networks, replay, the one Double-DQN update, acting, checkpoints, the one
 loop); ``data`` (experts and their state-only datasets); ``agents`` (one module per method,
 DIIQN's parts in ``agents.diiqn``); ``evidence`` (a config's experiments to aggregates,
-statistics, claims, tables and figures), which never imports ``training`` or ``agents``; and
+statistics, claims, tables and figures), which never imports ``training`` or ``agents``;
+``train`` (a run, its spot check and an expert, trained from the command line's inputs); and
 ``cli`` (``python -m algos``) on top.
 """
 

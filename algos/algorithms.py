@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from algos.config import ConfigError
+from algos.config import ConfigError, describe_fields
 
 # The values each choice setting takes. They live here, at the bottom beside the registry, so
 # that the agents that interpret them and the config checks that read them import them from one
@@ -139,8 +139,10 @@ class DQNConfig(LoopConfig):
 
 
 @dataclass
-class DIIQNConfig(DQNConfig):
-    """DIIQN on Double DQN + PER. Every field can be set with ``--set key=value``."""
+class ExpertMatchingConfig:
+    """The settings of the expert-state index and action inference
+    (``agents.diiqn.matching.ExpertMatching``), mixed into the config of an agent that holds one,
+    before its loop's config: ``class MyConfig(ExpertMatchingConfig, DQNConfig)``."""
 
     tau: float = 0.97
     """Similarity threshold τ: an agent state is matched with its nearest expert state only if
@@ -151,6 +153,22 @@ class DIIQNConfig(DQNConfig):
     inference_on: str = "transition"
     """Action-inference error D over the whole transition (s and s': default) or next_state
     alone (s' only; s is already matched at >= τ)."""
+
+    def validate(self) -> None:
+        super().validate()  # the loop's config this is mixed into
+        choices = {"metric": SIMILARITIES, "inference_on": INFERENCE_ON}
+        for name, valid in choices.items():
+            if getattr(self, name) not in valid:
+                raise ConfigError(f"{name} must be one of {', '.join(valid)}, "
+                                  f"got {getattr(self, name)!r}")
+        if not 0.0 <= self.tau <= 1.0:
+            raise ConfigError(f"tau must lie in [0, 1], got {self.tau}")
+
+
+@dataclass
+class DIIQNConfig(ExpertMatchingConfig, DQNConfig):
+    """DIIQN on Double DQN + PER. Every field can be set with ``--set key=value``."""
+
     confidence: str = "dynamic"
     """dynamic: Φ = min(ΔQ · trust, ζ) per sample; fixed: Φ = ``fixed_phi`` for every usable
     sample (1 trusts only the expert, 0 is plain DQN)."""
@@ -223,8 +241,7 @@ class DIIQNConfig(DQNConfig):
 
     def validate(self) -> None:
         super().validate()
-        choices = {"metric": SIMILARITIES, "inference_on": INFERENCE_ON,
-                   "confidence": CONFIDENCE_MODES, "visit_count": VISIT_COUNTS,
+        choices = {"confidence": CONFIDENCE_MODES, "visit_count": VISIT_COUNTS,
                    "expert_reward": EXPERT_REWARDS, "trust": TRUSTS, "beta_scale": BETA_SCALES,
                    "delta_q_source": DELTA_Q_SOURCES, "gap_scale_rows": GAP_SCALE_ROWS,
                    "margin_against": MARGIN_AGAINST, "margin_decay": MARGIN_DECAYS}
@@ -232,9 +249,8 @@ class DIIQNConfig(DQNConfig):
             if getattr(self, name) not in valid:
                 raise ConfigError(f"{name} must be one of {', '.join(valid)}, "
                                   f"got {getattr(self, name)!r}")
-        for name in ("tau", "fixed_phi"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        if not 0.0 <= self.fixed_phi <= 1.0:
+            raise ConfigError(f"fixed_phi must lie in [0, 1], got {self.fixed_phi}")
         for name in ("c_max", "region_pool", "expert_nstep"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -381,6 +397,16 @@ class ORILConfig(LearnedRewardConfig):
                               f"got {self.reward!r}")
 
 
+TRAITS = {
+    "reference": "the plain reinforcement learner the others are measured against (beyond, "
+                 "budget: P(method > it))",
+    "confidence": "logs DIIQN's inference, matching and confidence diagnostics (phi_mean, ...)",
+    "bridges": "logs HA-DIIQN's infeasibility and bridge diagnostics (infeasible_share, ...)",
+}
+"""What an algorithm may declare of itself (``Algorithm.traits``): the figures, the aggregate
+and the benchmarks choose by these, never by an algorithm's name."""
+
+
 @dataclass(frozen=True)
 class Algorithm:
     """One entry of ``ALGORITHMS``."""
@@ -396,6 +422,16 @@ class Algorithm:
     ms_per_step: float = 3.5
     """CPU milliseconds per training step, evaluation included, at the default scale, rounded
     up (docs/performance.md): the SLURM time limit of a train job is 1.5 x this x its steps."""
+    traits: frozenset[str] = frozenset()
+    """What it declares of itself, of ``TRAITS``."""
+    wall_clock: tuple[str, ...] = ()
+    """Its agent's ``diagnostics.csv`` columns that are timings: they differ between identical
+    runs, so verify and the aggregate leave them out."""
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.traits) - set(TRAITS))
+        if unknown:
+            raise ValueError(f"unknown traits {unknown}; known: {', '.join(TRAITS)}")
 
 
 SHARED_REVISION = 2
@@ -404,14 +440,37 @@ datasets): raised by every change there that changes results. With the algorithm
 ``revision`` it enters each run's ``config.json``, so runs of older code are found stale."""
 
 ALGORITHMS: dict[str, Algorithm] = {
-    "dqn": Algorithm(DQNConfig, "agents.dqn:DQNAgent", ms_per_step=2.0),
-    "diiqn": Algorithm(DIIQNConfig, "agents.diiqn.agent:DIIQNAgent", needs_dataset=True),
-    "ha_diiqn": Algorithm(HADIIQNConfig, "agents.ha_diiqn:HADIIQNAgent", needs_dataset=True),
+    "dqn": Algorithm(DQNConfig, "agents.dqn:DQNAgent", ms_per_step=2.0,
+                     traits=frozenset({"reference"})),
+    "diiqn": Algorithm(DIIQNConfig, "agents.diiqn.agent:DIIQNAgent", needs_dataset=True,
+                       traits=frozenset({"confidence"})),
+    "ha_diiqn": Algorithm(HADIIQNConfig, "agents.ha_diiqn:HADIIQNAgent", needs_dataset=True,
+                          traits=frozenset({"confidence", "bridges"}),
+                          wall_clock=("bridge_search_ms",)),
     "bco": Algorithm(BCOConfig, "agents.bco:BCOAgent", needs_dataset=True),
     "gaifo": Algorithm(GAIfOConfig, "agents.gaifo:GAIfOAgent", needs_dataset=True, ms_per_step=6.0),
     "oril": Algorithm(ORILConfig, "agents.oril:ORILAgent", needs_dataset=True, ms_per_step=5.0),
 }
-"""Algorithm name -> its config, agent and data."""
+"""Algorithm name -> its config, agent, data and what it declares of itself."""
+
+
+def with_trait(trait: str) -> tuple[str, ...]:
+    """The algorithms that declare ``trait`` (of ``TRAITS``), in the registry's order."""
+    if trait not in TRAITS:
+        raise ValueError(f"unknown trait {trait!r}; known: {', '.join(TRAITS)}")
+    return tuple(name for name, algorithm in ALGORITHMS.items() if trait in algorithm.traits)
+
+
+REFERENCE = with_trait("reference")[0]
+"""The plain reinforcement learner every method is measured against (its one ``reference``)."""
+
+DIIQN_FAMILY = tuple(name for name, algorithm in ALGORITHMS.items()
+                     if issubclass(algorithm.config, DIIQNConfig))
+"""The algorithms whose config extends DIIQN's (the workflow's ``diiqn_set`` sets them)."""
+
+WALL_CLOCK_DIAGNOSTICS = tuple(dict.fromkeys(
+    column for algorithm in ALGORITHMS.values() for column in algorithm.wall_clock))
+"""Every algorithm's timing columns of ``diagnostics.csv`` (``Algorithm.wall_clock``)."""
 
 
 def revision(algo: str) -> dict[str, int]:
@@ -426,8 +485,30 @@ def revision_label(found: object) -> str:
         return "unrevised"
     return "-".join(f"{key}{value}" for key, value in found.items())
 
-DIIQN_FAMILY = ("diiqn", "ha_diiqn")
-"""The algorithms with DIIQN's confidence and diagnostics."""
+def settings_help(algo: str | None = None) -> str:
+    """The config keys (``--set key=value``) with their documentation, for ``train --help``:
+    ``algo``'s, or (None) every algorithm's, each key listed once, under the algorithm that
+    introduces it."""
+    if algo is not None:
+        return (f"config keys of {algo} (--set key=value; 'python -m algos train --help' "
+                f"lists every algorithm's):\n{describe_fields(ALGORITHMS[algo].config)}")
+    configs = {name: algorithm.config for name, algorithm in ALGORITHMS.items()}
+    blocks = []
+    for name, cfg in configs.items():
+        # Fields inherited from another algorithm (or the shared loop) are listed once, there.
+        bases = [other for other, c in configs.items()
+                 if other != name and c is not cfg and issubclass(cfg, c)]
+        # The nearest: the base that is a subclass of every other base.
+        base = next((b for b in bases if all(issubclass(configs[b], configs[o])
+                                             for o in bases)), None)
+        if base is not None:
+            shown, extra = describe_fields(cfg, skip=configs[base]), f" (besides {base}'s)"
+        elif cfg is not DQNConfig:
+            shown, extra = describe_fields(cfg, skip=LoopConfig), " (besides the loop's, see dqn)"
+        else:
+            shown, extra = describe_fields(cfg), ""
+        blocks.append(f"config keys of {name}{extra} (--set key=value):\n{shown}")
+    return "\n\n".join(blocks)
 
 
 def agent_class(algo: str) -> type:

@@ -8,12 +8,10 @@ diverging loss) end with one ``error: ...`` line and exit status 2 (bad input) o
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import sys
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,37 +32,15 @@ class UsageError(UserError):
 
 
 def _train_epilog(algo: str | None = None) -> str:
-    """The examples and the config keys: every key of ``algo``, or (None) every algorithm's,
-    each key listed once, under the algorithm that introduces it."""
-    from algos.algorithms import ALGORITHMS, DQNConfig, LoopConfig
-    from algos.config import describe_fields
+    """The examples and the config keys of ``algo``, or (None) of every algorithm."""
+    from algos.algorithms import settings_help
 
-    configs = {name: algorithm.config for name, algorithm in ALGORITHMS.items()}
-    blocks = []
-    if algo is not None:
-        blocks = [f"config keys of {algo} (--set key=value; 'python -m algos train --help' "
-                  f"lists every algorithm's):\n{describe_fields(configs[algo])}"]
-        configs = {}
-    for name, cfg in configs.items():
-        # Fields inherited from another algorithm (or the shared loop) are listed once, there.
-        bases = [other for other, c in configs.items()
-                 if other != name and c is not cfg and issubclass(cfg, c)]
-        # The nearest: the base that is a subclass of every other base.
-        base = next((b for b in bases if all(issubclass(configs[b], configs[o])
-                                             for o in bases)), None)
-        if base is not None:
-            shown, extra = describe_fields(cfg, skip=configs[base]), f" (besides {base}'s)"
-        elif cfg is not DQNConfig:
-            shown, extra = describe_fields(cfg, skip=LoopConfig), " (besides the loop's, see dqn)"
-        else:
-            shown, extra = describe_fields(cfg), ""
-        blocks.append(f"config keys of {name}{extra} (--set key=value):\n{shown}")
     example = ("examples:\n  python -m algos train dqn --game breakout --seed 0 --steps 100000 "
                "--out results/runs/breakout/dqn/default/seed0\n"
                "  python -m algos train diiqn --game breakout --seed 0 --steps 100000 "
                "--dataset results/datasets/breakout/n30000.npz "
                "--out results/runs/breakout/diiqn/default/seed0")
-    return "\n\n".join([example, *blocks])
+    return f"{example}\n\n{settings_help(algo)}"
 
 
 class _TrainHelp(argparse.Action):
@@ -414,137 +390,34 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _env_config(args: argparse.Namespace) -> EnvConfig:
-    from algos.envs import EnvConfig, validate_env_config
+def _env(args: argparse.Namespace) -> EnvConfig:
+    """The environment options as an ``EnvConfig`` (checked by the command that uses it)."""
+    from algos.envs import EnvConfig
 
-    config = EnvConfig(game=args.game, action_set=args.action_set,
-                       sticky_action_prob=args.sticky_prob,
-                       difficulty_ramping=not args.no_ramping)
-    validate_env_config(config)
-    return config
-
-
-def _train(args: argparse.Namespace, agent_cls, config, env_config: EnvConfig, run: RunDir,
-           run_config: dict, description: str, stop_when=None, on_logs=None, **agent_inputs):
-    """Build the agent for ``args`` (seed, steps, threads) and train it in ``run``
-    (``on_logs``: the loop's hook, the live view)."""
-    from algos.envs import resolve_action_set, state_shape
-    from algos.training.learner import configure_torch
-    from algos.training.loop import train_run
-
-    configure_torch(args.threads)
-    shape = state_shape(env_config.game)
-    actions = resolve_action_set(env_config.game, env_config.action_set)
-    if "dataset" in agent_inputs:
-        agent_inputs["scorer"] = _scorer(agent_inputs["dataset"].path, actions,
-                                         " in diagnostics.csv")
-    agent = agent_cls(config, shape, len(actions), args.seed, args.steps, **agent_inputs)
-    if config.replay_start >= args.steps:
-        print(f"warning: --steps {args.steps} ends before replay_start ({config.replay_start}): "
-              "the agent never learns, and its evaluations are of the untrained network",
-              file=sys.stderr)
-    summary = train_run(agent, run_config, config, env_config, args.seed, args.steps, run,
-                        threads=args.threads, description=description, stop_when=stop_when,
-                        progress_every=args.progress_every, on_logs=on_logs)
-    return agent, shape, len(actions), summary
-
-
-def _scorer(path: Path, actions: tuple[int, ...], where: str = ""):
-    """The dataset's inference scorer, or None with a warning where its hidden actions cannot
-    be read. Scoring only: the true actions stay inside the scorer, never reach the learner."""
-    from algos.data.datasets import DatasetError, inference_scorer
-
-    try:
-        return inference_scorer(path, actions)
-    except DatasetError as err:
-        print(f"warning: no inference accuracy{where} ({err})", file=sys.stderr)
-        return None
-
-
-def _writable_folder(path: Path, what: str) -> Path:
-    """Create folder ``path`` (with its parents) or say in one line why it cannot be."""
-    try:
-        Path(path).mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"{what} {path}: cannot create this folder ({err.strerror})") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise UsageError(f"{what} {path}: the folder is not writable")
-    return Path(path)
-
-
-def _with_dataset(run_config: dict, path: Path) -> dict:
-    """Load the dataset at ``path`` for the run of ``run_config`` (which gets its description:
-    path, size, checksum, expert); returns the agent's inputs."""
-    from algos.data.datasets import load_dataset
-
-    dataset = load_dataset(path, game=run_config["game"])
-    run_config["dataset"] = {"path": str(path), "size": len(dataset),
-                             "sha256": dataset.info["sha256"], "expert": dataset.info["expert"]}
-    return {"dataset": dataset}
+    return EnvConfig(game=args.game, action_set=args.action_set,
+                     sticky_action_prob=args.sticky_prob, difficulty_ramping=not args.no_ramping)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from algos.algorithms import ALGORITHMS, agent_class
-    from algos.config import apply_overrides
-    from algos.provenance.existing import config_dict, nothing_to_do, set_aside_if_stale
-    from algos.provenance.runs import RunDir
-    from algos.training import live_view
+    from algos.train import train
 
-    if args.tensorboard is not None:
-        live_view.require()  # before anything is read or written
-    algorithm, agent_cls = ALGORITHMS[args.algo], agent_class(args.algo)
-    env_config = _env_config(args)
-    config = apply_overrides(algorithm.config(), args.overrides)
-    run = RunDir(args.out)
-    run_config = config_dict(args.algo, config, env_config, args.seed, args.steps)
-    agent_inputs = {}
-    if args.dataset is not None and not algorithm.needs_dataset:
-        raise UsageError(f"{args.algo} learns without an expert dataset: drop --dataset "
-                         f"{args.dataset}")
-    if algorithm.needs_dataset:
-        if args.dataset is None:
-            raise UsageError(f"{args.algo} learns from an expert dataset: give --dataset PATH")
-        agent_inputs = _with_dataset(run_config, args.dataset)
-    set_aside_if_stale(run, run_config)
-    if run.finished():
-        run.verify()
-        nothing_to_do(run.root, "run already finished (summary.json present, its files "
-                      "verified)")
-        return 0
-    _writable_folder(run.root, "--out")
-    view = None
-    if args.tensorboard is not None:
-        view = live_view.LiveView(_writable_folder(
-            Path(args.tensorboard) if args.tensorboard else run.root / "tensorboard",
-            "--tensorboard"))
-    with view or contextlib.nullcontext():
-        *_, summary = _train(args, agent_cls, config, env_config, run, run_config,
-                             description=f"{args.algo} {env_config.game} seed{args.seed}",
-                             on_logs=view, **agent_inputs)
-    print(f"{run.root}: done; final evaluation return {summary['final_eval_return_mean']:.2f} "
-          f"({summary['steps_per_second']:.0f} steps/s)")
+    summary = train(args.algo, _env(args), args.seed, args.steps, args.out, dataset=args.dataset,
+                    overrides=args.overrides, threads=args.threads,
+                    progress_every=args.progress_every, tensorboard=args.tensorboard)
+    if summary is not None:
+        print(f"{args.out}: done; final evaluation return "
+              f"{summary['final_eval_return_mean']:.2f} ({summary['steps_per_second']:.0f} "
+              "steps/s)")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from collections import Counter
-
-    from algos.provenance.status import STATES, status
+    from algos.provenance.status import status, status_lines
 
     if not args.folder.is_dir():
         raise UsageError(f"{args.folder}: no such folder")
     rows = status(args.folder, _resume_step)
-    if not rows:
-        print(f"{args.folder}: no run folders")
-        return 0
-    width = max(len(str(row.path)) for row in rows)
-    for row in rows:
-        step = "-" if row.step is None else str(row.step)
-        mean = "-" if row.last_return is None else f"{row.last_return:.2f}"
-        print(f"{row.path!s:<{width}}  step {step:>8}  return {mean:>6}  {row.state}"
-              + (f" ({row.detail})" if row.detail else ""))
-    counts = Counter(row.state for row in rows)
-    print(f"{len(rows)} runs: " + ", ".join(f"{counts[s]} {s}" for s in STATES if counts[s]))
+    print("\n".join(status_lines(rows)) if rows else f"{args.folder}: no run folders")
     return 0
 
 
@@ -556,250 +429,76 @@ def _resume_step(run: RunDir) -> int:
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
-    from algos.evidence import tables
-    from algos.provenance.runs import atomic_write_text
+    from algos.evidence.tables import headline_markdown, tables_markdown, update_page
 
     if not args.root.is_dir():
         raise UsageError(f"{args.root}: not a folder of aggregates")
-    if args.headline:
-        text = tables.headline_markdown(args.root)
-        markers = {"begin": tables.HEADLINE_BEGIN, "end": tables.HEADLINE_END}
-    else:
-        text, markers = tables.tables_markdown(args.root), {}
     if args.update is None:
-        print(text, end="")
+        print(headline_markdown(args.root) if args.headline else tables_markdown(args.root),
+              end="")
         return 0
-    try:
-        page = args.update.read_text()
-    except OSError as err:
-        raise UsageError(f"--update {args.update}: cannot read ({err.strerror})") from None
-    atomic_write_text(args.update, tables.with_tables(page, text, str(args.update), **markers))
+    update_page(args.update, args.root, headline=args.headline)
     print(f"{args.update}: tables written from {args.root}")
     return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Retrain the first steps of a finished run from its config.json and compare."""
-    import tempfile
-    from types import SimpleNamespace
+    from algos.train import verify
 
-    from algos.algorithms import ALGORITHMS, agent_class, revision, revision_label
-    from algos.envs import EnvConfig, validate_env_config
-    from algos.provenance.existing import config_dict, settings_differences
-    from algos.provenance.runs import RunDir, first_difference, read_csv_rows, read_json
-    from algos.training.loop import WALL_CLOCK_COLUMNS, WALL_CLOCK_DIAGNOSTICS
-
-    run = RunDir(args.run)
-    run.verify()
-    saved = read_json(run.config)
-    algo = saved.get("algo")
-    if algo not in ALGORITHMS:
-        raise UsageError(f"{run.config}: unknown algorithm {algo!r}")
-    if saved.get("revision") != revision(algo):
-        found, current = revision_label(saved.get("revision")), revision_label(revision(algo))
-        raise UsageError(f"{run.root}: a run of code revision {found}, this code is {current}: "
-                         "it is stale, and a retrained prefix is not expected to match")
-    try:
-        config = ALGORITHMS[algo].config(**saved["algo_config"])
-        config.validate()
-        env_config = EnvConfig(**saved["env"])
-        validate_env_config(env_config)
-        seed, steps = int(saved["seed"]), int(saved["steps"])
-    except (KeyError, TypeError, ValueError) as err:
-        raise UsageError(f"{run.config}: not a config this code can run ({err})") from None
-    run_config = config_dict(algo, config, env_config, seed, steps)
-    agent_inputs = (_with_dataset(run_config, Path(saved["dataset"]["path"]))
-                    if ALGORITHMS[algo].needs_dataset else {})
-    differences = settings_differences(saved, run_config)
-    if differences:
-        raise UsageError(f"{run.config}: this code would write another config.json for it "
-                         f"(differs in: {', '.join(differences)})")
-    committed = read_csv_rows(run.metrics, WALL_CLOCK_COLUMNS)
-    evaluations = [int(row["env_steps"]) for row in committed]
-    reach = next((s for s in evaluations if s >= args.steps), evaluations[-1])
-    with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
-        again = RunDir(Path(tmp) / "run")
-        _train(SimpleNamespace(threads=1, steps=steps, seed=seed,
-                               progress_every=args.progress_every),
-               agent_class(algo), config, env_config, again, run_config,
-               description=f"verify {algo} {env_config.game} seed{seed}",
-               stop_when=lambda row: row["env_steps"] >= reach, **agent_inputs)
-        found = {name: first_difference(read_csv_rows(run.root / name, columns),
-                                        read_csv_rows(again.root / name, columns), reach)
-                 for name, columns in (("metrics.csv", WALL_CLOCK_COLUMNS),
-                                       ("diagnostics.csv", WALL_CLOCK_DIAGNOSTICS))}
-    rows = sum(step <= reach for step in evaluations)
-    for name, difference in found.items():
+    found = verify(args.run, args.steps, args.progress_every)
+    for name, difference in found.differences.items():
         if difference:
-            print(f"{run.root}: NOT reproduced: {name} {difference}", file=sys.stderr)
-    if any(found.values()):
+            print(f"{found.run}: NOT reproduced: {name} {difference}", file=sys.stderr)
+    if not found.reproduced:
         return 1
-    print(f"{run.root}: reproduced: its first {rows} evaluations (to step {reach}) of "
-          "metrics.csv and diagnostics.csv, every column but wall-clock time, are what this "
+    print(f"{found.run}: reproduced: its first {found.rows} evaluations (to step {found.reach}) "
+          "of metrics.csv and diagnostics.csv, every column but wall-clock time, are what this "
           "code trains again")
     return 0
 
 
 def cmd_expert(args: argparse.Namespace) -> int:
-    from algos.agents.dqn import DQNAgent
-    from algos.algorithms import DQNConfig
-    from algos.config import apply_overrides
-    from algos.data.experts import (
-        REFERENCE_DQN_SCORES,
-        DQNExpert,
-        stop_at_return,
-        write_expert_json,
-    )
-    from algos.provenance.existing import (
-        check_run_folder,
-        config_dict,
-        nothing_to_do,
-        set_aside_if_stale,
-    )
-    from algos.provenance.runs import RunDir
-
-    env_config = _env_config(args)
-    if args.scripted:
-        return _scripted_expert(args, env_config)
-    if args.steps is None:
-        raise UsageError("give --steps (the training budget), or --scripted NAME")
-    config = apply_overrides(DQNConfig(), args.overrides)
-    if not 0.0 <= args.stop_fraction <= 1.0:
-        raise UsageError(f"--stop-fraction must lie in [0, 1], got {args.stop_fraction}")
-    reference = args.reference_score
-    if reference is None:
-        reference = REFERENCE_DQN_SCORES.get(env_config.game)
-    if args.stop_fraction > 0 and reference is None:
-        raise UsageError(f"no reference score for {env_config.game}: give --reference-score, "
-                         "or --stop-fraction 0 to train the whole budget")
-    target = args.stop_fraction * reference if args.stop_fraction > 0 else None
-    out = Path(args.out)
-    run = RunDir(out / "train")
-    run_config = config_dict("dqn", config, env_config, args.seed, args.steps)
-    run_config["expert"] = {"stop_fraction": args.stop_fraction, "reference_score": reference,
-                            "target_return": target}
-    # A finished expert is a product (datasets and runs are made from it): newer code leaves it
-    # as it is. An unfinished one of older code trains anew.
-    if (out / "expert.json").exists():
-        check_run_folder(run, run_config, ignore_revision=True)
-    else:
-        set_aside_if_stale(run, run_config)
-    if (out / "expert.json").exists():
-        nothing_to_do(out, "expert already finished (expert.json present)")
-        return 0
-    _writable_folder(out, "--out")
-    agent, shape, n_actions, summary = _train(
-        args, DQNAgent, config, env_config, run, run_config,
-        description=f"expert {env_config.game}",
-        stop_when=stop_at_return(target) if target is not None else None)
-    expert = DQNExpert(agent.learner.online, shape)
-    expert.save(out / "policy.pt", shape, n_actions)
-    info = write_expert_json(
-        out, kind="dqn", policy=expert, env_config=env_config, seed=args.seed,
-        eval_episodes=args.eval_episodes, eval_epsilon=config.eval_epsilon,
-        max_steps=config.eval_max_episode_steps, policy_file="policy.pt", train_run="train",
-        steps_trained=summary["steps_trained"], stopped_early=summary["stopped_early"],
-        **run_config["expert"])
-    print(f"{out}: expert after {summary['steps_trained']} steps returns "
-          f"{info['eval']['return_mean']:.2f} ± {info['eval']['return_std']:.2f} "
-          f"(random {info['random']['return_mean']:.2f}) over {args.eval_episodes} episodes")
-    _warn_if_weak(out, info)
-    return 0
-
-
-def _warn_if_weak(out: Path, info: dict) -> None:
+    from algos.data.experts import scripted_expert
     from algos.evidence.aggregate import expert_clearly_above_random
+    from algos.train import train_expert
 
-    if not expert_clearly_above_random(info):
-        print(f"warning: {out}: the expert is not clearly better than the random policy; scores "
-              "normalised by it will mean nothing (train it longer)", file=sys.stderr)
-
-
-def _scripted_expert(args: argparse.Namespace, env_config: EnvConfig) -> int:
-    from algos.algorithms import LoopConfig
-    from algos.data.experts import SCRIPTED_EXPERTS, load_expert, write_expert_json
-    from algos.envs import make_env
-    from algos.provenance.existing import differences, nothing_to_do, refuse_if_different
-
-    out = Path(args.out)
-    if (out / "expert.json").exists():
-        _, info = load_expert(out)
-        asked = {"kind": "scripted", "name": args.scripted, "seed": args.seed,
-                 "env": make_env(env_config, seed=0).describe(),
-                 "eval episodes": args.eval_episodes}
-        found = {"kind": info.get("kind"), "name": info.get("name"), "seed": info.get("seed"),
-                 "env": info.get("env"), "eval episodes": info.get("eval", {}).get("episodes")}
-        refuse_if_different(out, "another expert", differences(found, asked),
-                            "move it away to make a new one", UsageError)
-        nothing_to_do(out, "expert already finished (expert.json present)")
+    if args.scripted:
+        info = scripted_expert(args.scripted, _env(args), args.seed, args.eval_episodes,
+                               args.out)
+    else:
+        info = train_expert(_env(args), args.seed, args.steps, args.out,
+                            stop_fraction=args.stop_fraction,
+                            reference_score=args.reference_score,
+                            eval_episodes=args.eval_episodes, overrides=args.overrides,
+                            threads=args.threads, progress_every=args.progress_every)
+    if info is None:
         return 0
-    try:
-        policy = SCRIPTED_EXPERTS[args.scripted](env_config)
-    except (ValueError, AttributeError) as err:
-        raise UsageError(f"the {args.scripted} expert cannot play {env_config.game}: {err}") \
-            from None
-    loop = LoopConfig()
-    info = write_expert_json(out, kind="scripted", name=args.scripted, policy=policy,
-                             env_config=env_config, seed=args.seed,
-                             eval_episodes=args.eval_episodes, eval_epsilon=loop.eval_epsilon,
-                             max_steps=loop.eval_max_episode_steps, steps_trained=0)
-    print(f"{out}: scripted expert {args.scripted} returns {info['eval']['return_mean']:.2f} ± "
+    what = (f"scripted expert {args.scripted}" if args.scripted
+            else f"expert after {info['steps_trained']} steps")
+    print(f"{args.out}: {what} returns {info['eval']['return_mean']:.2f} ± "
           f"{info['eval']['return_std']:.2f} (random {info['random']['return_mean']:.2f}) over "
           f"{args.eval_episodes} episodes")
-    _warn_if_weak(out, info)
+    if not expert_clearly_above_random(info):
+        print(f"warning: {args.out}: the expert is not clearly better than the random policy; "
+              "scores normalised by it will mean nothing (train it longer)", file=sys.stderr)
     return 0
 
 
 def cmd_dataset(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from algos.data.datasets import dataset_from_expert
 
-    from algos.data.datasets import (
-        arrays_missing,
-        differences_from_existing,
-        make_dataset,
-        restore_dataset,
-    )
-    from algos.data.experts import expert_env_config, load_expert
-    from algos.provenance.existing import nothing_to_do, refuse_if_different
-    from algos.training.learner import configure_torch
-
-    if not 0.0 <= args.epsilon <= 1.0:
-        raise UsageError(f"--epsilon must lie in [0, 1], got {args.epsilon}")
-    if args.out.suffix != ".npz":
-        raise UsageError(f"--out must name a .npz file, got {args.out}")
-    policy, info = load_expert(args.expert)
-    env_config = expert_env_config(info)
-    # A finished dataset is never overwritten: runs were trained on it (their config.json has
-    # its checksum). The same request is a no-op; another one must go to another file.
-    differences = differences_from_existing(
-        args.out, size=args.size, seed=args.seed, epsilon=args.epsilon, expert_dir=args.expert,
-        expert_info=info, record_effects=not args.no_effects)
-    if differences == [] and arrays_missing(args.out):
-        _writable_folder(args.out.parent, "--out")
-        configure_torch(1)
-        with tqdm(total=args.size, desc=f"dataset {env_config.game} (again)", unit="step",
-                  disable=None) as progress:
-            restore_dataset(policy, env_config, args.out, progress=progress)
+    made = dataset_from_expert(args.expert, args.out, size=args.size, seed=args.seed,
+                               epsilon=args.epsilon, record_effects=not args.no_effects)
+    if made is None:
+        return 0
+    if made.again:
         print(f"{args.out}: arrays made again from the expert and seed; their checksums are "
               "the ones its description holds")
         return 0
-    if differences is not None:
-        refuse_if_different(args.out, "a dataset made otherwise", differences,
-                            "move it away to make a new one", UsageError)
-        nothing_to_do(args.out, "dataset already made with these settings")
-        return 0
-    _writable_folder(args.out.parent, "--out")
-    configure_torch(1)
-    with tqdm(total=args.size, desc=f"dataset {env_config.game}", unit="step",
-              disable=None) as progress:
-        described = make_dataset(policy, env_config, size=args.size, seed=args.seed,
-                                 epsilon=args.epsilon, out=args.out, expert_dir=args.expert,
-                                 expert_info=info, progress=progress,
-                                 record_effects=not args.no_effects)
-    mean = described["expert_return_mean"]
-    print(f"{args.out}: {args.size} transitions, {described['episodes']} episodes "
+    mean = made.info["expert_return_mean"]
+    print(f"{args.out}: {args.size} transitions, {made.info['episodes']} episodes "
           f"(expert return {'n/a' if mean is None else f'{mean:.2f}'}), "
-          f"{described['transitions_per_second']:.0f} transitions/s")
+          f"{made.info['transitions_per_second']:.0f} transitions/s")
     return 0
 
 
@@ -807,97 +506,49 @@ def cmd_check_dataset(args: argparse.Namespace) -> int:
     from algos.data.datasets import load_dataset
 
     data = load_dataset(args.path, game=args.game)
-    info = data.info
-    mean = info["expert_return_mean"]
-    print(f"{args.path}: ok; {info['game']}, {len(data)} transitions, {info['episodes']} "
-          f"episodes ({info['complete_episodes']} complete), expert return "
-          f"{'n/a' if mean is None else f'{mean:.2f}'}, action set {info['env']['action_names']}, "
-          f"expert {info['expert']['path']}")
+    print(f"{args.path}: ok; {data.summary()}")
     if args.play:
         from algos.agents.diiqn.agent import what_random_play_finds
-        from algos.envs import EnvConfig, resolve_action_set
 
-        # Played with the dataset's own environment (a maze's expert may move in four
-        # directions of eight).
-        env_config = EnvConfig(**{f.name: info["env"][f.name] for f in fields(EnvConfig)})
-        scorer = _scorer(args.path, resolve_action_set(env_config.game, env_config.action_set))
-        found = what_random_play_finds(data, env_config, args.play, seed=0, scorer=scorer)
+        found = what_random_play_finds(data, args.play)
         print(f"{args.play} steps of random play: "
               + ", ".join(f"{key} {value:.3f}" for key, value in found.items()))
     return 0
 
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
-    from algos.evidence.aggregate import aggregate, runs_by_folder, runs_from_manifest, write_tables
+    from algos.evidence.aggregate import aggregate_into, summary_lines
 
-    if bool(args.manifest) == bool(args.runs):
-        raise UsageError("give either RUN folders or --manifest")
-    sweep, experiment = None, args.experiment
-    if args.manifest:
-        runs, sweep, experiment = runs_from_manifest(args.manifest)
-        experiment = args.experiment or experiment
-    else:
-        runs = runs_by_folder(args.runs)
-    tables = aggregate(runs, experts=args.experts, last=args.last, reps=args.reps,
-                       seed=args.seed, threshold=args.threshold, sweep=sweep,
-                       experiment=experiment)
-    write_tables(tables, args.out, settings={"last": args.last, "threshold": args.threshold,
-                                             "reps": args.reps, "seed": args.seed})
-    iqm = tables["intervals"].query("metric == 'iqm'")
-    cells = tables["cells"]
-    over = sorted(set(cells.loc[cells["seeds_over_envs"] != "", "env"]))
-    print(f"{args.out}: {len(tables['scores'])} of {len(runs)} runs finished, of "
-          f"{cells['method'].nunique()} methods on {tables['scores']['env'].nunique()} envs "
-          f"(code revisions: {', '.join(sorted(set(tables['scores']['revision'])))}); IQM of "
-          f"expert-normalised scores over {', '.join(over) or 'envs'}: "
-          + (", ".join(f"{m} {v:.2f}" for m, v in zip(iqm["method"], iqm["point"], strict=True))
-             or "none yet (no method has a run on every env)"))
-    partial = cells[cells["finished"] < cells["planned"]]
-    for row in partial.itertuples():
-        print(f"  {row.method} on {row.env}: {row.finished} of {row.planned} runs (seeds "
-              f"{row.seeds})")
+    tables, asked = aggregate_into(args.out, args.runs, args.manifest, experiment=args.experiment,
+                                   experts=args.experts, last=args.last, reps=args.reps,
+                                   seed=args.seed, threshold=args.threshold)
+    first, *partial = summary_lines(tables, asked)
+    print(f"{args.out}: {first}", *partial, sep="\n")
     return 0
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from algos.evidence.aggregate import read_tables
-    from algos.evidence.plots import draw
+    from algos.evidence.plots import draw_folder
 
-    tables = read_tables(args.aggregate)  # checked whole before anything is written
-    _writable_folder(args.out, "--out")
-    paths = draw(tables, args.out, args.only)
+    paths = draw_folder(args.aggregate, args.out, args.only)
     print(f"{args.out}: " + ", ".join(p.name for p in paths))
     return 0
 
 
 def cmd_power(args: argparse.Namespace) -> int:
-    from algos.evidence import claims_file
-    from algos.evidence.planning import power_table
+    from algos.evidence.planning import power_report
 
     if not 0 < args.target < 1:
         raise UsageError(f"--target must lie between 0 and 1, got {args.target}")
-    specs = claims_file.load(args.claims or claims_file.CLAIMS_FILE)
-    if not any(spec.experiment == args.experiment for spec in specs):
-        raise UsageError(f"no claim of the claims file reads {args.experiment!r}")
-    if not (args.root / args.experiment).is_dir():
-        raise UsageError(f"{args.root / args.experiment}: no aggregate of {args.experiment} "
-                         "(its runs are aggregated by the workflow)")
-    table = power_table(args.root, args.experiment, specs, target=args.target)
+    table = power_report(args.root, args.experiment, args.claims, target=args.target)
     print(table.to_string(index=False, na_rep=""))
     return 0
 
 
 def cmd_claims(args: argparse.Namespace) -> int:
-    from algos.evidence import claims_file
-    from algos.evidence.claims import verdicts
-    from algos.provenance.runs import atomic_write_text
+    from algos.evidence.claims import write_verdicts
 
-    specs = claims_file.load(args.claims or claims_file.CLAIMS_FILE)
-    table = verdicts(args.root, specs)
-    try:
-        atomic_write_text(args.out, table.to_csv(index=False))
-    except OSError as err:
-        raise UsageError(f"--out {args.out}: cannot write ({err.strerror})") from None
+    table = write_verdicts(args.root, args.out, args.claims)
     counts = table["verdict"].value_counts()
     print(f"{args.out}: {len(table)} verdicts: "
           + ", ".join(f"{n} {v}" for v, n in counts.items()))

@@ -2,7 +2,8 @@
 
 Each purpose draws from its own stream, ``child_seed(seed, key, ...)``, derived with
 ``numpy.random.SeedSequence``: streams are independent, and adding draws to one never shifts
-another (evaluating never disturbs training). The keys are listed here, once.
+another (evaluating never disturbs training). The keys are listed here, once, each named by
+what it draws: a new algorithm takes the stream of its purpose, or a new key.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ class Stream(IntEnum):
     """Network initialisation."""
     EVAL = 4
     """Evaluation episodes (with the evaluation's index)."""
-    DIIQN = 10
-    """DIIQN: which expert transition of a matched state."""
-    BCO = 11
-    """BCO: expert batches, scored pairs."""
+    EXPERT_PAIRS = 10
+    """Which expert transition of a matched state a sampled row is paired with
+    (``ExpertMatching``: DIIQN, HA-DIIQN)."""
+    EXPERT_BATCHES = 11
+    """Expert batches drawn from the dataset, and the pairs a learned model is scored on
+    (BCO)."""
     CLASSIFIER = 12
-    """GAIfO's and ORIL's classifier batches."""
+    """A classifier's batches, expert against agent (GAIfO, ORIL)."""
     EXPERT_EVAL = 100
     """An expert's score."""
     RANDOM_EVAL = 101

@@ -70,8 +70,12 @@ def test_aggregate_writes_scores_curves_and_rliable_intervals(runs, tmp_path):
     figures = tmp_path / "figures"
     cli("plot", str(out), "--out", str(figures), check=True)
     diagnostics = pd.read_csv(out / "diagnostics.csv")
-    assert set(diagnostics["algo"]) == {"diiqn"} and len(diagnostics) == 2 * 4
+    assert set(diagnostics["algo"]) == {"dqn", "diiqn"} and len(diagnostics) == 4 * 4
     assert diagnostics["knn_acceptance"].dropna().between(0, 1).all()
+    # Every column each run logged is kept (none of these algorithms logs a timing).
+    for folder in folders:
+        logged = set(pd.read_csv(folder / "diagnostics.csv").columns) - {"env_steps"}
+        assert logged <= set(diagnostics.columns), logged - set(diagnostics.columns)
     profiles = pd.read_csv(out / "profiles.csv")
     assert len(profiles) == 2 * 41 and profiles["fraction"].between(0, 1).all()
     for name in ("learning_curves", "aggregates", "improvement", "profiles", "diagnostics"):

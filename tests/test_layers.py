@@ -17,9 +17,11 @@ LAYERS = [
     {"training", "evidence"},
     {"data"},
     {"agents"},
+    {"train"},
     {"cli", "__main__", "__init__"},
 ]
-"""Bottom up. ``evidence`` stands beside ``training``: the two halves of the suite."""
+"""Bottom up. ``evidence`` stands beside ``training``: the two halves of the suite. ``train``
+builds the agents and trains them from the command line's inputs."""
 
 APART = {("evidence", "training"), ("evidence", "data"), ("evidence", "agents")}
 """Pairs that import each other in neither direction."""

@@ -52,7 +52,7 @@ class BCOAgent:
                                        alpha=config.rms_alpha, eps=config.rms_eps)
         self.replay = UniformReplay(config.replay_capacity, packed_size(state_shape),
                                     child_seed(seed, Stream.REPLAY))
-        self.rng = np.random.default_rng(child_seed(seed, Stream.BCO))
+        self.rng = np.random.default_rng(child_seed(seed, Stream.EXPERT_BATCHES))
         self.decode = StateDecoder(state_shape, max_rows=2 * config.batch_size)
         self.scored = np.sort(self.rng.choice(len(dataset), min(SCORED_PAIRS, len(dataset)),
                                               replace=False))

@@ -41,7 +41,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from algos.agents.diiqn.agent import DIIQNAgent, ExpertSamples
+from algos.agents.diiqn.agent import DIIQNAgent
+from algos.agents.diiqn.samples import ExpertSamples
 from algos.algorithms import HADIIQNConfig
 from algos.envs import termination_is_success
 from algos.training.replay import Batch, UniformReplay
@@ -295,19 +296,15 @@ class HADIIQNAgent(DIIQNAgent):
         if not len(infeasible):
             return expert
         keep = np.ones(len(expert.rows), dtype=bool)
-        next_states = expert.next_states.copy()
         for i in infeasible:
             step = self.bridge_for(int(expert.experts[i]))
             if step is None:
                 keep[i] = False  # no bridge: no expert loss for this sample
                 continue
-            expert.actions[i], expert.rewards[i], next_states[i], expert.dones[i] = step
+            expert.actions[i], expert.rewards[i], expert.next_states[i], expert.dones[i] = step
             expert.discounts[i] = self.config.gamma  # one agent step
             expert.errors[i] = 0.0  # ζ = 1: the bridge's first action was really taken
-        return ExpertSamples(rows=expert.rows[keep], experts=expert.experts[keep],
-                             actions=expert.actions[keep], rewards=expert.rewards[keep],
-                             next_states=next_states[keep], dones=expert.dones[keep],
-                             discounts=expert.discounts[keep], errors=expert.errors[keep])
+        return expert.kept(keep)
 
     def take_diagnostics(self) -> dict[str, float]:
         out = super().take_diagnostics()

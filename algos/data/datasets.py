@@ -32,12 +32,13 @@ false); a format-1 maze file is refused with a message, since its ``dones`` mixe
 from __future__ import annotations
 
 import hashlib
+import sys
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -51,7 +52,16 @@ from algos.envs import (
     state_shape,
 )
 from algos.errors import UserError
-from algos.provenance.runs import atomic_write, now, provenance, read_description, sealed, to_json
+from algos.provenance.existing import nothing_to_do, refuse_if_different
+from algos.provenance.runs import (
+    atomic_write,
+    now,
+    provenance,
+    read_description,
+    sealed,
+    to_json,
+    writable_folder,
+)
 from algos.seeds import Stream, child_seed
 from algos.training.acting import Policy, epsilon_greedy
 
@@ -285,6 +295,52 @@ def differences_from_existing(out: Path, *, size: int, seed: int, epsilon: float
     return [f"{key} {found[key]} -> {asked[key]}" for key in asked if found[key] != asked[key]]
 
 
+class Made(NamedTuple):
+    """What ``dataset_from_expert`` did: its description, and whether it made the arrays again
+    for a description already there (``again``) rather than a new dataset."""
+
+    info: dict
+    again: bool
+
+
+def dataset_from_expert(expert_dir: Path, out: Path, *, size: int, seed: int, epsilon: float,
+                        record_effects: bool = True) -> Made | None:
+    """The dataset of ``size`` transitions of the expert in ``expert_dir`` (rollout ``seed``,
+    exploration ``epsilon``) at ``out``: made (``make_dataset``), or its arrays made again where
+    only its description is there (``restore_dataset``), with a progress bar. A finished
+    dataset is never overwritten (runs were trained on it: their config.json has its checksum):
+    the same request says there is nothing to do and returns None; another one is refused."""
+    from tqdm import tqdm
+
+    from algos.data.experts import expert_env_config, load_expert
+    from algos.training.learner import configure_torch
+
+    if not 0.0 <= epsilon <= 1.0:
+        raise DatasetError(f"--epsilon must lie in [0, 1], got {epsilon}")
+    if out.suffix != ".npz":
+        raise DatasetError(f"--out must name a .npz file, got {out}")
+    policy, expert_info = load_expert(expert_dir)
+    env_config = expert_env_config(expert_info)
+    changed = differences_from_existing(
+        out, size=size, seed=seed, epsilon=epsilon, expert_dir=expert_dir,
+        expert_info=expert_info, record_effects=record_effects)
+    again = changed == [] and arrays_missing(out)
+    if changed is not None and not again:
+        refuse_if_different(out, "a dataset made otherwise", changed,
+                            "move it away to make a new one", DatasetError)
+        nothing_to_do(out, "dataset already made with these settings")
+        return None
+    writable_folder(out.parent, "--out")
+    configure_torch(1)
+    with tqdm(total=size, desc=f"dataset {env_config.game}{' (again)' if again else ''}",
+              unit="step", disable=None) as progress:
+        if again:
+            return Made(restore_dataset(policy, env_config, out, progress=progress), True)
+        return Made(make_dataset(policy, env_config, size=size, seed=seed, epsilon=epsilon,
+                                 out=out, expert_dir=expert_dir, expert_info=expert_info,
+                                 progress=progress, record_effects=record_effects), False)
+
+
 @dataclass(frozen=True)
 class StateOnlyDataset:
     """What learning code may know of the expert: its transitions without actions."""
@@ -308,6 +364,19 @@ class StateOnlyDataset:
     @property
     def state_shape(self) -> tuple[int, int, int]:
         return tuple(self.info["state_shape"])
+
+    def env_config(self) -> EnvConfig:
+        """The environment the expert played (a maze's expert may move in four directions of
+        eight)."""
+        return EnvConfig(**{f.name: self.info["env"][f.name] for f in fields(EnvConfig)})
+
+    def summary(self) -> str:
+        """What the dataset holds, in one line."""
+        info, mean = self.info, self.info["expert_return_mean"]
+        return (f"{info['game']}, {len(self)} transitions, {info['episodes']} episodes "
+                f"({info['complete_episodes']} complete), expert return "
+                f"{'n/a' if mean is None else f'{mean:.2f}'}, action set "
+                f"{info['env']['action_names']}, expert {info['expert']['path']}")
 
     def require_state_shape(self, state_shape: tuple[int, ...]) -> None:
         """Raise ``DatasetError`` unless the dataset's states have ``state_shape`` (the
@@ -445,3 +514,23 @@ def inference_scorer(path: Path, action_ids: tuple[int, ...]) -> InferenceScorer
                 "inferred_count": len(covered)}
 
     return score
+
+
+def scorer_or_warning(path: Path, action_ids: tuple[int, ...],
+                      where: str = "") -> InferenceScorer | None:
+    """``inference_scorer``, or None with a warning (saying what goes without it: ``where``)
+    where the dataset's hidden actions cannot be read: they are for scoring only."""
+    try:
+        return inference_scorer(path, action_ids)
+    except DatasetError as err:
+        print(f"warning: no inference accuracy{where} ({err})", file=sys.stderr)
+        return None
+
+
+def load_for_run(path: Path, run_config: dict) -> StateOnlyDataset:
+    """The dataset at ``path`` for the run of ``run_config``, which gets its description (path,
+    size, checksum, expert) for its config.json."""
+    dataset = load_dataset(path, game=run_config["game"])
+    run_config["dataset"] = {"path": str(path), "size": len(dataset),
+                             "sha256": dataset.info["sha256"], "expert": dataset.info["expert"]}
+    return dataset

@@ -25,8 +25,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from algos.envs import EnvConfig, ShortestPathExpert, make_env
+from algos.algorithms import LoopConfig
+from algos.envs import EnvConfig, ShortestPathExpert, make_env, validate_env_config
 from algos.errors import UserError
+from algos.provenance.existing import differences, nothing_to_do, refuse_if_different
 from algos.provenance.runs import (
     atomic_write,
     atomic_write_json,
@@ -158,6 +160,34 @@ def load_expert(directory: Path) -> tuple[Policy, dict]:
     if info.get("kind") == "scripted" and info.get("name") in SCRIPTED_EXPERTS:
         return SCRIPTED_EXPERTS[info["name"]](EnvConfig(**_env_fields(info["env"]))), info
     raise ExpertError(f"{info_path}: unknown expert kind {info.get('kind')!r}")
+
+
+def scripted_expert(name: str, env_config: EnvConfig, seed: int, eval_episodes: int,
+                    out: Path) -> dict | None:
+    """Write the scripted expert ``name`` (of ``SCRIPTED_EXPERTS``) for ``env_config`` into
+    ``out``: its ``expert.json``, scored over ``eval_episodes`` episodes. Returns that, or None
+    where ``out`` holds the same expert already (another one there is refused)."""
+    validate_env_config(env_config)
+    out = Path(out)
+    if (out / "expert.json").exists():
+        _, info = load_expert(out)
+        asked = {"kind": "scripted", "name": name, "seed": seed,
+                 "env": make_env(env_config, seed=0).describe(), "eval episodes": eval_episodes}
+        found = {"kind": info.get("kind"), "name": info.get("name"), "seed": info.get("seed"),
+                 "env": info.get("env"), "eval episodes": info.get("eval", {}).get("episodes")}
+        refuse_if_different(out, "another expert", differences(found, asked),
+                            "move it away to make a new one", ExpertError)
+        nothing_to_do(out, "expert already finished (expert.json present)")
+        return None
+    try:
+        policy = SCRIPTED_EXPERTS[name](env_config)
+    except (ValueError, AttributeError) as err:
+        raise ExpertError(f"the {name} expert cannot play {env_config.game}: {err}") from None
+    loop = LoopConfig()
+    return write_expert_json(out, kind="scripted", name=name, policy=policy,
+                             env_config=env_config, seed=seed, eval_episodes=eval_episodes,
+                             eval_epsilon=loop.eval_epsilon,
+                             max_steps=loop.eval_max_episode_steps, steps_trained=0)
 
 
 def expert_env_config(info: dict) -> EnvConfig:

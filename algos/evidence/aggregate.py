@@ -31,7 +31,9 @@ Tables (``aggregate``'s keys, written as ``{name}.csv``):
   of steps (``*_adjusted``: ``stats.step_adjusted_p_values`` over the steps at which every run
   of both methods has been evaluated; empty at the others).
 * ``steps_to_threshold``: each run's first evaluation within ``threshold`` of the expert.
-* ``diagnostics``: the DIIQN family's diagnostics over training.
+* ``diagnostics``: every run's diagnostics over training: each column its ``diagnostics.csv``
+  logged (``kept_diagnostics``: all but the timings its algorithm declares), so an algorithm's
+  own diagnostics reach the tables without a list here to add them to.
 """
 
 from __future__ import annotations
@@ -46,17 +48,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from algos.algorithms import revision_label
+from algos.algorithms import REFERENCE, WALL_CLOCK_DIAGNOSTICS, revision_label
 from algos.errors import UserError
 from algos.evidence import stats
 from algos.provenance.verify import csv_problem, expert_info_problem
-
-DIAGNOSTICS = ("inference_accuracy", "inference_effect_accuracy", "inferred_coverage",
-               "knn_acceptance", "usable_share", "phi_mean", "delta_q_mean", "delta_mean",
-               "trust_mean", "zeta_mean", "c_mean", "expert_loss_share", "expert_copy_share",
-               "expert_same_action_share", "greedy_is_expert_share", "infeasible_share",
-               "bridge_attempts", "bridge_hits", "bridge_length_mean")
-"""Columns of the DIIQN family's ``diagnostics.csv`` that the aggregate keeps."""
 
 RUN_KEYS = ["method", "algo", "variant", "env", "seed"]
 
@@ -185,6 +180,13 @@ def expert_clearly_above_random(info: dict, z: float = 2.0) -> bool:
     return expert["return_mean"] - random["return_mean"] > max(z * se, 1e-9)
 
 
+def kept_diagnostics(columns: list[str]) -> list[str]:
+    """The columns of a run's ``diagnostics.csv`` that the ``diagnostics`` table keeps: every
+    one but ``env_steps`` (its ``step``) and the timings (``WALL_CLOCK_DIAGNOSTICS``, which
+    differ between identical runs)."""
+    return [c for c in columns if c != "env_steps" and c not in WALL_CLOCK_DIAGNOSTICS]
+
+
 def collect(runs: list[RunRef], experts: Path | None, last: int, sweep: dict | None = None
             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Scores, curves and diagnostics of ``runs`` (see the module's docstring)."""
@@ -227,12 +229,11 @@ def collect(runs: list[RunRef], experts: Path | None, last: int, sweep: dict | N
                                     "normalized_return": (metrics["eval_return_mean"] - random)
                                     / scale}))
         table = _read_run_table(ref.folder / "diagnostics.csv", ("env_steps",))
-        if "phi_mean" in table.columns:
-            kept = table[[c for c in DIAGNOSTICS if c in table.columns]].copy()
-            kept.insert(0, "step", table["env_steps"])
-            for name in reversed(RUN_KEYS):
-                kept.insert(0, name, key[name])
-            diagnostics.append(kept)
+        kept = table[kept_diagnostics(list(table.columns))].copy()
+        kept.insert(0, "step", table["env_steps"])
+        for name in reversed(RUN_KEYS):
+            kept.insert(0, name, key[name])
+        diagnostics.append(kept)
     curve_columns = [*RUN_KEYS, "step", "eval_return", "normalized_return"]
     return (pd.DataFrame(score_rows),
             pd.concat(curves, ignore_index=True)[curve_columns] if curves
@@ -292,6 +293,46 @@ def aggregate(runs: list[RunRef], experts: Path | None = None, last: int = 3, re
             "budget": budget(curves, last, reps=reps, seed=seed), "cells": cells}
 
 
+def aggregate_into(out: Path, runs: list[Path] | None = None, manifest: Path | None = None, *,
+                   experiment: str = "", **settings) -> tuple[dict[str, pd.DataFrame], int]:
+    """``aggregate`` the runs of the workflow's ``manifest`` (its methods, its sweep, its
+    experiment unless ``experiment`` names one) or the finished run folders ``runs`` (each the
+    method ``algo/variant``), and write the tables into ``out`` (``write_tables``, with the
+    ``settings``: ``experts``, ``last``, ``reps``, ``seed``, ``threshold``). Returns the tables
+    and the number of runs asked for."""
+    if bool(manifest) == bool(runs):
+        raise AggregateError("give either RUN folders or --manifest")
+    sweep = None
+    if manifest:
+        refs, sweep, planned = runs_from_manifest(manifest)
+        experiment = experiment or planned
+    else:
+        refs = runs_by_folder(runs)
+    tables = aggregate(refs, sweep=sweep, experiment=experiment, **settings)
+    write_tables(tables, out, settings={key: settings[key]
+                                        for key in ("last", "threshold", "reps", "seed")})
+    return tables, len(refs)
+
+
+def summary_lines(tables: dict[str, pd.DataFrame], asked: int) -> list[str]:
+    """What an aggregate holds, in words: the runs finished of those ``asked`` for, the methods,
+    envs and code revisions, the IQM of each method over the envs it is over; then a line per
+    method and env with fewer runs finished than planned."""
+    scores, cells = tables["scores"], tables["cells"]
+    iqm = tables["intervals"].query("metric == 'iqm'")
+    over = sorted(set(cells.loc[cells["seeds_over_envs"] != "", "env"]))
+    first = (f"{len(scores)} of {asked} runs finished, of {cells['method'].nunique()} methods "
+             f"on {scores['env'].nunique()} envs (code revisions: "
+             f"{', '.join(sorted(set(scores['revision'])))}); IQM of expert-normalised scores "
+             f"over {', '.join(over) or 'envs'}: "
+             + (", ".join(f"{m} {v:.2f}" for m, v in zip(iqm["method"], iqm["point"],
+                                                          strict=True))
+                or "none yet (no method has a run on every env)"))
+    partial = cells[cells["finished"] < cells["planned"]]
+    return [first, *(f"  {row.method} on {row.env}: {row.finished} of {row.planned} runs "
+                     f"(seeds {row.seeds})" for row in partial.itertuples())]
+
+
 def cell_table(planned: list[RunRef], scores: pd.DataFrame, sweep: dict | None
                ) -> pd.DataFrame:
     """What each (method, env) rests on: the runs planned (where a manifest says) and
@@ -320,17 +361,18 @@ def cell_table(planned: list[RunRef], scores: pd.DataFrame, sweep: dict | None
 def beyond(matrices: dict[str, np.ndarray], poi: pd.DataFrame, reps: int = 2000,
            seed: int = 0) -> pd.DataFrame:
     """Per method: the share of its runs above the expert (normalised score > 1) and the
-    probability that it beats DQN (the experiment's DQN method, if it has exactly one), each
-    with a 95 % interval."""
+    probability that it beats DQN (the experiment's method of the ``REFERENCE`` algorithm, if
+    it has exactly one; the columns say ``dqn``), each with a 95 % interval."""
     above = stats.share_above(matrices, 1.0, reps=reps, seed=seed) if matrices else {}
-    dqn = [m for m in matrices if m.split("/")[0].split(" ")[0] == "dqn"]
+    reference = [m for m in matrices if m.split("/")[0].split(" ")[0] == REFERENCE]
+    versus = reference[0] if len(reference) == 1 else None
     rows = []
     for method, (share, low, high) in above.items():
         row = {"method": method, "above_expert": share, "above_expert_lower": low,
-               "above_expert_upper": high, "versus": dqn[0] if len(dqn) == 1 else None,
+               "above_expert_upper": high, "versus": versus,
                "beats_dqn": math.nan, "beats_dqn_lower": math.nan, "beats_dqn_upper": math.nan}
-        if len(dqn) == 1 and method != dqn[0]:
-            pair = poi[(poi["x"] == method) & (poi["y"] == dqn[0])].iloc[0]
+        if versus is not None and method != versus:
+            pair = poi[(poi["x"] == method) & (poi["y"] == versus)].iloc[0]
             row.update(beats_dqn=pair["probability"], beats_dqn_lower=pair["lower"],
                        beats_dqn_upper=pair["upper"])
         rows.append(row)
@@ -357,8 +399,8 @@ def budget(curves: pd.DataFrame, last: int, reps: int = 2000, seed: int = 0) -> 
     curves = curves.assign(window=window)
     algos = dict(zip(curves["method"], curves["algo"], strict=True))
     methods = list(dict.fromkeys(curves["method"]))
-    dqn = [m for m in methods if algos[m] == "dqn"]
-    versus = dqn[0] if len(dqn) == 1 else None
+    reference = [m for m in methods if algos[m] == REFERENCE]
+    versus = reference[0] if len(reference) == 1 else None
     reps = max(100, reps // 10)
     rows = []
     for (env, step), at in curves.groupby(["env", "step"], sort=True):

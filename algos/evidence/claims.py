@@ -35,9 +35,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from algos.evidence import intervals, power, stats
+from algos.evidence import claims_file, intervals, power, stats
 from algos.evidence.aggregate import TABLES_INDEX, AggregateError, read_settings, read_tables
 from algos.evidence.claims_file import CLAIMS_FILE, ClaimSpec
+from algos.provenance.runs import atomic_write_text
 
 COLUMNS = ["id", "claim", "paper", "experiment", "env", "method", "against", "measure",
            "effect", "effect_lower", "effect_upper", "p_improvement", "p_value", "p_adjusted",
@@ -387,6 +388,7 @@ def adjust(table: pd.DataFrame) -> pd.DataFrame:
     table = table.reindex(columns=list(dict.fromkeys([*table.columns, "p_value", "min_p",
                                                       "where"])))
     table["p_adjusted"] = np.nan
+    table["where"] = table["where"].astype(object)
     tested = table["p_value"].notna()
     for experiment in table["experiment"].unique():
         primary = tested & (table["family"] == "primary") & (table["experiment"] == experiment)
@@ -526,3 +528,14 @@ def verdicts(aggregate_root: Path, specs: list[ClaimSpec]) -> pd.DataFrame:
         rows += claim_rows(spec, tables, int(read_settings(folder)["last"]),
                            None if added is None else added.get(spec.id, ""))
     return adjust(pd.DataFrame(rows)).reindex(columns=COLUMNS)
+
+
+def write_verdicts(aggregate_root: Path, out: Path, claims: Path | None = None) -> pd.DataFrame:
+    """The ``verdicts`` of the claims file ``claims`` (default ``config/claims.yaml``) on the
+    aggregates under ``aggregate_root``, written to ``out`` (CSV) and returned."""
+    table = verdicts(aggregate_root, claims_file.load(claims or CLAIMS_FILE))
+    try:
+        atomic_write_text(out, table.to_csv(index=False))
+    except OSError as err:
+        raise AggregateError(f"--out {out}: cannot write ({err.strerror})") from None
+    return table

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from algos.algorithms import ALGORITHMS, DIIQN_FAMILY, revision
+from algos.algorithms import ALGORITHMS, DIIQN_FAMILY, DQNConfig, revision
 from algos.config import ConfigError, apply_overrides
 from algos.envs import EnvError, is_maze, resolve_action_set
 
@@ -239,7 +239,7 @@ def _check_sweep(name: str, sweep: dict, methods: list[tuple[str, str, dict, Any
         raise PlanError(f"{where}.anchors: every method is an anchor; nothing is swept")
     if sweep["key"] == "dataset_size":
         for label, algo, _, _ in swept:
-            if not ALGORITHMS.get(algo, ALGORITHMS["dqn"]).needs_dataset:
+            if not (algo in ALGORITHMS and ALGORITHMS[algo].needs_dataset):
                 raise PlanError(f"{where}: dataset_size is swept, but method {label!r} ({algo}) "
                                 "learns without a dataset; leave it out of this experiment")
 
@@ -249,7 +249,7 @@ def _check_experts(config: dict) -> None:
     only where it can play, a training budget for every env whose expert is trained."""
     experts = config["experts"]
     try:
-        apply_overrides(ALGORITHMS["dqn"].config(),
+        apply_overrides(DQNConfig(),  # an expert is a DQN (python -m algos expert)
                         [f"{k}={_text(v)}" for k, v in experts.get("set", {}).items()])
     except ConfigError as err:
         raise PlanError(f"experts.set: {err}") from None

@@ -13,28 +13,38 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Methods:
+    """What a figure's rule sees of an experiment: what its algorithms declare of themselves
+    (``algorithms.TRAITS``), never their names."""
+
+    traits: frozenset[str]
+    """Every trait some algorithm of the experiment declares."""
+    algorithms: int
+    """How many algorithms it has."""
+    swept: bool
+    """Whether it sweeps a setting."""
+
+
+@dataclass(frozen=True)
 class Figure:
     """A figure of an experiment: its caption and where it applies (``plots`` draws it, with the
     function of its name)."""
 
     caption: str
-    applies: Callable[[set[str], bool], bool]
-    """(the experiment's algorithms, whether it sweeps a setting) -> whether to draw it."""
+    applies: Callable[[Methods], bool]
+    """Whether to draw it for an experiment of these ``Methods``."""
     over_envs: bool = False
     """Whether it draws the aggregates over envs, which a partial experiment (no method with a
     run on every env yet) does not have: it is then left out."""
 
 
-def _diiqn_family() -> tuple[str, ...]:
-    # Imported when asked: the registry's module pulls in the environments, which the
-    # command line's start (and every figure job) need not pay for.
-    from algos.algorithms import DIIQN_FAMILY
-
-    return DIIQN_FAMILY
-
-
-def _always(algos: set[str], swept: bool) -> bool:
+def _always(methods: Methods) -> bool:
     return True
+
+
+def _against_reference(methods: Methods) -> bool:
+    """The experiment has the reference learner and something to set against it."""
+    return "reference" in methods.traits and methods.algorithms > 1
 
 
 FIGURES: dict[str, Figure] = {
@@ -61,7 +71,7 @@ FIGURES: dict[str, Figure] = {
         "Beyond the expert: per environment, the IQM of final expert-normalised scores over "
         "seeds with a 95 % interval (1 = the expert); the share of runs above the expert; and "
         "the probability that a run of each method beats a run of DQN, with 95 % "
-        "intervals."), lambda algos, swept: "dqn" in algos and len(algos) > 1, over_envs=True),
+        "intervals."), _against_reference, over_envs=True),
     "budget": Figure((
         "The verdict along the budget, one column per environment. Top: the IQM over seeds of "
         "each method's expert-normalised return at every evaluation (each run's mean over its "
@@ -72,11 +82,11 @@ FIGURES: dict[str, Figure] = {
         "steps (maxT over relabelings of the runs: 3 runs against 3 reach p = 0.05 only if "
         "every run of the method beats every run of DQN, and no other split of the runs does "
         "so at any step); no marker at a step some run lacks."),
-        lambda algos, swept: "dqn" in algos and len(algos) > 1 and not swept),
+        lambda methods: _against_reference(methods) and not methods.swept),
     "sweep": Figure((
         "Final expert-normalised score against the swept setting (read from each run's "
         "config.json), the mean over seeds with a 95 % bootstrap band; the dashed line is the "
-        "expert."), lambda algos, swept: swept),
+        "expert."), lambda methods: methods.swept),
     "diagnostics": Figure((
         "The DIIQN family over training (mean over environments and seeds, 95 % band): the "
         "accuracy of its inferred expert actions against the hidden true actions, the share of "
@@ -84,7 +94,7 @@ FIGURES: dict[str, Figure] = {
         "inferred action is the agent's own, the share where the network's greedy action is "
         "the expert's, the mean confidence Φ, its terms ΔQ and the trust factor, and the "
         "expert's share of the loss."),
-        lambda algos, swept: bool(algos & set(_diiqn_family()))),
+        lambda methods: "confidence" in methods.traits),
     "bridging": Figure((
         "Heterogeneous actions, one row per environment. Left: the environment steps each run "
         "took until its evaluation return first came within the config's threshold of the "
@@ -94,13 +104,17 @@ FIGURES: dict[str, Figure] = {
         "from the expert's samples (DIIQN, HA-DIIQN), the share of matched expert samples that "
         "no single agent action reproduces (HA-DIIQN's infeasible share), and the bridges "
         "HA-DIIQN found per evaluation interval (mean over seeds, 95 % band)."),
-        lambda algos, swept: "ha_diiqn" in algos),
+        lambda methods: "bridges" in methods.traits),
 }
 """Every figure, by name, in the order they are listed and drawn."""
 
 
 def figures_for(algos: set[str], swept: bool) -> list[str]:
     """The figures that apply to an experiment of ``algos``, sweeping a setting or not."""
-    return [name for name, figure in FIGURES.items() if figure.applies(set(algos), swept)]
+    # Imported when asked: the command line's start (and every figure job) need not read the
+    # registry to list the figures.
+    from algos.algorithms import ALGORITHMS
 
-
+    traits = frozenset().union(*(ALGORITHMS[a].traits for a in algos if a in ALGORITHMS))
+    methods = Methods(traits, len(set(algos)), swept)
+    return [name for name, figure in FIGURES.items() if figure.applies(methods)]

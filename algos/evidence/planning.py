@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from algos.evidence import power
-from algos.evidence.aggregate import read_settings, read_tables
+from algos.evidence import claims_file, power
+from algos.evidence.aggregate import AggregateError, read_settings, read_tables
 from algos.evidence.claims import run_values
 from algos.evidence.claims_file import ClaimSpec
 
@@ -82,3 +82,16 @@ def power_table(aggregate_root: Path, experiment: str, specs: list[ClaimSpec],
     rows = [row for spec in specs if spec.experiment == experiment
             for row in claim_power(spec, tables, last, target, max_seeds)]
     return pd.DataFrame(rows).reindex(columns=COLUMNS)
+
+
+def power_report(aggregate_root: Path, experiment: str, claims: Path | None = None,
+                 target: float = 0.8) -> pd.DataFrame:
+    """``power_table`` of the claims file ``claims`` (default config/claims.yaml) for
+    ``experiment``; ``AggregateError`` where no claim reads it or it has no aggregate."""
+    specs = claims_file.load(claims or claims_file.CLAIMS_FILE)
+    if not any(spec.experiment == experiment for spec in specs):
+        raise AggregateError(f"no claim of the claims file reads {experiment!r}")
+    if not (Path(aggregate_root) / experiment).is_dir():
+        raise AggregateError(f"{Path(aggregate_root) / experiment}: no aggregate of "
+                             f"{experiment} (its runs are aggregated by the workflow)")
+    return power_table(aggregate_root, experiment, specs, target=target)

@@ -19,10 +19,11 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
-from algos.algorithms import ALGORITHMS
+from algos.algorithms import ALGORITHMS, with_trait
+from algos.evidence.aggregate import read_tables
 from algos.evidence.figures import FIGURES, figures_for
 from algos.evidence.stats import aggregated_envs
-from algos.provenance.runs import atomic_write
+from algos.provenance.runs import atomic_write, writable_folder
 
 # 250000 -> "250K": full step counts run into each other under a panel's ticks.
 STEPS = FuncFormatter(
@@ -297,11 +298,12 @@ DIAGNOSTIC_PANELS = (
 
 
 def diagnostics(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
-    """The DIIQN family's diagnostics over training (``diagnostics``): inference, matches, what
-    the expert samples add, and Φ with its terms; one line per method and environment (the
-    environment by its dashes; mean over seeds, 95 % band): games differ, and pooling them
-    would also jump where one game's budget ends."""
+    """The diagnostics over training (``diagnostics``) of the algorithms that declare DIIQN's
+    (``confidence``): inference, matches, what the expert samples add, and Φ with its terms;
+    one line per method and environment (the environment by its dashes; mean over seeds, 95 %
+    band): games differ, and pooling them would also jump where one game's budget ends."""
     table = tables["diagnostics"]
+    table = table[table["algo"].isin(with_trait("confidence"))]
     sns.set_theme(style="whitegrid", context="notebook")
     panels = list(DIAGNOSTIC_PANELS)
     if table.get("inference_effect_accuracy") is None or \
@@ -514,3 +516,11 @@ def draw(tables: dict[str, pd.DataFrame], out: Path, only: list[str] | None = No
                   file=sys.stderr)
         names = [name for name in names if name not in left_out]
     return [path for name in names for path in globals()[name](tables, Path(out))]
+
+
+def draw_folder(aggregate: Path, out: Path, only: list[str] | None = None) -> list[Path]:
+    """``draw`` the tables of the aggregate folder ``aggregate`` (each checked whole first,
+    ``read_tables``) into folder ``out``."""
+    tables = read_tables(aggregate)  # checked whole before anything is written
+    writable_folder(out, "--out")
+    return draw(tables, Path(out), only)

@@ -25,6 +25,7 @@ import pandas as pd
 
 from algos.evidence.aggregate import AggregateError, read_tables
 from algos.evidence.protocol import DIIQN_DEFAULT, TuningProtocol, decide, per_game, run_measures
+from algos.provenance.runs import atomic_write_text
 
 BEGIN = "<!-- tables: python -m algos tables results/aggregate --update docs/results.md -->"
 END = "<!-- end of tables -->"
@@ -176,3 +177,16 @@ def with_tables(page: str, tables: str, name: str = "the page", begin: str = BEG
     head, rest = page.split(begin)
     _, tail = rest.split(end)
     return f"{head}{begin}\n\n{tables}\n{end}{tail}"
+
+
+def update_page(page: Path, root: Path, headline: bool = False) -> None:
+    """Write every table of ``root``'s aggregates (``tables_markdown``), or with ``headline``
+    its primary claims (``headline_markdown``), into the Markdown file ``page``, between its
+    markers (``with_tables``)."""
+    tables = headline_markdown(root) if headline else tables_markdown(root)
+    markers = {"begin": HEADLINE_BEGIN, "end": HEADLINE_END} if headline else {}
+    try:
+        text = Path(page).read_text()
+    except OSError as err:
+        raise AggregateError(f"--update {page}: cannot read ({err.strerror})") from None
+    atomic_write_text(page, with_tables(text, tables, str(page), **markers))

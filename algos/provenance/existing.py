@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from algos.algorithms import ALGORITHMS, revision, revision_label
+from algos.algorithms import ALGORITHMS, LoopConfig, revision, revision_label
+from algos.envs import EnvConfig, validate_env_config
+from algos.errors import UserError
 from algos.provenance.runs import ResumeError, RunDir, read_json, to_json
-
-if TYPE_CHECKING:
-    from algos.envs import EnvConfig
 
 
 def differences(found: Any, asked: Any, prefix: str = "") -> list[str]:
@@ -112,3 +111,57 @@ def set_aside_if_stale(run: RunDir, run_config: dict) -> Path | None:
         print(f"{err}: set it aside as {target}; it trains anew", file=sys.stderr)
         return target
     return None
+
+
+class RerunError(UserError, ValueError):
+    """A finished run that this code cannot train again as it was made: of an unknown algorithm
+    or another code revision, or with a config it cannot run."""
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """What a finished run's ``config.json`` asks to train again (``rerun_of``)."""
+
+    algo: str
+    config: LoopConfig
+    env_config: EnvConfig
+    seed: int
+    steps: int
+    saved: dict
+    """The ``config.json`` itself."""
+
+    def run_config(self) -> dict:
+        """The config this code writes for the run (``config_dict``), without its dataset."""
+        return config_dict(self.algo, self.config, self.env_config, self.seed, self.steps)
+
+
+def rerun_of(run: RunDir) -> Rerun:
+    """The finished ``run``'s settings, read from its ``config.json`` (the run's files checked
+    against their seals first); ``RerunError`` where this code cannot train it again."""
+    run.verify()
+    saved = read_json(run.config)
+    algo = saved.get("algo")
+    if algo not in ALGORITHMS:
+        raise RerunError(f"{run.config}: unknown algorithm {algo!r}")
+    if saved.get("revision") != revision(algo):
+        found, current = revision_label(saved.get("revision")), revision_label(revision(algo))
+        raise RerunError(f"{run.root}: a run of code revision {found}, this code is {current}: "
+                         "it is stale, and a retrained prefix is not expected to match")
+    try:
+        config = ALGORITHMS[algo].config(**saved["algo_config"])
+        config.validate()
+        env_config = EnvConfig(**saved["env"])
+        validate_env_config(env_config)
+        seed, steps = int(saved["seed"]), int(saved["steps"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise RerunError(f"{run.config}: not a config this code can run ({err})") from None
+    return Rerun(algo, config, env_config, seed, steps, saved)
+
+
+def refuse_other_settings(run: RunDir, saved: dict, run_config: dict) -> None:
+    """``RerunError`` where this code would write another ``config.json`` (``run_config``) for
+    the run than the one it has (``saved``)."""
+    changed = settings_differences(saved, run_config)
+    if changed:
+        raise RerunError(f"{run.config}: this code would write another config.json for it "
+                         f"(differs in: {', '.join(changed)})")

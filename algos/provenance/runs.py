@@ -238,6 +238,22 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+class FolderError(UserError, OSError):
+    """A folder that cannot be created or written."""
+
+
+def writable_folder(path: Path, what: str) -> Path:
+    """Create folder ``path`` (with its parents) or say in one line why it cannot be; ``what``
+    names it for the user (the option that gave it: ``--out``)."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise FolderError(f"{what} {path}: cannot create this folder ({err.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise FolderError(f"{what} {path}: the folder is not writable")
+    return Path(path)
+
+
 class RunLockedError(UserError, RuntimeError):
     """Another process is writing the run folder."""
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,3 +184,18 @@ def run_status(folder: Path, checkpoint_step: CheckpointReader | None = None) ->
 def status(root: Path, checkpoint_step: CheckpointReader | None = None) -> list[RunStatus]:
     """Every run folder under ``root`` with its state, sorted by path (``run_status``)."""
     return [run_status(folder, checkpoint_step) for folder in run_folders(root)]
+
+
+def status_lines(rows: list[RunStatus]) -> list[str]:
+    """``status``'s rows as aligned lines (path, step, last return, state and why), then one
+    line of totals per state."""
+    width = max((len(str(row.path)) for row in rows), default=0)
+    lines = []
+    for row in rows:
+        step = "-" if row.step is None else str(row.step)
+        mean = "-" if row.last_return is None else f"{row.last_return:.2f}"
+        lines.append(f"{row.path!s:<{width}}  step {step:>8}  return {mean:>6}  {row.state}"
+                     + (f" ({row.detail})" if row.detail else ""))
+    counts = Counter(row.state for row in rows)
+    return [*lines, f"{len(rows)} runs: "
+            + ", ".join(f"{counts[s]} {s}" for s in STATES if counts[s])]

@@ -38,7 +38,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from algos.algorithms import LoopConfig
+from algos.algorithms import WALL_CLOCK_DIAGNOSTICS, LoopConfig
 from algos.envs import EnvConfig, make_env, pack_states
 from algos.provenance.existing import check_run_folder
 from algos.provenance.runs import (
@@ -57,6 +57,9 @@ from algos.training.acting import epsilon_greedy, evaluate
 from algos.training.learner import DivergenceError
 from algos.training.progress import Progress
 
+__all__ = ["METRICS_COLUMNS", "WALL_CLOCK_COLUMNS", "WALL_CLOCK_DIAGNOSTICS", "Agent",
+           "LogsHook", "epsilon_at", "evaluation_steps", "train_run"]
+
 METRICS_COLUMNS = (
     "env_steps", "frames", "episodes", "updates", "epsilon",
     "eval_return_mean", "eval_return_std", "eval_episodes",
@@ -68,9 +71,8 @@ METRICS_COLUMNS = (
 ``steps_per_second`` the training speed since the previous evaluation, evaluation time excluded."""
 
 WALL_CLOCK_COLUMNS = ("wall_seconds", "steps_per_second")
-
-WALL_CLOCK_DIAGNOSTICS = ("bridge_search_ms",)
-"""Columns of ``diagnostics.csv`` that are timings, different between identical runs."""
+"""The wall-clock columns of ``metrics.csv``. Those of ``diagnostics.csv`` are each algorithm's
+own, declared in the registry: ``WALL_CLOCK_DIAGNOSTICS``, named here too."""
 
 LogsHook = Callable[[list[dict], list[dict]], None]
 """Called with every row of ``metrics.csv`` and of ``diagnostics.csv`` each time they are
@@ -78,7 +80,11 @@ written; it must change nothing (it sees the loop's own lists)."""
 
 
 class Agent(Protocol):
-    """What an algorithm gives the loop (``greedy_action`` makes it a ``Policy`` too)."""
+    """What an algorithm gives the loop (``greedy_action`` makes it a ``Policy`` too): the
+    contract of a new agent (docs/developing.md). Its ``take_diagnostics`` keys are its run's
+    ``diagnostics.csv`` columns, every one kept by the aggregate; those that are timings it
+    declares in its registry entry (``Algorithm.wall_clock``, gathered in
+    ``WALL_CLOCK_DIAGNOSTICS``)."""
 
     n_actions: int
     updates: int
