@@ -465,6 +465,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from algos.algorithms import ALGORITHMS, agent_class
     from algos.config import apply_overrides
     from algos.provenance.existing import config_dict, nothing_to_do, set_aside_if_stale
+    from algos.provenance.readers import read_run
     from algos.provenance.runs import RunDir
     from algos.training import live_view
 
@@ -485,7 +486,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         agent_inputs = _with_dataset(run_config, args.dataset)
     set_aside_if_stale(run, run_config)
     if run.finished():
-        run.verify()
+        read_run(run.root)
         nothing_to_do(run.root, "run already finished (summary.json present, its files "
                       "verified)")
         return 0
@@ -560,12 +561,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from algos.algorithms import ALGORITHMS, agent_class, revision, revision_label
     from algos.envs import EnvConfig, validate_env_config
     from algos.provenance.existing import config_dict, settings_differences
-    from algos.provenance.runs import RunDir, first_difference, read_csv_rows, read_json
+    from algos.provenance.readers import read_run
+    from algos.provenance.runs import RunDir, first_difference, read_csv_rows
     from algos.training.loop import WALL_CLOCK_COLUMNS, WALL_CLOCK_DIAGNOSTICS
 
     run = RunDir(args.run)
-    run.verify()
-    saved = read_json(run.config)
+    saved = read_run(run.root).config
     algo = saved.get("algo")
     if algo not in ALGORITHMS:
         raise UsageError(f"{run.config}: unknown algorithm {algo!r}")
@@ -630,6 +631,7 @@ def cmd_expert(args: argparse.Namespace) -> int:
         nothing_to_do,
         set_aside_if_stale,
     )
+    from algos.provenance.readers import read_expert_info
     from algos.provenance.runs import RunDir
 
     env_config = _env_config(args)
@@ -659,6 +661,7 @@ def cmd_expert(args: argparse.Namespace) -> int:
     else:
         set_aside_if_stale(run, run_config)
     if (out / "expert.json").exists():
+        read_expert_info(out)  # what is kept must read back (its seal)
         nothing_to_do(out, "expert already finished (expert.json present)")
         return 0
     _writable_folder(out, "--out")

@@ -49,7 +49,8 @@ import pandas as pd
 from algos.algorithms import revision_label
 from algos.errors import UserError
 from algos.evidence import stats
-from algos.provenance.verify import csv_problem, expert_info_problem
+from algos.provenance.readers import read_expert_info, read_run
+from algos.provenance.verify import csv_problem
 
 DIAGNOSTICS = ("inference_accuracy", "inference_effect_accuracy", "inferred_coverage",
                "knn_acceptance", "usable_share", "phi_mean", "delta_q_mean", "delta_mean",
@@ -95,19 +96,10 @@ def runs_by_folder(folders: list[Path]) -> list[RunRef]:
 
 
 def _read_config(folder: Path) -> dict:
-    from algos.provenance.runs import RunDir
-
     if not (folder / "summary.json").is_file():
         raise AggregateError(f"{folder}: not a finished run (no summary.json)")
-    RunDir(folder).verify()
-    try:
-        config = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError) as err:
-        raise AggregateError(f"{folder}: unreadable config.json ({err})") from None
-    if not isinstance(config, dict) or not all(key in config for key in ("algo", "game", "seed")):
-        raise AggregateError(f"{folder / 'config.json'}: not a run's config (it needs algo, game "
-                             "and seed)")
-    return config
+    # The reader of finished runs: seals, the run's identity, its rows on its schedule.
+    return read_run(folder).config
 
 
 def _started(folder: Path) -> str:
@@ -150,15 +142,9 @@ def _expert_scores(config: dict, experts: Path | None) -> dict:
     """The expert's and random policy's returns (and their spread) for a run's env."""
     info = None
     if experts is not None:
-        path = Path(experts) / config["game"] / "expert.json"
-        if path.is_file():
-            try:
-                info = json.loads(path.read_text())
-            except (OSError, ValueError) as err:
-                raise AggregateError(f"{path}: not valid JSON ({err})") from None
-            problem = expert_info_problem(info)
-            if problem:
-                raise AggregateError(f"{path}: {problem}")
+        folder = Path(experts) / config["game"]
+        if (folder / "expert.json").is_file():
+            info = read_expert_info(folder)  # its seal checked, as every reader of it does
     if info is not None:
         return {"expert_return": info["eval"]["return_mean"],
                 "expert_return_std": info["eval"]["return_std"],

@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -334,13 +334,21 @@ def sealed(data: dict) -> dict:
     return {**data, SEAL_KEY: json_seal(data)}
 
 
+def config_identity(config: dict) -> str:
+    """The identity of a run: the SHA-256 of its config as ``config.json`` holds it (keys
+    sorted). ``run.json`` records it (``config_sha256``) and every checkpoint carries it."""
+    canonical = json.dumps(json.loads(to_json(config)), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def read_description(path: Path, error: type[Exception], missing: str,
-                     unsealed_keys: Iterable[str],
+                     shipped: Collection[str],
                      check: Callable[[Any], str | None] | None = None) -> Any:
     """The description (a sealed JSON object) at ``path``. ``error`` with one line naming the
     file if it is absent (the message ``missing``), not JSON, failing ``check`` (what is wrong,
-    or None) or, where it is an object, not as its writer wrote it (``seal_problem``). What is
-    valid JSON but no object is returned, for the caller to name."""
+    or None) or, where it is an object, not as its writer wrote it (``seal_problem``; a file
+    without a seal must be one of ``shipped``, the SHA-256 of the files the repository shipped
+    before seals). What is valid JSON but no object is returned, for the caller to name."""
     if not path.is_file():
         raise error(missing)
     try:
@@ -348,22 +356,23 @@ def read_description(path: Path, error: type[Exception], missing: str,
     except ValueError as err:
         raise error(f"{path}: not valid JSON ({err})") from None
     problem = (check(info) if check else None) or (
-        seal_problem(info, unsealed_keys) if isinstance(info, dict) else None)
+        seal_problem(info, path, shipped) if isinstance(info, dict) else None)
     if problem:
         raise error(f"{path}: {problem}")
     return info
 
 
-def seal_problem(data: dict, unsealed_keys: Iterable[str]) -> str | None:
-    """What is wrong with a description read back, or None: a seal that differs from its
-    contents, or, with no seal (written before seals), a key its writer never wrote (a byte
-    changed in a key's name)."""
+def seal_problem(data: dict, path: Path, shipped: Collection[str]) -> str | None:
+    """What is wrong with the description ``data`` read back from ``path``, or None: a seal
+    that differs from its contents or, with no seal, a file that is not byte for byte one of
+    ``shipped`` (the files written before seals, ``before_seals``): a seal deleted, or an
+    unsealed file changed, is not taken for an old file."""
     if SEAL_KEY in data:
         if data[SEAL_KEY] != json_seal(data):
             return (f"its contents differ from its own checksum ({SEAL_KEY}): changed after it "
                     "was written")
         return None
-    unknown = sorted(set(data) - set(unsealed_keys))
-    if unknown:
-        return f"not written by this suite (unknown keys {', '.join(unknown)})"
+    if file_sha256(path) not in shipped:
+        return (f"no seal ({SEAL_KEY}), and not a file the repository shipped before seals "
+                "(algos/provenance/before_seals.py): changed, or its seal removed")
     return None
