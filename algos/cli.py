@@ -806,6 +806,7 @@ def cmd_check_dataset(args: argparse.Namespace) -> int:
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
     from algos.evidence.aggregate import aggregate, runs_by_folder, runs_from_manifest, write_tables
+    from algos.provenance.readers import check_nothing_lost, run_key
 
     if bool(args.manifest) == bool(args.runs):
         raise UsageError("give either RUN folders or --manifest")
@@ -818,6 +819,11 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     tables = aggregate(runs, experts=args.experts, last=args.last, reps=args.reps,
                        seed=args.seed, threshold=args.threshold, sweep=sweep,
                        experiment=experiment)
+    # An aggregate already at --out is never rebuilt from fewer runs without a word.
+    check_nothing_lost(args.out, {(r.env, r.algo, r.variant, int(r.seed))
+                                  for r in tables["scores"].itertuples()},
+                       {run_key(ref.folder): str(ref.folder) for ref in runs}
+                       if args.manifest else None)
     write_tables(tables, args.out, settings={"last": args.last, "threshold": args.threshold,
                                              "reps": args.reps, "seed": args.seed})
     iqm = tables["intervals"].query("metric == 'iqm'")
@@ -839,10 +845,14 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 def cmd_plot(args: argparse.Namespace) -> int:
     from algos.evidence.aggregate import read_tables
     from algos.evidence.plots import draw
+    from algos.provenance.runs import atomic_write_folder
 
     tables = read_tables(args.aggregate)  # checked whole before anything is written
-    _writable_folder(args.out, "--out")
-    paths = draw(tables, args.out, args.only)
+    paths: list[Path] = []
+    # Into a new folder that takes --out's place whole: an error or an interrupt leaves the
+    # figures there as they were. With --only, the other figures there are kept.
+    atomic_write_folder(args.out, lambda folder: paths.extend(draw(tables, folder, args.only)),
+                        keep=lambda name: bool(args.only))
     print(f"{args.out}: " + ", ".join(p.name for p in paths))
     return 0
 

@@ -392,24 +392,24 @@ def _adjust_along_budget(table: pd.DataFrame, curves: pd.DataFrame, method: str,
 
 def write_tables(tables: dict[str, pd.DataFrame], out: Path, settings: dict | None = None
                  ) -> None:
-    """Each table as ``out/{name}.csv``, atomically; ``settings`` (what the tables were made
-    with: ``last``, the evaluations a score is the mean of) go into the index."""
-    from algos.provenance.runs import atomic_write_text
+    """Each table as ``out/{name}.csv``, and ``settings`` (what the tables were made with:
+    ``last``, the evaluations a score is the mean of) into the index; all of them into a new
+    folder that takes ``out``'s place whole (its other files, the manifest, carried over), so
+    an error or an interrupt leaves ``out`` as it was (``runs.atomic_write_folder``)."""
+    from algos.provenance.runs import atomic_write_folder, atomic_write_text
 
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:  # a file of that name, say
-        raise AggregateError(f"--out {out}: cannot create this folder ({err.strerror})") from None
-    sealed = {}
-    for name, table in tables.items():
-        text = table.to_csv(index=False)
-        atomic_write_text(out / f"{name}.csv", text)
-        sealed[f"{name}.csv"] = hashlib.sha256(text.encode()).hexdigest()
-    # Last: it seals the tables, which plot and claims check against it (read_tables).
-    atomic_write_text(out / TABLES_INDEX, json.dumps({"tables": sealed,
-                                                      "settings": settings or {}},
-                                                     indent=2) + "\n")
+    def fill(folder: Path) -> None:
+        sealed = {}
+        for name, table in tables.items():
+            text = table.to_csv(index=False)
+            atomic_write_text(folder / f"{name}.csv", text)
+            sealed[f"{name}.csv"] = hashlib.sha256(text.encode()).hexdigest()
+        # Last: it seals the tables, which plot and claims check against it (read_tables).
+        atomic_write_text(folder / TABLES_INDEX, json.dumps({"tables": sealed,
+                                                             "settings": settings or {}},
+                                                            indent=2) + "\n")
+
+    atomic_write_folder(Path(out), fill, keep=lambda name: True)
 
 
 TABLES = ("scores", "curves", "diagnostics", "steps_to_threshold", "intervals",

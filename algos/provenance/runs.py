@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import fcntl
 import hashlib
 import io
@@ -19,6 +20,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -64,6 +66,80 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object],
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda f: f.write(text.encode()))
+
+
+class FolderError(UserError, OSError):
+    """A folder that ``atomic_write_folder`` cannot write: the message names it."""
+
+
+def atomic_write_folder(target: Path, fill: Callable[[Path], object],
+                        keep: Callable[[str], bool] = lambda name: False) -> None:
+    """Call ``fill(folder)`` on a new temporary folder beside ``target``, then put it in
+    ``target``'s place in one step; the files of the old ``target`` for which ``keep(name)`` is
+    true and that ``fill`` did not write are carried over first (mtimes kept).
+
+    Whatever happens before the swap (an error, Ctrl-C, a kill), ``target`` is left as it was:
+    the tools that rebuild committed folders (aggregates, figures) never leave them half
+    written or deleted. A temporary folder a killed writer left is removed at the next write.
+    """
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise FolderError(f"--out {target}: cannot create this folder (File exists)")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for stale in target.parent.glob(f".{target.name}.*.tmp"):
+            if stale.name.endswith(".old.tmp") and not target.exists():
+                os.replace(stale, target)  # killed between _swap_in's two renames
+            else:
+                shutil.rmtree(stale, ignore_errors=True)  # a killed writer's, never swapped in
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.",
+                                    suffix=".tmp"))
+    except OSError as err:
+        raise FolderError(f"--out {target}: cannot create this folder ({err.strerror})") \
+            from None
+    try:
+        os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp creates 0700; give the usual permissions
+        fill(tmp)
+        if target.is_dir():
+            for old in target.iterdir():
+                if old.is_file() and keep(old.name) and not (tmp / old.name).exists():
+                    shutil.copy2(old, tmp / old.name)
+        _swap_in(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # the old folder after a swap, else the new one
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    """Put folder ``new`` at ``target``, and the old ``target`` (if any) at ``new``: one
+    ``renameat2(RENAME_EXCHANGE)`` where the system has it (Linux), so that no moment is
+    without ``target``; elsewhere two renames."""
+    if target.is_dir() and _exchange(new, target):
+        return
+    if target.is_dir():
+        old = new.with_name(new.name.removesuffix(".tmp") + ".old.tmp")
+        os.replace(target, old)
+        os.replace(new, target)
+        os.replace(old, new)
+    else:
+        os.replace(new, target)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux's ``renameat2`` with ``RENAME_EXCHANGE``); False where
+    the system cannot."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_cwd, exchange = -100, 2  # AT_FDCWD, RENAME_EXCHANGE
+    done = renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), exchange) == 0
+    if not done and ctypes.get_errno() not in (errno.ENOSYS, errno.EINVAL):
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
+    return done
 
 
 def _jsonable(value: Any) -> Any:
