@@ -56,7 +56,11 @@ def set_aside(root: Path, path: str) -> bool:
     if len(parts) != 7 or parts[:2] != ("results", "runs") or parts[-1] not in (
             *RUN_FILES, "summary.json"):
         return False
-    committed = git(root, "show", f"HEAD:{path}", data=True)
+    shown = subprocess.run(["git", "show", f"HEAD:{path}"], cwd=root, capture_output=True,
+                           check=False)
+    if shown.returncode != 0:  # staged, never committed: no move of a committed run
+        return False
+    committed = shown.stdout
     stale = Path(root, "results", "stale", *parts[2:5])
     return any(moved.read_bytes() == committed
                for moved in stale.glob(f"{parts[5]}-*/{parts[6]}") if moved.is_file())
