@@ -3,8 +3,9 @@
 # make test-learning - the learning tests: claims over seeds, each a few minutes of training
 # make test-evidence - the committed runs: aggregates and claims recomputed, one run per algorithm
 #                 trained again and compared (docs/runs.md)
-# make stage-results - git add the evidence that exists: finished runs' small files, finished
-#                 experts, dataset descriptions, aggregates, figures (docs/runs.md)
+# make stage-results - git add the evidence that exists and reads back: finished runs' small
+#                 files, finished experts, dataset descriptions, aggregates, figures; never a
+#                 deletion (docs/runs.md)
 # make bench    - speed and memory benchmarks, JSON into benchmarks/out/
 # make all_figures - every experiment of the paper at the default scale (config/config.yaml)
 CORES ?= 2
@@ -40,24 +41,10 @@ test-learning: install
 test-evidence: install
 	$(PY) -m pytest -n $(CORES) --dist loadgroup --durations=15 -m evidence
 
-# Only what .gitignore lets through is staged (never checkpoints, replay memories, dataset arrays);
-# an unfinished run or expert is left out until it finishes.
+# algos/provenance/stage.py: only what .gitignore lets through, never a checkpoint or an
+# unfinished run, and only what reads back (seals); never a deletion.
 stage-results:
-	@for done in $$(find results/runs results/stale -name summary.json 2>/dev/null); do \
-		d=$$(dirname $$done); \
-		git add -- $$d/config.json $$d/metrics.csv $$d/diagnostics.csv $$d/run.json $$done; \
-	done
-	@for done in $$(find results/experts -maxdepth 2 -name expert.json 2>/dev/null); do \
-		d=$$(dirname $$done); git add -- $$done; \
-		[ ! -f $$d/policy.pt ] || git add -- $$d/policy.pt; \
-		[ ! -f $$d/train/summary.json ] || git add -- $$d/train/config.json \
-			$$d/train/metrics.csv $$d/train/diagnostics.csv $$d/train/run.json \
-			$$d/train/summary.json; \
-	done
-	@[ ! -d results/datasets ] || find results/datasets -name '*.json' -exec git add -- {} +
-	@[ ! -d results/aggregate ] || git add -- results/aggregate
-	@[ ! -d figures ] || git add -- figures
-	@git status --short -- results figures | grep -c '^[AM]' | xargs echo "staged files:"
+	@$(PY) -m algos stage
 
 bench: install
 	mkdir -p benchmarks/out

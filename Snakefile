@@ -46,10 +46,16 @@ localrules:
     claims,
 
 
+# The targets need the jobs' markers (never a committed file: aggregate.smk) and, for the
+# report, the figures and claims.csv where they exist.
 rule all_figures:
     input:
-        expand("figures/{experiment}", experiment=EXPERIMENTS),
-        "results/aggregate/claims.csv",
+        expand(rules.figures.output, experiment=EXPERIMENTS),
+        rules.claims.output,
+        [reported_figures(name) for name in EXPERIMENTS],
+        reported_claims(),
+    params:
+        captions=FIGURE_CAPTIONS,
     default_target: True
 
 
@@ -60,4 +66,7 @@ for _experiment in EXPERIMENTS:
         name:
             _experiment
         input:
-            f"figures/{_experiment}",
+            f"figures/{_experiment}/workflow.done",
+            reported_figures(_experiment),
+        params:
+            captions=FIGURE_CAPTIONS,

@@ -339,6 +339,22 @@ def _status_arguments(status: argparse.ArgumentParser) -> None:
                         help="a folder of run folders, or one run folder (default %(default)s)")
 
 
+def _stage_arguments(stage: argparse.ArgumentParser) -> None:
+    _describe(
+        stage, textwrap.fill(
+            "git add the evidence under ROOT's results/ and figures/: the small files of every "
+            "finished run and expert, the dataset descriptions, the aggregates and the figures "
+            "(never a checkpoint, a dataset's arrays or an unfinished run), once each reads "
+            "back: runs, experts and dataset descriptions against their seals and identity, "
+            "aggregates against tables.json. It never stages a deletion (but a run the train "
+            "command set aside under results/stale/). A problem is one line naming the file, "
+            "exit status 2, and nothing staged; else it prints what the next commit changes "
+            "there.", width=96),
+        "example:\n  python -m algos stage   (make stage-results)")
+    stage.add_argument("root", nargs="?", type=Path, default=Path("."), metavar="ROOT",
+                       help="the repository's work tree (default: here)")
+
+
 def _add_progress_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress-every", type=_positive_float, default=60.0, metavar="S",
                         help="without a terminal (logs, SLURM), a progress line every S seconds "
@@ -555,6 +571,16 @@ def cmd_claims(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stage(args: argparse.Namespace) -> int:
+    from algos.provenance.stage import stage
+
+    counts = stage(args.root)
+    print(f"staged files: {sum(counts.values())} ("
+          + ", ".join(f"{counts[kind]} {kind}" for kind in ("added", "modified", "deleted"))
+          + ")")
+    return 0
+
+
 @dataclass(frozen=True)
 class Command:
     """One command of the command line: its one-line help, what adds its arguments (and its
@@ -590,6 +616,8 @@ COMMANDS = {
     "status": Command("list the run folders under a folder: step, last return, and state "
                       "(finished, resumable, stale, broken, running)", _status_arguments,
                       cmd_status),
+    "stage": Command("git add the evidence that reads back (make stage-results); never a "
+                     "deletion", _stage_arguments, cmd_stage),
 }
 
 

@@ -38,6 +38,7 @@ from algos.provenance.existing import (
     rerun_of,
     set_aside_if_stale,
 )
+from algos.provenance.readers import read_expert_info, read_run
 from algos.provenance.runs import RunDir, first_difference, read_csv_rows, writable_folder
 from algos.training import live_view
 from algos.training.learner import configure_torch
@@ -101,7 +102,7 @@ def train(algo: str, env_config: EnvConfig, seed: int, steps: int, out: Path, *,
     data = load_for_run(dataset, run_config) if dataset is not None else None
     set_aside_if_stale(run, run_config)
     if run.finished():
-        run.verify()
+        read_run(run.root)
         nothing_to_do(run.root, "run already finished (summary.json present, its files "
                       "verified)")
         return None
@@ -192,6 +193,7 @@ def train_expert(env_config: EnvConfig, seed: int, steps: int | None, out: Path,
     # as it is. An unfinished one of older code trains anew.
     if (out / "expert.json").exists():
         check_run_folder(run, run_config, ignore_revision=True)
+        read_expert_info(out)  # what is kept must read back (its seal)
         nothing_to_do(out, "expert already finished (expert.json present)")
         return None
     set_aside_if_stale(run, run_config)

@@ -8,7 +8,8 @@ import pytest
 
 from algos.data.datasets import DatasetError, checksum, info_path, load_dataset, make_dataset
 from algos.envs import EnvConfig, make_env, unpack_states
-from algos.provenance.runs import SEAL_KEY
+from algos.provenance import before_seals
+from algos.provenance.runs import SEAL_KEY, file_sha256
 from algos.training.acting import UniformRandomPolicy
 from algos.training.checkpoint import read_checkpoint
 from conftest import cli, random_expert_dataset
@@ -44,8 +45,10 @@ def test_maze_datasets_split_terminations_from_time_limits(tmp_path):
     assert data.truncated.any() and not (data.dones & data.truncated).any()
 
 
-def _as_format_1(path):
-    """Rewrite a dataset as the first format wrote it: no ``truncated`` array."""
+def _as_format_1(path, monkeypatch):
+    """Rewrite a dataset as the first format wrote it: no ``truncated`` array, no seal; and
+    take it for a description the repository shipped before seals (only those are read
+    without one)."""
     with np.load(path) as data:
         arrays = {k: data[k] for k in data.files if k != "truncated"}
     np.savez(path, **arrays)
@@ -54,17 +57,19 @@ def _as_format_1(path):
     del info["arrays"]["truncated"]
     del info[SEAL_KEY]  # format 1 had no seal
     info_path(path).write_text(json.dumps(info))
+    monkeypatch.setattr(before_seals, "DATASET_DESCRIPTIONS",
+                        before_seals.DATASET_DESCRIPTIONS | {file_sha256(info_path(path))})
 
 
-def test_format_1_datasets_load_for_minatar_and_are_refused_for_mazes(tmp_path):
+def test_format_1_datasets_load_for_minatar_and_are_refused_for_mazes(tmp_path, monkeypatch):
     minatar = random_expert_dataset(tmp_path / "breakout.npz", size=500)
-    _as_format_1(minatar)
+    _as_format_1(minatar, monkeypatch)
     data = load_dataset(minatar)
     assert not data.truncated.any() and data.dones.any()  # MinAtar has no time limit
     maze = tmp_path / "maze.npz"
     make_dataset(UniformRandomPolicy(4, 0), EnvConfig("grid_maze_small", action_set="cardinal"),
                  size=500, seed=0, epsilon=0.0, out=maze, expert_dir=tmp_path,
                  expert_info={"kind": "random"}, record_effects=False)
-    _as_format_1(maze)
+    _as_format_1(maze, monkeypatch)
     with pytest.raises(DatasetError, match="format-1 maze dataset"):
         load_dataset(maze)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from algos.algorithms import SHARED_REVISION
-from algos.provenance.runs import RunDir, atomic_write_json
+from algos.provenance.runs import RunDir, atomic_write_json, config_identity
 from conftest import cli, metrics_without_wall_clock, train_args
 
 pytestmark = pytest.mark.xdist_group("verify")
@@ -21,13 +21,18 @@ def finished(tmp_path_factory):
 
 
 def _copy(run, tmp_path, edit_file: str, edit) -> RunDir:
-    """A copy of ``run`` with one file edited and sealed again (as a forger would)."""
+    """A copy of ``run`` with one file edited and sealed again, as a writer that wrote it so
+    would (an edited config.json is also the identity in run.json)."""
     copy = RunDir(tmp_path / "copy")
     copy.root.mkdir()
     for name in ("config.json", "metrics.csv", "diagnostics.csv", "run.json"):
         (copy.root / name).write_bytes((run / name).read_bytes())
     path = copy.root / edit_file
     path.write_text(edit(path.read_text()))
+    if edit_file == "config.json":
+        info = json.loads(copy.run_info.read_text())
+        info["config_sha256"] = config_identity(json.loads(path.read_text()))
+        atomic_write_json(copy.run_info, info)
     summary = json.loads((run / "summary.json").read_text())
     atomic_write_json(copy.summary, {**summary, "files": copy.checksums()})
     return copy

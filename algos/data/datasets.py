@@ -52,6 +52,7 @@ from algos.envs import (
     state_shape,
 )
 from algos.errors import UserError
+from algos.provenance import before_seals
 from algos.provenance.existing import nothing_to_do, refuse_if_different
 from algos.provenance.runs import (
     atomic_write,
@@ -77,15 +78,6 @@ ARRAYS: dict[str, str] = {
 DESCRIPTION_KEYS: dict[str, type] = {"game": str, "size": int, "arrays": dict, "sha256": str,
                                      "state_shape": list, "expert": dict}
 """What a dataset description must hold for learning code (and their types)."""
-
-
-DESCRIPTION_FIELDS = (
-    "format", "game", "size", "episodes", "complete_episodes", "last_episode_complete",
-    "expert_return_mean", "expert_return_std", "seed", "epsilon", "env", "state_shape", "arrays",
-    "sha256", "actions_file", "actions_sha256", "effects_file", "effects_sha256", "expert",
-    "rollout_seconds", "transitions_per_second", "created", "provenance")
-"""Every key a description is written with (its seal aside): one written before seals must
-have no other (``runs.seal_problem``)."""
 
 
 class DatasetError(UserError, ValueError):
@@ -238,7 +230,7 @@ def _write_arrays(out: Path, arrays: dict, hidden: dict, record_effects: bool,
 def arrays_missing(out: Path) -> bool:
     """Whether a described dataset (``nN.json`` present) lacks one of its array files: a
     committed description whose arrays are regenerated (``restore_dataset``)."""
-    info = _read_info(out)
+    info = read_info(out)
     files = [Path(out), actions_path(out)] + ([effects_path(out)] if info.get("effects_file")
                                               else [])
     return not all(f.is_file() for f in files)
@@ -249,7 +241,7 @@ def restore_dataset(policy: Policy, env_config: EnvConfig, out: Path, progress=N
     expert, seed, size, epsilon), and write them only if their checksums are the described
     ones: the description (committed) is the proof of what the arrays must be. Returns it."""
     out = Path(out)
-    info = _read_info(out)
+    info = read_info(out)
     if info.get("format") != FORMAT:
         raise DatasetError(f"{info_path(out)}: a description of format {info.get('format')}, "
                            f"this code makes format {FORMAT}; move it away to make a new one")
@@ -279,7 +271,7 @@ def differences_from_existing(out: Path, *, size: int, seed: int, epsilon: float
     retrained expert in the same folder is a difference."""
     if not info_path(out).is_file():
         return None
-    info = _read_info(out)
+    info = read_info(out)
     if not isinstance(info, dict):
         raise DatasetError(f"{info_path(out)}: not a dataset description; move it away")
     expert = info.get("expert") or {}
@@ -386,11 +378,14 @@ class StateOnlyDataset:
                                f"environment's are {tuple(state_shape)}")
 
 
-def _read_info(path: Path) -> Any:
+def read_info(path: Path) -> Any:
+    """The description of the dataset ``path`` (``nN.npz``, or ``nN.json`` itself), checked
+    against its seal (one without a seal must be a description the repository shipped before
+    seals, ``before_seals``): the one reader of dataset descriptions."""
     meta = info_path(path)
     return read_description(
         meta, DatasetError, f"{meta}: missing (every dataset file has its description beside it)",
-        DESCRIPTION_FIELDS)
+        before_seals.DATASET_DESCRIPTIONS)
 
 
 def load_dataset(path: Path, game: str | None = None) -> StateOnlyDataset:
@@ -405,7 +400,7 @@ def load_dataset(path: Path, game: str | None = None) -> StateOnlyDataset:
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: no such dataset file")
-    info = _read_info(path)
+    info = read_info(path)
     described = info.get("arrays") if isinstance(info, dict) else None
     if not isinstance(described, dict) or not all(
             isinstance(info.get(k), t) for k, t in DESCRIPTION_KEYS.items()):
@@ -458,7 +453,7 @@ def load_dataset(path: Path, game: str | None = None) -> StateOnlyDataset:
 
 
 def _load_hidden(path: Path, file: Path, key: str, what: str) -> np.ndarray:
-    info = _read_info(path)
+    info = read_info(path)
     if not file.is_file():
         raise DatasetError(f"{file}: the {what} file is missing")
     try:
@@ -497,7 +492,7 @@ def inference_scorer(path: Path, action_ids: tuple[int, ...]) -> InferenceScorer
     ``inferred_count``.
     """
     true_actions = load_true_actions(path).astype(np.int64)
-    effects = (load_action_effects(path).astype(np.int64) if _read_info(path).get("effects_file")
+    effects = (load_action_effects(path).astype(np.int64) if read_info(path).get("effects_file")
                else None)
     ids = np.asarray(action_ids, dtype=np.int64)
 

@@ -27,18 +27,16 @@ import torch
 
 from algos.algorithms import LoopConfig
 from algos.envs import EnvConfig, ShortestPathExpert, make_env, validate_env_config
-from algos.errors import UserError
 from algos.provenance.existing import differences, nothing_to_do, refuse_if_different
+from algos.provenance.readers import ExpertError, read_expert_info
 from algos.provenance.runs import (
     atomic_write,
     atomic_write_json,
     file_sha256,
     now,
     provenance,
-    read_description,
     sealed,
 )
-from algos.provenance.verify import EXPERT_KEYS, expert_info_problem
 from algos.seeds import Stream, child_seed
 from algos.training.acting import Policy, UniformRandomPolicy, evaluate
 from algos.training.learner import StateDecoder
@@ -56,10 +54,6 @@ published curve predates the oxygen fix of minatar 1.0.11."""
 SCRIPTED_EXPERTS: dict[str, Callable[[EnvConfig], Policy]] = {"planner": ShortestPathExpert}
 """Scripted expert name -> factory taking the environment config. ``planner``: the mazes'
 shortest-path expert (``envs.ShortestPathExpert``), with the expert's own action set."""
-
-
-class ExpertError(UserError, ValueError):
-    """A missing or unreadable expert folder."""
 
 
 class DQNExpert:
@@ -137,10 +131,7 @@ def load_expert(directory: Path) -> tuple[Policy, dict]:
     """The expert in ``directory`` and its ``expert.json``; ``ExpertError`` if it is not there."""
     directory = Path(directory)
     info_path = directory / "expert.json"
-    info = read_description(
-        info_path, ExpertError,
-        f"{directory}: no expert.json (train one with python -m algos expert)", EXPERT_KEYS,
-        check=expert_info_problem)
+    info = read_expert_info(directory)
     if info.get("kind") == "dqn":
         policy = directory / str(info.get("policy_file", "policy.pt"))
         # An expert.json of before the checksum (the committed experts) has none to check.

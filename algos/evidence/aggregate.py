@@ -51,7 +51,8 @@ import pandas as pd
 from algos.algorithms import REFERENCE, WALL_CLOCK_DIAGNOSTICS, revision_label
 from algos.errors import UserError
 from algos.evidence import stats
-from algos.provenance.verify import csv_problem, expert_info_problem
+from algos.provenance.readers import check_nothing_lost, read_expert_info, read_run, run_key
+from algos.provenance.verify import csv_problem
 
 RUN_KEYS = ["method", "algo", "variant", "env", "seed"]
 
@@ -90,19 +91,10 @@ def runs_by_folder(folders: list[Path]) -> list[RunRef]:
 
 
 def _read_config(folder: Path) -> dict:
-    from algos.provenance.runs import RunDir
-
     if not (folder / "summary.json").is_file():
         raise AggregateError(f"{folder}: not a finished run (no summary.json)")
-    RunDir(folder).verify()
-    try:
-        config = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError) as err:
-        raise AggregateError(f"{folder}: unreadable config.json ({err})") from None
-    if not isinstance(config, dict) or not all(key in config for key in ("algo", "game", "seed")):
-        raise AggregateError(f"{folder / 'config.json'}: not a run's config (it needs algo, game "
-                             "and seed)")
-    return config
+    # The reader of finished runs: seals, the run's identity, its rows on its schedule.
+    return read_run(folder).config
 
 
 def _started(folder: Path) -> str:
@@ -145,15 +137,9 @@ def _expert_scores(config: dict, experts: Path | None) -> dict:
     """The expert's and random policy's returns (and their spread) for a run's env."""
     info = None
     if experts is not None:
-        path = Path(experts) / config["game"] / "expert.json"
-        if path.is_file():
-            try:
-                info = json.loads(path.read_text())
-            except (OSError, ValueError) as err:
-                raise AggregateError(f"{path}: not valid JSON ({err})") from None
-            problem = expert_info_problem(info)
-            if problem:
-                raise AggregateError(f"{path}: {problem}")
+        folder = Path(experts) / config["game"]
+        if (folder / "expert.json").is_file():
+            info = read_expert_info(folder)  # its seal checked, as every reader of it does
     if info is not None:
         return {"expert_return": info["eval"]["return_mean"],
                 "expert_return_std": info["eval"]["return_std"],
@@ -309,6 +295,11 @@ def aggregate_into(out: Path, runs: list[Path] | None = None, manifest: Path | N
     else:
         refs = runs_by_folder(runs)
     tables = aggregate(refs, sweep=sweep, experiment=experiment, **settings)
+    # An aggregate already at ``out`` is never rebuilt from fewer runs without a word.
+    check_nothing_lost(out, {(r.env, r.algo, r.variant, int(r.seed))
+                             for r in tables["scores"].itertuples()},
+                       {run_key(ref.folder): str(ref.folder) for ref in refs}
+                       if manifest else None)
     write_tables(tables, out, settings={key: settings[key]
                                         for key in ("last", "threshold", "reps", "seed")})
     return tables, len(refs)
@@ -451,24 +442,24 @@ def _adjust_along_budget(table: pd.DataFrame, curves: pd.DataFrame, method: str,
 
 def write_tables(tables: dict[str, pd.DataFrame], out: Path, settings: dict | None = None
                  ) -> None:
-    """Each table as ``out/{name}.csv``, atomically; ``settings`` (what the tables were made
-    with: ``last``, the evaluations a score is the mean of) go into the index."""
-    from algos.provenance.runs import atomic_write_text
+    """Each table as ``out/{name}.csv``, and ``settings`` (what the tables were made with:
+    ``last``, the evaluations a score is the mean of) into the index; all of them into a new
+    folder that takes ``out``'s place whole (its other files, the manifest, carried over), so
+    an error or an interrupt leaves ``out`` as it was (``runs.atomic_write_folder``)."""
+    from algos.provenance.runs import atomic_write_folder, atomic_write_text
 
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:  # a file of that name, say
-        raise AggregateError(f"--out {out}: cannot create this folder ({err.strerror})") from None
-    sealed = {}
-    for name, table in tables.items():
-        text = table.to_csv(index=False)
-        atomic_write_text(out / f"{name}.csv", text)
-        sealed[f"{name}.csv"] = hashlib.sha256(text.encode()).hexdigest()
-    # Last: it seals the tables, which plot and claims check against it (read_tables).
-    atomic_write_text(out / TABLES_INDEX, json.dumps({"tables": sealed,
-                                                      "settings": settings or {}},
-                                                     indent=2) + "\n")
+    def fill(folder: Path) -> None:
+        sealed = {}
+        for name, table in tables.items():
+            text = table.to_csv(index=False)
+            atomic_write_text(folder / f"{name}.csv", text)
+            sealed[f"{name}.csv"] = hashlib.sha256(text.encode()).hexdigest()
+        # Last: it seals the tables, which plot and claims check against it (read_tables).
+        atomic_write_text(folder / TABLES_INDEX, json.dumps({"tables": sealed,
+                                                             "settings": settings or {}},
+                                                            indent=2) + "\n")
+
+    atomic_write_folder(Path(out), fill, keep=lambda name: True)
 
 
 TABLES = ("scores", "curves", "diagnostics", "steps_to_threshold", "intervals",

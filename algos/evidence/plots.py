@@ -23,7 +23,7 @@ from algos.algorithms import ALGORITHMS, with_trait
 from algos.evidence.aggregate import read_tables
 from algos.evidence.figures import FIGURES, figures_for
 from algos.evidence.stats import aggregated_envs
-from algos.provenance.runs import atomic_write, writable_folder
+from algos.provenance.runs import atomic_write, atomic_write_folder
 
 # 250000 -> "250K": full step counts run into each other under a panel's ticks.
 STEPS = FuncFormatter(
@@ -522,5 +522,9 @@ def draw_folder(aggregate: Path, out: Path, only: list[str] | None = None) -> li
     """``draw`` the tables of the aggregate folder ``aggregate`` (each checked whole first,
     ``read_tables``) into folder ``out``."""
     tables = read_tables(aggregate)  # checked whole before anything is written
-    writable_folder(out, "--out")
-    return draw(tables, Path(out), only)
+    paths: list[Path] = []
+    # Into a new folder that takes ``out``'s place whole: an error or an interrupt leaves the
+    # figures there as they were. With ``only``, the other figures there are kept.
+    atomic_write_folder(Path(out), lambda folder: paths.extend(draw(tables, folder, only)),
+                        keep=lambda name: bool(only))
+    return [Path(out) / path.name for path in paths]

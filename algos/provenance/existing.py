@@ -138,8 +138,9 @@ class Rerun:
 def rerun_of(run: RunDir) -> Rerun:
     """The finished ``run``'s settings, read from its ``config.json`` (the run's files checked
     against their seals first); ``RerunError`` where this code cannot train it again."""
-    run.verify()
-    saved = read_json(run.config)
+    from algos.provenance.readers import read_run
+
+    saved = read_run(run.root).config
     algo = saved.get("algo")
     if algo not in ALGORITHMS:
         raise RerunError(f"{run.config}: unknown algorithm {algo!r}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import fcntl
 import hashlib
 import io
@@ -19,11 +20,12 @@ import json
 import os
 import platform
 import resource
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -71,6 +73,81 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object],
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda f: f.write(text.encode()))
+
+
+class FolderError(UserError, OSError):
+    """A folder that cannot be created or written (``writable_folder``,
+    ``atomic_write_folder``): the message names it."""
+
+
+def atomic_write_folder(target: Path, fill: Callable[[Path], object],
+                        keep: Callable[[str], bool] = lambda name: False) -> None:
+    """Call ``fill(folder)`` on a new temporary folder beside ``target``, then put it in
+    ``target``'s place in one step; the files of the old ``target`` for which ``keep(name)`` is
+    true and that ``fill`` did not write are carried over first (mtimes kept).
+
+    Whatever happens before the swap (an error, Ctrl-C, a kill), ``target`` is left as it was:
+    the tools that rebuild committed folders (aggregates, figures) never leave them half
+    written or deleted. A temporary folder a killed writer left is removed at the next write.
+    """
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise FolderError(f"--out {target}: cannot create this folder (File exists)")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for stale in target.parent.glob(f".{target.name}.*.tmp"):
+            if stale.name.endswith(".old.tmp") and not target.exists():
+                os.replace(stale, target)  # killed between _swap_in's two renames
+            else:
+                shutil.rmtree(stale, ignore_errors=True)  # a killed writer's, never swapped in
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.",
+                                    suffix=".tmp"))
+    except OSError as err:
+        raise FolderError(f"--out {target}: cannot create this folder ({err.strerror})") \
+            from None
+    try:
+        os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp creates 0700; give the usual permissions
+        fill(tmp)
+        if target.is_dir():
+            for old in target.iterdir():
+                if old.is_file() and keep(old.name) and not (tmp / old.name).exists():
+                    shutil.copy2(old, tmp / old.name)
+        _swap_in(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # the old folder after a swap, else the new one
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    """Put folder ``new`` at ``target``, and the old ``target`` (if any) at ``new``: one
+    ``renameat2(RENAME_EXCHANGE)`` where the system has it (Linux), so that no moment is
+    without ``target``; elsewhere two renames."""
+    if target.is_dir() and _exchange(new, target):
+        return
+    if target.is_dir():
+        old = new.with_name(new.name.removesuffix(".tmp") + ".old.tmp")
+        os.replace(target, old)
+        os.replace(new, target)
+        os.replace(old, new)
+    else:
+        os.replace(new, target)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux's ``renameat2`` with ``RENAME_EXCHANGE``); False where
+    the system cannot."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_cwd, exchange = -100, 2  # AT_FDCWD, RENAME_EXCHANGE
+    done = renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), exchange) == 0
+    if not done and ctypes.get_errno() not in (errno.ENOSYS, errno.EINVAL):
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
+    return done
 
 
 def _jsonable(value: Any) -> Any:
@@ -238,10 +315,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-class FolderError(UserError, OSError):
-    """A folder that cannot be created or written."""
-
-
 def writable_folder(path: Path, what: str) -> Path:
     """Create folder ``path`` (with its parents) or say in one line why it cannot be; ``what``
     names it for the user (the option that gave it: ``--out``)."""
@@ -393,13 +466,21 @@ def sealed(data: dict) -> dict:
     return {**data, SEAL_KEY: json_seal(data)}
 
 
+def config_identity(config: dict) -> str:
+    """The identity of a run: the SHA-256 of its config as ``config.json`` holds it (keys
+    sorted). ``run.json`` records it (``config_sha256``) and every checkpoint carries it."""
+    canonical = json.dumps(json.loads(to_json(config)), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def read_description(path: Path, error: type[Exception], missing: str,
-                     unsealed_keys: Iterable[str],
+                     shipped: Collection[str],
                      check: Callable[[Any], str | None] | None = None) -> Any:
     """The description (a sealed JSON object) at ``path``. ``error`` with one line naming the
     file if it is absent (the message ``missing``), not JSON, failing ``check`` (what is wrong,
-    or None) or, where it is an object, not as its writer wrote it (``seal_problem``). What is
-    valid JSON but no object is returned, for the caller to name."""
+    or None) or, where it is an object, not as its writer wrote it (``seal_problem``; a file
+    without a seal must be one of ``shipped``, the SHA-256 of the files the repository shipped
+    before seals). What is valid JSON but no object is returned, for the caller to name."""
     if not path.is_file():
         raise error(missing)
     try:
@@ -407,22 +488,23 @@ def read_description(path: Path, error: type[Exception], missing: str,
     except ValueError as err:
         raise error(f"{path}: not valid JSON ({err})") from None
     problem = (check(info) if check else None) or (
-        seal_problem(info, unsealed_keys) if isinstance(info, dict) else None)
+        seal_problem(info, path, shipped) if isinstance(info, dict) else None)
     if problem:
         raise error(f"{path}: {problem}")
     return info
 
 
-def seal_problem(data: dict, unsealed_keys: Iterable[str]) -> str | None:
-    """What is wrong with a description read back, or None: a seal that differs from its
-    contents, or, with no seal (written before seals), a key its writer never wrote (a byte
-    changed in a key's name)."""
+def seal_problem(data: dict, path: Path, shipped: Collection[str]) -> str | None:
+    """What is wrong with the description ``data`` read back from ``path``, or None: a seal
+    that differs from its contents or, with no seal, a file that is not byte for byte one of
+    ``shipped`` (the files written before seals, ``before_seals``): a seal deleted, or an
+    unsealed file changed, is not taken for an old file."""
     if SEAL_KEY in data:
         if data[SEAL_KEY] != json_seal(data):
             return (f"its contents differ from its own checksum ({SEAL_KEY}): changed after it "
                     "was written")
         return None
-    unknown = sorted(set(data) - set(unsealed_keys))
-    if unknown:
-        return f"not written by this suite (unknown keys {', '.join(unknown)})"
+    if file_sha256(path) not in shipped:
+        return (f"no seal ({SEAL_KEY}), and not a file the repository shipped before seals "
+                "(algos/provenance/before_seals.py): changed, or its seal removed")
     return None

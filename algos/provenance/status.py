@@ -21,12 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from algos.algorithms import ALGORITHMS, revision, revision_label
+from algos.provenance.readers import read_run
 from algos.provenance.runs import RUN_FILES, RunDir, RunFileError, read_json
 
 STATES = {
     "running": "a trainer holds the folder's lock now (its PID is in .lock); the step is the "
                "last evaluation it wrote",
-    "finished": "summary.json is there and every file it seals matches its checksum",
+    "finished": "summary.json is there, every file it seals matches its checksum, run.json's "
+                "identity is config.json's and its rows are its evaluations "
+                "(provenance.readers.read_run)",
     "resumable": "not finished, with a checkpoint: the same train command (or the workflow) "
                  "goes on from the checkpoint's step",
     "started": "not finished and no checkpoint yet: training it again starts from step 0",
@@ -153,7 +156,7 @@ def run_status(folder: Path, checkpoint_step: CheckpointReader | None = None) ->
         return row("running", f"PID {holder} holds its lock")
     if run.finished():
         try:
-            run.verify()
+            read_run(run.root)
         except RunFileError as err:
             return row("broken", str(err).removeprefix(f"{run.root}/"))
         config, problem = _read_config(run)

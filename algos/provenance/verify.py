@@ -14,11 +14,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-EXPERT_KEYS = ("kind", "game", "env", "seed", "eval", "random", "policy_file", "policy_sha256",
-               "train_run", "steps_trained", "stopped_early", "stop_fraction", "reference_score",
-               "target_return", "name", "created", "provenance", "note")
-"""The keys of an ``expert.json`` written before its seal (``runs.seal_problem``)."""
-
 ENV_KEYS = ("game", "action_set", "sticky_action_prob", "difficulty_ramping")
 """What an expert's ``env`` must hold to rebuild its environment."""
 

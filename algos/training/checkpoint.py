@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,13 @@ import numpy as np
 import torch
 
 from algos.errors import RunFailure
-from algos.provenance.runs import ResumeError, RunDir, atomic_write, read_json, to_json
+from algos.provenance.runs import (
+    ResumeError,
+    RunDir,
+    atomic_write,
+    config_identity,
+    read_json,
+)
 
 
 class CheckpointError(RunFailure, RuntimeError):
@@ -63,10 +68,9 @@ HEADER_SIZE = len(_checkpoint_header("", ""))
 
 
 def run_identity(run_config: dict) -> str:
-    """The identity of a run: the SHA-256 of its config as ``config.json`` holds it (keys
-    sorted), which every checkpoint of the run carries."""
-    canonical = json.dumps(json.loads(to_json(run_config)), sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """The identity of a run (``runs.config_identity``), which every checkpoint of the run
+    carries."""
+    return config_identity(run_config)
 
 
 class _HashingWriter:

@@ -41,6 +41,7 @@ import torch
 from algos.algorithms import WALL_CLOCK_DIAGNOSTICS, LoopConfig
 from algos.envs import EnvConfig, make_env, pack_states
 from algos.provenance.existing import check_run_folder
+from algos.provenance.readers import evaluation_steps  # the schedule readers check runs by
 from algos.provenance.runs import (
     ResumeError,
     RunDir,
@@ -129,11 +130,6 @@ def _set_rng_states(states: dict) -> None:
     random.setstate(states["python"])
     np.random.set_state(states["numpy"])
     torch.set_rng_state(states["torch"])
-
-
-def evaluation_steps(total_steps: int, eval_every: int) -> list[int]:
-    """The steps a run of ``total_steps`` evaluates at: 0, every ``eval_every``, and the end."""
-    return sorted({0, total_steps, *range(eval_every, total_steps + 1, eval_every)})
 
 
 class _Trainer:

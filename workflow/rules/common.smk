@@ -6,6 +6,7 @@ start, and so are the claims of config/claims.yaml against them.
 """
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -17,9 +18,13 @@ import snakemake.exceptions
 from snakemake.exceptions import WorkflowError
 
 from algos.algorithms import ALGORITHMS
+from algos.data.datasets import read_info
+from algos.errors import UserError
 from algos.evidence import claims_file
 from algos.evidence.experiments import PlanError, only_finished, plan
 from algos.evidence.figures import FIGURES, figures_for
+from algos.provenance.readers import read_expert_info, read_run, run_key, unplanned_scored
+from algos.provenance.runs import atomic_write_text
 
 # Jobs run the `python` of the environment that runs Snakemake (a job on a SLURM node parses
 # this file again, with the same Python): its folder goes first on the jobs' PATH.
@@ -144,6 +149,51 @@ def experiment_experts(wildcards) -> list[str]:
             for env in sorted(EXPERIMENTS[wildcards.experiment].envs)]
 
 
+def aggregate_marker(name: str) -> str:
+    """The aggregate job's output: a marker, never the committed tables (aggregate.smk)."""
+    return f"results/aggregate/{name}/workflow.done"
+
+
+def made_from_aggregate(name: str) -> list[str]:
+    """The markers of what is made from experiment ``name``'s aggregate: its figures' and the
+    claims'. A job that remakes the aggregate removes them first, so that, interrupted, it is
+    redone on restart: Snakemake does not remake a missing file while what was made from it is
+    there."""
+    return [f"figures/{name}/workflow.done", "results/aggregate/claims.done"]
+
+
+def forget(name: str) -> None:
+    """Remove every marker of experiment ``name`` from its manifest on (and the claims'), so
+    that the next workflow makes them all again."""
+    for marker in (f"results/aggregate/{name}/manifest.done", aggregate_marker(name),
+                   *made_from_aggregate(name)):
+        Path(marker).unlink(missing_ok=True)
+
+
+FIGURE_CAPTIONS = {name: figure.caption for name, figure in FIGURES.items()}
+"""Each figure's caption, for the report (workflow/report/figure.rst reads it by name)."""
+
+
+def reported_figures(name: str) -> list:
+    """Experiment ``name``'s figures folder, flagged for the report (--report), where it exists.
+    An input of the targets, not the figures job's output: an output is what Snakemake deletes
+    when its job fails, and the figures are committed."""
+    folder = Path("figures") / name
+    if not folder.is_dir():
+        return []
+    return [report(str(folder), patterns=["{figure}.png"], category=name,
+                   caption=str(Path(workflow.basedir) / "workflow" / "report" / "figure.rst"))]
+
+
+def reported_claims() -> list:
+    """claims.csv, flagged for the report, where it exists (as ``reported_figures``)."""
+    table = Path("results/aggregate/claims.csv")
+    if not table.is_file():
+        return []
+    return [report(str(table), category="Claims of the paper",
+                   caption=str(Path(workflow.basedir) / "workflow" / "report" / "claims.rst"))]
+
+
 def experiment_figures(name: str) -> list[str]:
     """The names of the figures that apply to experiment ``name`` (what ``plot`` draws)."""
     experiment = EXPERIMENTS[name]
@@ -157,29 +207,70 @@ def manifest_json(manifest: dict) -> str:
 
 def refresh_manifests() -> None:
     """Rewrite, at the workflow's start, each manifest on disk that is not the config's plan (a
-    method added to an experiment, say): its newer file then reruns the aggregate. Snakemake
-    reruns a job whose params changed only from its own metadata, which a fresh clone lacks for
-    the committed manifests, and it does not remake an intermediate file while what was made
-    from it is there: the new method was trained and left out of its aggregate. A manifest is
-    made from the config alone, so a dry run rewrites it too (and then shows the aggregate it
-    reruns): at parse time Snakemake does not yet say whether it is a dry run."""
+    method added to an experiment, say), and forget its experiment's markers, so that it is
+    aggregated again. Snakemake reruns a job whose params changed only from its own metadata,
+    which a fresh clone lacks for the committed manifests: the new method was once trained and
+    left out of its aggregate. A manifest is made from the config alone, so a dry run rewrites
+    it too (and then shows the aggregate it reruns): at parse time Snakemake does not yet say
+    whether it is a dry run. A committed aggregate that scores runs the config no longer plans
+    is named: rebuilt, it leaves them out."""
     for name, experiment in PLANNED.items():
         path = Path(f"results/aggregate/{name}/manifest.json")
         planned = manifest_json(experiment.manifest())
         if path.is_file() and path.read_text() != planned:
-            path.write_text(planned)
+            atomic_write_text(path, planned)
+            forget(name)
             print(f"{path}: rewritten to the config's plan; {name} is aggregated again",
                   file=sys.stderr)
+        gone = unplanned_scored(path.parent, {run_key(run.folder) for run in experiment.runs})
+        if gone:
+            print(f"{path.parent}: its aggregate scores {len(gone)} runs the config no longer "
+                  f"plans ({', '.join(gone)}); rebuilt, it leaves them out", file=sys.stderr)
 
 
-def write_manifest(path: str, manifest: dict, log: str) -> None:
-    """The manifest rule's one step: the experiment's runs and sweep, for the aggregate."""
-    Path(path).write_text(manifest_json(manifest))
+def check_committed() -> None:
+    """Read, at the workflow's start, every finished run of the experiments, their experts'
+    descriptions and their datasets' descriptions through their readers (seals, identity,
+    rows), and stop naming the first that does not read back. A job's marker says that its
+    command succeeded once, not that its product is still whole: without this, a committed run
+    cut or edited after its marker was written would be aggregated, or left as it is, without a
+    word."""
+    envs, datasets = set(), set()
+    try:
+        for experiment in EXPERIMENTS.values():
+            for run in experiment.runs:
+                envs.add(run.env)
+                if run.dataset_size is not None:
+                    datasets.add(dataset_file(run.env, run.dataset_size, ".json"))
+                if Path(run.folder, "summary.json").is_file():
+                    read_run(Path(run.folder))
+        for env in sorted(envs):
+            if Path(f"results/experts/{env}/expert.json").is_file():
+                read_expert_info(Path(f"results/experts/{env}"))
+        for description in sorted(datasets):
+            if Path(description).is_file():
+                read_info(Path(description))
+    except UserError as err:
+        raise WorkflowError(f"{err}: restore it (git checkout), or move it away to make it "
+                            "again") from None
+
+
+def write_manifest(path: str, manifest: dict, after: list[str], log: str) -> None:
+    """The manifest rule's one step: the experiment's runs and sweep into ``manifest.json``
+    beside the marker ``path`` (by a rename: it is committed), once the markers ``after`` (of
+    what is made from it) are removed; the marker holds its checksum."""
+    for marker in after:
+        Path(marker).unlink(missing_ok=True)
+    text = manifest_json(manifest)
+    table = Path(path).with_name("manifest.json")
+    atomic_write_text(table, text)
+    Path(path).write_text(f"{hashlib.sha256(text.encode()).hexdigest()}  {table}\n")
     Path(log).write_text(f"{len(manifest['runs'])} runs\n")
 
 
 if workflow.is_main_process:
     refresh_manifests()
+    check_committed()
 
 
 def expert_options(wildcards) -> str:

@@ -1,6 +1,8 @@
-# An experiment's figures (algos/evidence/figures.py lists them; `plot` draws those that apply), PNG and
-# PDF, in one job: most of a figure job is its imports. Each PNG is in the report with its own
-# caption (the report's pattern gives the figure's name).
+# An experiment's figures (algos/evidence/figures.py lists them; `plot` draws those that apply),
+# PNG and PDF, in one job: most of a figure job is its imports. The output is a marker (see
+# aggregate.smk): `plot` puts the new folder in the old one's place whole, so a failed or
+# interrupted job leaves the committed figures as they were. The report takes each PNG with its
+# own caption from the targets' inputs (reported_figures).
 
 
 rule figures:
@@ -9,13 +11,12 @@ rule figures:
     input:
         rules.aggregate.output,
     output:
-        report(directory("figures/{experiment}"), patterns=["{figure}.png"],
-               caption="../report/figure.rst", category="{experiment}"),
+        "figures/{experiment}/workflow.done",
     params:
-        captions=lambda wildcards: {name: FIGURES[name].caption
-                                    for name in experiment_figures(wildcards.experiment)},
-        folder=subpath(input[0], parent=True),
+        folder=lambda wildcards: f"results/aggregate/{wildcards.experiment}",
+        out=subpath(output[0], parent=True),
     log:
         "logs/figures/{experiment}.log",
     shell:
-        "python -m algos plot {params.folder} --out {output} > {log} 2>&1"
+        "python -m algos plot {params.folder} --out {params.out} > {log} 2>&1 "
+        "&& sha256sum {params.folder}/tables.json > {output}"
