@@ -26,10 +26,12 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]  
 NO_SLURM_ENV = {**os.environ, "PATH": os.pathsep.join(
     [str(ROOT / "tests" / "slurm" / "no-controller"), os.environ.get("PATH", "")])}
 
-# A tiny but complete DQN run: learning starts early, evaluations and checkpoints are frequent.
-FAST = ["--set", "replay_start=300", "--set", "replay_capacity=5000", "--set", "eval_every=1000",
+# A tiny but complete run: learning starts early, evaluations and checkpoints are frequent (and,
+# for an algorithm with a replay memory, a small one: ``train_args``).
+FAST = ["--set", "replay_start=300", "--set", "eval_every=1000",
         "--set", "eval_episodes=3", "--set", "checkpoint_every=1000",
         "--set", "epsilon_decay_steps=2000"]
+SMALL_REPLAY = ["--set", "replay_capacity=5000"]
 
 
 def snakemake(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -48,9 +50,13 @@ def cli(*args: str, check: bool = False, timeout: float = 600) -> subprocess.Com
 def train_args(out: Path, steps: int = 2000, seed: int = 0, game: str = "breakout",
                extra: tuple[str, ...] = (), algo: str = "dqn",
                dataset: Path | None = None) -> list[str]:
+    from algos.algorithms import ALGORITHMS
+
     data = ["--dataset", str(dataset)] if dataset is not None else []
+    # Only a config that has a replay memory takes its size: a new agent need not have one.
+    replay = SMALL_REPLAY if hasattr(ALGORITHMS[algo].config(), "replay_capacity") else []
     return ["train", algo, "--game", game, "--seed", str(seed), "--steps", str(steps),
-            "--out", str(out), *data, *FAST, *extra]
+            "--out", str(out), *data, *FAST, *replay, *extra]
 
 
 def random_expert_dataset(out: Path, game: str = "breakout", size: int = 3000, seed: int = 0,

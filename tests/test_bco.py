@@ -5,7 +5,7 @@ import csv
 import pytest
 
 from algos.agents.bco import BCOAgent
-from algos.algorithms import BCOConfig
+from algos.algorithms import ALGORITHMS, BCOConfig
 from algos.data.datasets import actions_path, effects_path, inference_scorer, load_dataset
 from algos.envs import EnvConfig, make_env
 from conftest import cli, play_randomly, random_expert_dataset, train_args
@@ -53,7 +53,8 @@ def test_bco_learns_from_states_alone(tmp_path, breakout_dataset):
         assert float(list(csv.DictReader(f))[-1]["idm_expert_effect_accuracy"]) > 0
 
 
-@pytest.mark.parametrize("algo", ["gaifo", "oril", "diiqn", "ha_diiqn"])
+@pytest.mark.parametrize("algo", sorted(name for name, algorithm in ALGORITHMS.items()
+                                         if algorithm.needs_dataset and name != "bco"))
 def test_every_imitation_method_trains_without_the_hidden_files(tmp_path, breakout_dataset, algo):
     """The true actions and their effects are for scoring only: remove them and every method
     that reads the dataset still trains to the end."""

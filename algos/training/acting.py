@@ -70,3 +70,36 @@ def play_randomly(agent, env, steps: int, seed: int) -> None:
         next_obs, reward, terminated, truncated = env.step(action)
         agent.observe(pack_states(obs), action, reward, pack_states(next_obs), terminated, step)
         obs = env.reset() if terminated or truncated else next_obs
+
+
+class Agent(Protocol):
+    """What an algorithm gives the loop (``greedy_action`` makes it a ``Policy`` too): the
+    contract of a new agent (docs/developing.md). Its ``take_diagnostics`` keys are its run's
+    ``diagnostics.csv`` columns, every one kept by the aggregate; those that are timings it
+    declares in its registry entry (``Algorithm.wall_clock``, gathered in
+    ``algos.algorithms.WALL_CLOCK_DIAGNOSTICS``)."""
+
+    n_actions: int
+    updates: int
+    """Learning updates done so far."""
+
+    def greedy_action(self, obs: np.ndarray) -> int:
+        """Best action for one bool ``(C, H, W)`` observation."""
+
+    def observe(self, state: np.ndarray, action: int, reward: float, next_state: np.ndarray,
+                terminated: bool, step: int) -> None:
+        """Take in one transition (bit-packed states; ``terminated``: the task ended at
+        ``next_state``, as opposed to a time limit, after which the episode is simply cut)."""
+
+    def update(self, step: int) -> float:
+        """One learning update at environment step ``step``; returns the loss."""
+
+    def take_diagnostics(self) -> dict[str, float]:
+        """Algorithm-specific numbers for ``diagnostics.csv`` over the interval since the last
+        call; the call starts a new interval."""
+
+    def state_dict(self) -> dict:
+        ...
+
+    def load_state_dict(self, state: dict) -> None:
+        ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import random
 import sys
 from pathlib import Path
 from typing import Any
@@ -214,3 +215,16 @@ def load_latest(run: RunDir, identity: str, trust_unmarked: bool = True) -> dict
     raise ResumeError(f"no usable checkpoint of this run in {run.checkpoint.parent} "
                       f"({'; '.join(errors)}); move the run folder away to start the run "
                       "anew") from None
+
+
+def rng_states() -> dict:
+    """Every global random generator's state (Python's, numpy's, torch's), for a checkpoint."""
+    return {"python": random.getstate(), "numpy": np.random.get_state(),
+            "torch": torch.get_rng_state()}
+
+
+def set_rng_states(states: dict) -> None:
+    """Put back what ``rng_states`` took."""
+    random.setstate(states["python"])
+    np.random.set_state(states["numpy"])
+    torch.set_rng_state(states["torch"])

@@ -30,31 +30,23 @@ nothing the run writes.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
-from typing import Protocol
 
 import numpy as np
-import torch
 
 from algos.algorithms import WALL_CLOCK_DIAGNOSTICS, LoopConfig
 from algos.envs import EnvConfig, make_env, pack_states
 from algos.provenance.existing import check_run_folder
 from algos.provenance.readers import evaluation_steps  # the schedule readers check runs by
 from algos.provenance.runs import (
-    ResumeError,
     RunDir,
     atomic_write_csv,
     atomic_write_json,
-    now,
-    peak_rss_mb,
-    provenance,
-    read_json,
 )
 from algos.seeds import Stream, child_seed
-from algos.training import checkpoint
-from algos.training.acting import epsilon_greedy, evaluate
+from algos.training import checkpoint, session
+from algos.training.acting import Agent, epsilon_greedy, evaluate
 from algos.training.learner import DivergenceError
 from algos.training.progress import Progress
 
@@ -80,56 +72,12 @@ LogsHook = Callable[[list[dict], list[dict]], None]
 written; it must change nothing (it sees the loop's own lists)."""
 
 
-class Agent(Protocol):
-    """What an algorithm gives the loop (``greedy_action`` makes it a ``Policy`` too): the
-    contract of a new agent (docs/developing.md). Its ``take_diagnostics`` keys are its run's
-    ``diagnostics.csv`` columns, every one kept by the aggregate; those that are timings it
-    declares in its registry entry (``Algorithm.wall_clock``, gathered in
-    ``WALL_CLOCK_DIAGNOSTICS``)."""
-
-    n_actions: int
-    updates: int
-    """Learning updates done so far."""
-
-    def greedy_action(self, obs: np.ndarray) -> int:
-        """Best action for one bool ``(C, H, W)`` observation."""
-
-    def observe(self, state: np.ndarray, action: int, reward: float, next_state: np.ndarray,
-                terminated: bool, step: int) -> None:
-        """Take in one transition (bit-packed states; ``terminated``: the task ended at
-        ``next_state``, as opposed to a time limit, after which the episode is simply cut)."""
-
-    def update(self, step: int) -> float:
-        """One learning update at environment step ``step``; returns the loss."""
-
-    def take_diagnostics(self) -> dict[str, float]:
-        """Algorithm-specific numbers for ``diagnostics.csv`` over the interval since the last
-        call; the call starts a new interval."""
-
-    def state_dict(self) -> dict:
-        ...
-
-    def load_state_dict(self, state: dict) -> None:
-        ...
-
-
 def epsilon_at(config: LoopConfig, step: int) -> float:
     """MinAtar's schedule: 1 until ``replay_start``, then linear to ``epsilon_end``."""
     if step < config.replay_start:
         return 1.0
     progress = min(1.0, (step - config.replay_start) / config.epsilon_decay_steps)
     return config.epsilon_start + progress * (config.epsilon_end - config.epsilon_start)
-
-
-def _rng_states() -> dict:
-    return {"python": random.getstate(), "numpy": np.random.get_state(),
-            "torch": torch.get_rng_state()}
-
-
-def _set_rng_states(states: dict) -> None:
-    random.setstate(states["python"])
-    np.random.set_state(states["numpy"])
-    torch.set_rng_state(states["torch"])
 
 
 class _Trainer:
@@ -165,7 +113,7 @@ class _Trainer:
             "agent": self.agent.state_dict(),
             "env": self.env.state_dict(),
             "explore": self.explore.bit_generator.state,
-            "rng": _rng_states(),
+            "rng": checkpoint.rng_states(),
             "loop": {k: getattr(self, k) for k in ("step", "episodes", "obs", "episode_return",
                                                       "train_returns", "losses", "metrics",
                                                       "diagnostics", "stopped")},
@@ -193,7 +141,7 @@ class _Trainer:
         self.agent.load_state_dict(state["agent"])
         self.env.load_state_dict(state["env"])
         self.explore.bit_generator.state = state["explore"]
-        _set_rng_states(state["rng"])
+        checkpoint.set_rng_states(state["rng"])
         for key, value in state["loop"].items():
             setattr(self, key, value)
         self.wall_seconds = state["wall_seconds"]
@@ -309,7 +257,10 @@ def train_run(agent: Agent, run_config: dict, config: LoopConfig, env_config: En
             raise DivergenceError(f"{err.args[0]}; {trainer.saved()}") from None
         finally:
             progress.close()
-        return _finish(trainer, run_config)
+        return session.seal(trainer.run, trainer.info, run_config, trainer.metrics,
+                            steps=trainer.step, resumed_from=trainer.resumed_from,
+                            stopped=trainer.stopped, episodes=trainer.episodes,
+                            wall=trainer.elapsed())
 
 
 def _start_session(agent: Agent, run_config: dict, config: LoopConfig, env_config: EnvConfig,
@@ -325,9 +276,7 @@ def _start_session(agent: Agent, run_config: dict, config: LoopConfig, env_confi
 
     trainer = _Trainer(agent, config, env_config, seed, total_steps, run, on_logs)
     trainer.identity = identity = checkpoint.run_identity(run_config)
-    info = _read_run_info(run, identity, vouched) if run.run_info.exists() else {
-        "started": now(), "seed": seed, "config_sha256": identity,
-        "env": trainer.env.describe(), "sessions": []}
+    info = session.run_info(run, identity, vouched, seed, trainer.env.describe())
     resumed_from = 0
     if run.checkpoint.exists() or run.previous_checkpoint.exists():
         trainer.load(trust_unmarked=vouched)
@@ -335,55 +284,6 @@ def _start_session(agent: Agent, run_config: dict, config: LoopConfig, env_confi
         trainer.write_logs()  # drop rows written after the checkpoint by a killed session
     if not vouched:
         atomic_write_json(run.config, run_config)
-    info["sessions"].append({"started": now(), "from_step": resumed_from, "threads": threads,
-                             **provenance()})
-    info["provenance"] = info["sessions"][-1]
-    atomic_write_json(run.run_info, info)
+    session.begin(run, info, resumed_from, threads)
     trainer.info, trainer.resumed_from = info, resumed_from
     return trainer
-
-
-def _finish(trainer: _Trainer, run_config: dict) -> dict:
-    """Record the session's end in ``run.json``, then seal the run with ``summary.json``."""
-    run, info, resumed_from = trainer.run, trainer.info, trainer.resumed_from
-    wall = trainer.elapsed()
-    final = trainer.metrics[-1]
-    summary = {
-        **{k: run_config[k] for k in ("algo", "game", "seed", "steps")},
-        "steps_trained": trainer.step,
-        "stopped_early": trainer.stopped,
-        "episodes": trainer.episodes,
-        "updates": final["updates"],
-        "final_eval_return_mean": final["eval_return_mean"],
-        "final_eval_return_std": final["eval_return_std"],
-        "best_eval_return_mean": max(r["eval_return_mean"] for r in trainer.metrics),
-        "wall_seconds": wall,
-        "steps_per_second": trainer.step / wall if wall > 0 else None,
-        "finished": now(),
-    }
-    info.update(finished=summary["finished"], wall_seconds=wall,
-                steps_per_second=summary["steps_per_second"], peak_rss_mb=peak_rss_mb())
-    info["sessions"][-1].update(peak_rss_mb=peak_rss_mb(),
-                                steps=trainer.step - resumed_from)
-    atomic_write_json(run.run_info, info)
-    summary["files"] = run.checksums()
-    atomic_write_json(run.summary, summary)  # last: its presence means the run is done
-    return summary
-
-
-def _read_run_info(run: RunDir, identity: str, vouched: bool) -> dict:
-    """The folder's ``run.json``, once it is known to be this run's: marked with its identity,
-    or, unmarked (older runs), vouched for by the matching ``config.json`` beside it."""
-    try:
-        info = read_json(run.run_info)
-        if not isinstance(info, dict) or not isinstance(info.get("sessions"), list):
-            raise ValueError("no sessions")
-    except ValueError as err:
-        raise ResumeError(f"{run.run_info}: not a run's run.json ({err}); move the run folder "
-                          "away to start the run anew") from None
-    found = info.get("config_sha256")
-    if (found is not None and found != identity) or (found is None and not vouched):
-        whose = "another run's" if found is not None else "of an unknown run (no config.json)"
-        raise ResumeError(f"{run.run_info}: {whose}; move the run folder away to start the "
-                          "run anew")
-    return info
