@@ -41,7 +41,7 @@ test-learning: install
 test-evidence: install
 	$(PY) -m pytest -n $(CORES) --dist loadgroup --durations=15 -m evidence
 
-# algos/provenance/stage.py: only what .gitignore lets through, never a checkpoint or an
+# algos/stage.py: only what .gitignore lets through, never a checkpoint or an
 # unfinished run, and only what reads back (seals); never a deletion.
 stage-results:
 	@$(PY) -m algos stage

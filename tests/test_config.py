@@ -60,11 +60,11 @@ def test_the_workflow_defaults_live_in_its_schema_alone():
 def test_a_command_line_default_is_the_workflow_schemas_and_help_says_it():
     import argparse
 
-    from algos import cli
+    from algos.cli import arguments
     from algos.config import workflow_default
 
     aggregate = argparse.ArgumentParser()
-    cli._aggregate_arguments(aggregate)
+    arguments.aggregate_arguments(aggregate)
     assert aggregate.get_default("reps") == workflow_default("bootstrap_reps")
     assert f"default {workflow_default('bootstrap_reps')}" in aggregate.format_help()
     with pytest.raises(KeyError):

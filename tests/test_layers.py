@@ -17,11 +17,12 @@ LAYERS = [
     {"training", "evidence"},
     {"data"},
     {"agents"},
-    {"train"},
+    {"train", "stage"},
     {"cli", "__main__", "__init__"},
 ]
 """Bottom up. ``evidence`` stands beside ``training``: the two halves of the suite. ``train``
-builds the agents and trains them from the command line's inputs."""
+builds the agents and trains them from the command line's inputs; ``stage`` checks every kind
+of evidence (runs, experts, datasets, aggregates) before git stages it."""
 
 APART = {("evidence", "training"), ("evidence", "data"), ("evidence", "agents")}
 """Pairs that import each other in neither direction."""

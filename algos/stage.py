@@ -66,6 +66,33 @@ def set_aside(root: Path, path: str) -> bool:
                for moved in stale.glob(f"{parts[5]}-*/{parts[6]}") if moved.is_file())
 
 
+def code_diffs(root: Path, folder: Path) -> list[str]:
+    """The diffs (``results/code/HASH.diff``) that rebuild the code of ``folder``'s sessions
+    made from uncommitted changes. A run not committed yet whose ``run.json`` names a "-dirty"
+    commit without its diff (code that cannot be rebuilt) is a ``StageError``; runs committed
+    before diffs were kept (2026-12-07) are what they are (docs/runs.md lists them)."""
+    import json
+
+    sessions = json.loads((folder / "run.json").read_text()).get("sessions", [])
+    recorded = (folder / "run.json").relative_to(root)
+    committed = subprocess.run(["git", "cat-file", "-e", f"HEAD:{recorded}"], cwd=root,
+                               capture_output=True, check=False).returncode == 0
+    diffs = []
+    for session in sessions:
+        if not str(session.get("git_commit") or "").endswith("-dirty"):
+            continue
+        diff = str(session.get("git_diff") or "")
+        if not diff.startswith("results/code/") or not (root / diff).is_file():
+            if committed:
+                continue
+            raise StageError(f"{folder / 'run.json'}: a session of uncommitted code "
+                             f"({session.get('git_commit')}) whose diff is not kept "
+                             f"({diff or 'none recorded'}): its code cannot be rebuilt; train "
+                             "it again from a commit (docs/runs.md)")
+        diffs.append(diff)
+    return diffs
+
+
 def evidence(root: Path) -> list[str]:
     """The files and folders to stage, relative to ``root``, each checked by its reader first
     (``StageError`` naming the first that fails)."""
@@ -78,6 +105,7 @@ def evidence(root: Path) -> list[str]:
         read_run(folder)
         paths.extend(str((folder / name).relative_to(root)) for name in
                      (*RUN_FILES, "summary.json"))
+        paths.extend(code_diffs(root, folder))
 
     results = root / "results"
     for summary in sorted([*results.glob("runs/**/summary.json"),
@@ -127,8 +155,12 @@ def stage(root: Path = Path(".")) -> Counter:
     moved = sorted(set(git(root, "ls-files", "--deleted", "-z", "--", *EVIDENCE).split("\0"))
                    - {""})
     paths += moved
+    diffs = sorted({path for path in paths if path.startswith("results/code/")})
+    paths = [path for path in paths if not path.startswith("results/code/")]
     for start in range(0, len(paths), 500):
         git(root, "add", "--", *paths[start:start + 500])
+    if diffs:  # ignored by default (.gitignore): staged for the runs that name them
+        git(root, "add", "-f", "--", *diffs)
     kinds = {"A": "added", "M": "modified", "D": "deleted"}
     staged = git(root, "diff", "--cached", "--name-status", "--no-renames", "-z", "--",
                  *EVIDENCE).split("\0")
