@@ -121,7 +121,7 @@ def _kinds(capsys) -> dict[str, Kind]:
 
     def claims(p, root, scratch):
         out = scratch / "claims.csv"
-        code, err = _main(["claims", str(root), "--reps", "50", "--out", str(out)], capsys)
+        code, err = _main(["claims", str(root), "--out", str(out)], capsys)
         return code, err, code == 0 and out.read_text()
 
     kinds = {f"run {name}": Kind("run", name, aggregate)
