@@ -23,6 +23,13 @@ if not workflow.overwrite_configfiles:
 
 
 from algos.evidence.experiments import PlanError, check_schema
+from algos.values import retype_override
+
+# --config reads a list or mapping with YAML's base loader (every scalar a string): read it as
+# the config file would have been.
+for _key, _value in workflow.config_settings.config.items():
+    if isinstance(_value, dict | list):
+        config[_key] = retype_override(config[_key])
 
 try:  # one line naming the key; Snakemake's validate (which fills in defaults) then passes
     check_schema(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")

@@ -12,7 +12,6 @@ import dataclasses
 import functools
 import inspect
 import itertools
-import math
 import textwrap
 import typing
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import yaml
 
 from algos.errors import UserError
+from algos.values import exact_int, finite_float
 
 WORKFLOW_SCHEMA = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / \
     "config.schema.yaml"
@@ -87,15 +87,9 @@ def _parse(text: str, kind: type) -> Any:
             return False
         raise ValueError("expected true or false")
     if kind is int:
-        number = float(text.replace("_", ""))  # accept 1e5 and 100_000
-        if not number.is_integer():
-            raise ValueError("expected an integer")
-        return int(number)
+        return exact_int(text)  # 1e5 and 100_000 too, never rounded through a float
     if kind is float:
-        number = float(text.replace("_", ""))
-        if not math.isfinite(number):  # NaN passes every range check and poisons training
-            raise ValueError("expected a finite number")
-        return number
+        return finite_float(text)  # NaN passes every range check and poisons training
     if kind is str:
         return text
     raise ValueError(f"fields of type {kind} cannot be set from the command line")

@@ -28,7 +28,13 @@ from algos.data.experts import (
     stop_at_return,
     write_expert_json,
 )
-from algos.envs import EnvConfig, resolve_action_set, state_shape, validate_env_config
+from algos.envs import (
+    EnvConfig,
+    packed_size,
+    resolve_action_set,
+    state_shape,
+    validate_env_config,
+)
 from algos.errors import UserError
 from algos.provenance.existing import (
     check_run_folder,
@@ -49,6 +55,7 @@ from algos.training.loop import (
     LogsHook,
     train_run,
 )
+from algos.training.replay import require_replay_memory
 
 
 class TrainError(UserError, ValueError):
@@ -106,6 +113,9 @@ def train(algo: str, env_config: EnvConfig, seed: int, steps: int, out: Path, *,
         nothing_to_do(run.root, "run already finished (summary.json present, its files "
                       "verified)")
         return None
+    if hasattr(config, "replay_capacity"):  # before the folder is made
+        require_replay_memory(config.replay_capacity, packed_size(state_shape(env_config.game)),
+                              getattr(config, "prioritized", False))
     writable_folder(run.root, "--out")
     view = None
     if tensorboard is not None:

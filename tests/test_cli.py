@@ -1,5 +1,7 @@
 """The ``python -m algos`` command line: help, the run folder, resume, and bad input."""
 
+import dataclasses
+import errno
 import json
 import subprocess
 import sys
@@ -76,7 +78,7 @@ def test_a_different_config_in_an_existing_folder_is_refused(tmp_run):
         (["--set", "learning_rate=0.1"], "unknown config key 'learning_rate'; valid keys:"),
         (["--set", "batch_size=many"], "bad value 'many' for batch_size"),
         (["--action-set", "jump"], "'jump' is not an action"),
-        (["--sticky-prob", "2"], "sticky_action_prob must lie in [0, 1]"),
+        (["--sticky-prob", "2"], "--sticky-prob: expected a number in [0, 1], got '2'"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args, message):
@@ -131,3 +133,28 @@ def test_checking_a_config_and_the_train_help_import_no_torch():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, check=True)
     assert result.stdout.split() == ["True", "True", "False"], result.stdout
+
+
+@pytest.mark.parametrize("failure, line, code", [
+    (OSError(errno.ENOSPC, "No space left on device", "results/aggregate/x/scores.csv"),
+     "error: tables: No space left on device: results/aggregate/x/scores.csv", 1),
+    (OSError(errno.EROFS, "Read-only file system", "docs/results.md"),
+     "error: tables: Read-only file system: docs/results.md", 1),
+    (OSError(errno.EFBIG, "File too large"), "error: tables: File too large", 1),
+    (MemoryError(), "error: tables: out of memory (this machine cannot hold what it asked for; "
+     "smaller sizes or a larger machine)", 1),
+    (KeyboardInterrupt(), "interrupted; re-run the same command", 130),
+])
+def test_an_io_failure_in_any_command_is_one_line(failure, line, code, monkeypatch, capsys,
+                                                   tmp_path):
+    """Whatever command meets it: the operating system's reason and the file, no traceback
+    (a full disk, a read-only folder, a file-size limit, memory)."""
+    from algos import cli
+
+    def fail(args):
+        raise failure
+
+    monkeypatch.setitem(cli.COMMANDS, "tables", dataclasses.replace(cli.COMMANDS["tables"],
+                                                                    run=fail))
+    assert cli.main(["tables", str(tmp_path)]) == code
+    assert capsys.readouterr().err.strip() == line

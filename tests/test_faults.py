@@ -20,6 +20,7 @@ from algos.provenance.runs import RunDir, atomic_write_json, sealed
 from conftest import (
     FAST,
     ROOT,
+    SMALL_REPLAY,
     cli,
     metrics_without_wall_clock,
     random_expert_dataset,
@@ -140,9 +141,13 @@ BAD_INPUTS = [
     ([*TRAIN, "--action-set", "diagonal"], "'diagonal' is not an action"),
     (["train", "dqn", "--game", "grid_maze", "--seed", "0", "--steps", "10",
       "--action-set", "fire"], "'fire' is not a maze action"),
-    ([*TRAIN, "--sticky-prob", "2"], "sticky_action_prob must lie in [0, 1]"),
+    ([*TRAIN, "--sticky-prob", "2"], "--sticky-prob: expected a number in [0, 1], got '2'"),
     ([*TRAIN, "--seed", "-1"], "expected a seed: an integer >= 0, got '-1'"),
-    ([*TRAIN, "--seed", "1.5"], "expected a seed"),
+    ([*TRAIN, "--seed", "1.5"], "--seed: expected a seed: an integer >= 0, got '1.5'"),
+    ([*TRAIN, "--seed", "1e-3"], "--seed: expected a seed: an integer >= 0, got '1e-3'"),
+    ([*TRAIN, "--sticky-prob", "nan"], "--sticky-prob: expected a finite number, got 'nan'"),
+    ([*TRAIN, "--set", "replay_capacity=1e12"], "a replay of 1,000,000,000,000 transitions "
+     "needs"),
     ([*TRAIN, "--steps", "0"], "expected a positive integer, got '0'"),
     ([*TRAIN, "--steps", "inf"], "expected a positive integer, got 'inf'"),
     ([*TRAIN, "--steps", "2.7"], "expected a positive integer, got '2.7'"),
@@ -170,7 +175,9 @@ BAD_INPUTS = [
      "holds a run with a different config (differs in: algo_config.checkpoint_every"),
     (["expert", "--game", "breakout", "--seed", "0"], "give --steps"),
     (["expert", "--game", "breakout", "--seed", "0", "--steps", "10", "--stop-fraction", "2"],
-     "--stop-fraction must lie in [0, 1]"),
+     "--stop-fraction: expected a number in [0, 1], got '2'"),
+    (["expert", "--game", "breakout", "--seed", "0", "--steps", "10", "--reference-score",
+      "nan"], "--reference-score: expected a finite number, got 'nan'"),
     (["expert", "--game", "seaquest", "--seed", "0", "--steps", "100"],
      "no reference score for seaquest"),
     (["expert", "--game", "breakout", "--seed", "0", "--scripted", "planner"],
@@ -184,7 +191,10 @@ BAD_INPUTS = [
     (["dataset", "--expert", "{expert}", "--size", "0", "--seed", "0"],
      "expected a positive integer"),
     (["dataset", "--expert", "{expert}", "--size", "10", "--seed", "0", "--epsilon", "2"],
-     "--epsilon must lie in [0, 1]"),
+     "--epsilon: expected a number in [0, 1], got '2'"),
+    (["dataset", "--expert", str(ROOT / "results" / "experts" / "breakout"), "--size", "1e10",
+      "--seed", "0"],
+     "a dataset of 10,000,000,000 transitions needs"),
     (["dataset", "--expert", "{expert}", "--size", "10", "--seed", "0", "--out", "{root}/x.txt"],
      "--out must name a .npz file"),
     (["check-dataset", "{root}/none.npz"], "no such dataset file"),
@@ -213,9 +223,9 @@ BAD_INPUTS = [
     (["dataset", "--expert", "{expert_bad_eval}", "--size", "10", "--seed", "0"],
      "not an expert description (eval needs numbers return_mean, return_std and episodes)"),
     (["train", "dqn", "--game", "breakout", "--seed", "0", "--steps", "400", "--out",
-      "{run_cut}", *FAST], "metrics.csv: not the file its run wrote"),
+      "{run_cut}", *FAST, *SMALL_REPLAY], "metrics.csv: not the file its run wrote"),
     (["train", "dqn", "--game", "breakout", "--seed", "0", "--steps", "400", "--out",
-      "{run_bad_config}", *FAST], "config.json: not valid JSON"),
+      "{run_bad_config}", *FAST, *SMALL_REPLAY], "config.json: not valid JSON"),
     (["aggregate", "{run_no_metrics}"], "metrics.csv: missing from the finished run"),
     (["aggregate", "{run_empty_metrics}"], "metrics.csv: empty"),
     (["aggregate", "{run_header_metrics}", "--experts", "{experts}"],
@@ -237,7 +247,12 @@ BAD_INPUTS = [
      "is not of type 'object'"),
     (["power", "baseline_typo"], "no claim of the claims file reads 'baseline_typo'"),
     (["power", "baseline", "--root", "{root}"], "no aggregate of baseline"),
-    (["power", "baseline", "--target", "1.5"], "--target must lie between 0 and 1"),
+    (["power", "baseline", "--target", "1.5"], "--target: expected a number in [0, 1], got "
+     "'1.5'"),
+    (["aggregate", "{run}", "--threshold", "nan"], "--threshold: expected a finite number"),
+    (["aggregate", "{run}", "--seed", "-5"], "--seed: expected a seed: an integer >= 0"),
+    (["train", "dqn", "--game", "breakout", "--seed", "0", "--steps", "10", "--out", ""],
+     "--out: expected a path, got an empty string"),
 ]
 
 
@@ -266,7 +281,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(files, tmp_path, capsys
 
 
 def test_bad_inputs_are_many():
-    assert len(BAD_INPUTS) >= 78
+    assert len(BAD_INPUTS) >= 87
 
 
 def _train(out, *extra, steps=3000, env=None, preexec=None) -> subprocess.Popen:

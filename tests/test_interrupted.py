@@ -38,7 +38,8 @@ def git(repo: Path, *args: str) -> str:
 
 
 def _commit(repo: Path, message: str) -> None:
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--allow-empty", "-qm", message)
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--allow-empty", "-qm",
+        message)
 
 
 def _mark(repo: Path, marker: str, product: str) -> None:

@@ -10,6 +10,7 @@ PACKAGE = ROOT / "algos"
 
 LAYERS = [
     {"errors"},
+    {"values"},
     {"config", "seeds"},
     {"algorithms"},
     {"envs"},

@@ -28,6 +28,24 @@ def test_a_bad_config_key_is_one_line_without_the_schema(tmp_path):
     assert "Failed validating" not in output and "$schema" not in output
 
 
+def test_a_non_finite_setting_is_one_line_naming_it(tmp_path):
+    """JSON schema's ``number`` takes NaN: the start refuses it as the command line does."""
+    bad = tmp_path / "nan.yaml"
+    bad.write_text(TEST_CONFIG.read_text().replace("  epsilon: 0.01", "  epsilon: .nan", 1))
+    result = snakemake("all_figures", "-n", "--configfile", str(bad), cwd=tmp_path, timeout=300)
+    assert result.returncode != 0
+    assert "config: dataset.epsilon: expected a finite number, got nan" in \
+        result.stdout + result.stderr
+
+
+def test_a_list_given_on_the_command_line_reads_as_in_the_config_file(tmp_path):
+    """Snakemake reads ``--config seeds=[0,1]`` as strings; the start reads it as YAML would."""
+    result = snakemake("all_figures", "-n", "--configfile", str(TEST_CONFIG), "--config",
+                       "seeds=[0,1]", cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "results/runs/breakout/dqn/default/seed1/" in result.stdout + result.stderr
+
+
 def test_a_run_the_config_does_not_plan_is_one_line_naming_it(tmp_path):
     """A target in a run folder of an unplanned variant: Snakemake's one line, not a traceback
     from the train rule's input function; a planned variant on an unplanned seed names the

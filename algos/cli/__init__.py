@@ -224,13 +224,14 @@ class Command:
     arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
     help_action: type[argparse.Action] | None = None  # -h/--help in place of argparse's own
+    resumes: bool = False  # keeps checkpoints: an interrupted command goes on where it stopped
 
 
 COMMANDS = {
     "train": Command("train one agent into a run folder (resumes if the folder has a "
-                     "checkpoint)", train_arguments, cmd_train, TrainHelp),
+                     "checkpoint)", train_arguments, cmd_train, TrainHelp, resumes=True),
     "expert": Command("train a suboptimal DQN expert (policy.pt + expert.json)",
-                      expert_arguments, cmd_expert),
+                      expert_arguments, cmd_expert, resumes=True),
     "dataset": Command("roll out an expert into a state-only dataset (true actions apart)",
                        dataset_arguments, cmd_dataset),
     "check-dataset": Command("validate a dataset file and print what it holds",
@@ -280,17 +281,26 @@ def main(argv: list[str] | None = None) -> int:
     # (none or an unknown one: the parser needs only the commands' names and help).
     command = next((word for word in argv if not word.startswith("-")), "")
     args = build_parser(command if command in COMMANDS else "").parse_args(argv)
+    command = COMMANDS[args.command]
     try:
-        return COMMANDS[args.command].run(args)
+        return command.run(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except RunFailure as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except MemoryError:
+        print(f"error: {args.command}: out of memory (this machine cannot hold what it asked "
+              "for; smaller sizes or a larger machine)", file=sys.stderr)
+        return 1
+    except OSError as err:  # no space left, read-only, file too large, permission
+        where = f": {err.filename}" if err.filename else ""
+        print(f"error: {args.command}: {err.strerror or err}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print("interrupted; re-run the same command to resume from the last checkpoint",
-              file=sys.stderr)
+        print("interrupted; re-run the same command to resume from the last checkpoint"
+              if command.resumes else "interrupted; re-run the same command", file=sys.stderr)
         return 130
 
 

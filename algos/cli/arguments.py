@@ -11,6 +11,7 @@ from pathlib import Path
 from algos.config import workflow_default
 from algos.errors import UserError
 from algos.evidence.figures import FIGURES
+from algos.values import exact_int, finite_float, nonempty_path
 
 
 class UsageError(UserError):
@@ -74,8 +75,8 @@ def train_arguments(train: argparse.ArgumentParser) -> None:
                        help="the one seed of the run (network, environment, exploration, replay)")
     train.add_argument("--steps", type=_positive_int, required=True,
                        help="environment steps to train for (MinAtar: one step is one frame)")
-    train.add_argument("--out", type=Path, required=True, help="run folder to write (or resume)")
-    train.add_argument("--dataset", type=Path, metavar="PATH",
+    train.add_argument("--out", type=_path, required=True, help="run folder to write (or resume)")
+    train.add_argument("--dataset", type=_path, metavar="PATH",
                        help="the expert's state-only dataset (.npz from 'python -m algos "
                             "dataset'); required by every algorithm but dqn")
     train.add_argument("--set", dest="overrides", action="append", default=[],
@@ -118,12 +119,12 @@ def expert_arguments(expert: argparse.ArgumentParser) -> None:
                         help="write a scripted expert instead of training one: "
                              f"{', '.join(sorted(SCRIPTED_EXPERTS))} (the mazes' shortest-path "
                              "planner, moving with --action-set)")
-    expert.add_argument("--out", type=Path, required=True, help="expert folder to write")
-    expert.add_argument("--stop-fraction", type=float, metavar="F",
+    expert.add_argument("--out", type=_path, required=True, help="expert folder to write")
+    expert.add_argument("--stop-fraction", type=_fraction, metavar="F",
                         default=workflow_default("experts", "stop_fraction"),
                         help="stop at the first evaluation reaching F x the reference score "
                              "(default %(default)s; 0 trains the whole budget)")
-    expert.add_argument("--reference-score", type=float, metavar="R",
+    expert.add_argument("--reference-score", type=_finite, metavar="R",
                         help="score F is a fraction of (default: MinAtar's 5M-frame DQN; "
                              "required for seaquest if F > 0)")
     expert.add_argument("--eval-episodes", type=_positive_int, metavar="M",
@@ -148,14 +149,15 @@ def dataset_arguments(dataset: argparse.ArgumentParser) -> None:
             "larger ones.", width=96),
         ("example:\n  python -m algos dataset --expert results/experts/breakout "
          "--size 30000 --seed 0 --out results/datasets/breakout/n30000.npz"))
-    dataset.add_argument("--expert", type=Path, required=True, metavar="DIR",
+    dataset.add_argument("--expert", type=_path, required=True, metavar="DIR",
                          help="expert folder (with expert.json)")
     dataset.add_argument("--size", type=_positive_int, required=True,
                          help="transitions to collect (1K to 100K in the experiments)")
     dataset.add_argument("--seed", type=_seed, required=True, help="seed of the rollout stream")
-    dataset.add_argument("--out", type=Path, required=True, metavar="PATH",
+    dataset.add_argument("--out", type=_path, required=True, metavar="PATH",
                          help="dataset file to write, e.g. results/datasets/breakout/n1000.npz")
-    dataset.add_argument("--epsilon", type=float, default=workflow_default("dataset", "epsilon"),
+    dataset.add_argument("--epsilon", type=_fraction,
+                         default=workflow_default("dataset", "epsilon"),
                          help="probability of a random action in the rollout (default "
                               "%(default)s)")
     dataset.add_argument("--no-effects", action="store_true",
@@ -167,7 +169,7 @@ def dataset_arguments(dataset: argparse.ArgumentParser) -> None:
 def check_dataset_arguments(check: argparse.ArgumentParser) -> None:
     _describe(check, "Load a dataset as learning code does (arrays, dtypes, shapes, checksum, "
                      "game) and print its description; exit status 2 with one line if it is bad.")
-    check.add_argument("path", type=Path, metavar="PATH", help="dataset file (.npz)")
+    check.add_argument("path", type=_path, metavar="PATH", help="dataset file (.npz)")
     check.add_argument("--game", metavar="GAME", help="also require the dataset to be of GAME")
     check.add_argument("--play", type=_positive_int, metavar="N",
                        help="also play N steps uniformly at random through a DIIQN agent's "
@@ -197,11 +199,11 @@ def aggregate_arguments(aggregate: argparse.ArgumentParser) -> None:
             "each checked against the checksums in its summary.json.", width=96),
         "example:\n  python -m algos aggregate results/runs/breakout/*/default/seed* "
         "--experts results/experts --out results/aggregate/mine")
-    aggregate.add_argument("runs", nargs="*", type=Path, metavar="RUN", help="run folders")
-    aggregate.add_argument("--manifest", type=Path, metavar="JSON",
+    aggregate.add_argument("runs", nargs="*", type=_path, metavar="RUN", help="run folders")
+    aggregate.add_argument("--manifest", type=_path, metavar="JSON",
                            help="the workflow's experiment manifest instead of RUN folders")
-    aggregate.add_argument("--out", type=Path, required=True, help="folder for the CSV files")
-    aggregate.add_argument("--experts", type=Path, metavar="DIR",
+    aggregate.add_argument("--out", type=_path, required=True, help="folder for the CSV files")
+    aggregate.add_argument("--experts", type=_path, metavar="DIR",
                            help="experts' folder (DIR/{game}/expert.json) for normalising; "
                                 "default: the expert named in each run's dataset")
     aggregate.add_argument("--last", type=_positive_int,
@@ -210,9 +212,9 @@ def aggregate_arguments(aggregate: argparse.ArgumentParser) -> None:
     aggregate.add_argument("--reps", type=_positive_int,
                            default=workflow_default("bootstrap_reps"),
                            help="bootstrap resamples (default %(default)s)")
-    aggregate.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    aggregate.add_argument("--seed", type=_seed, default=0, help="seed of the bootstrap")
     aggregate.add_argument("--experiment", default="", help="experiment name for scores.csv")
-    aggregate.add_argument("--threshold", type=float, default=workflow_default("threshold"),
+    aggregate.add_argument("--threshold", type=_finite, default=workflow_default("threshold"),
                            help="expert-normalised return for steps_to_threshold.csv (default "
                                 "%(default)s; 0.9 is within 10 %% of the expert, on the "
                                 "random-to-expert scale)")
@@ -226,8 +228,8 @@ def plot_arguments(plot: argparse.ArgumentParser) -> None:
         "figures:\n" + "\n".join(
             textwrap.fill(f"{name}: {figure.caption}", width=96, initial_indent="  ",
                           subsequent_indent="    ") for name, figure in FIGURES.items()))
-    plot.add_argument("aggregate", type=Path, metavar="DIR", help="aggregate folder")
-    plot.add_argument("--out", type=Path, required=True, help="folder for the figures")
+    plot.add_argument("aggregate", type=_path, metavar="DIR", help="aggregate folder")
+    plot.add_argument("--out", type=_path, required=True, help="folder for the figures")
     plot.add_argument("--only", nargs="+", metavar="FIGURE", choices=list(FIGURES),
                       help=f"draw only these: {', '.join(FIGURES)}")
 
@@ -243,9 +245,9 @@ def claims_arguments(claims: argparse.ArgumentParser) -> None:
             "/ not run). The rules are in docs/results.md, 'How a verdict is given'.",
             width=96),
         "example:\n  python -m algos claims results/aggregate --out results/aggregate/claims.csv")
-    claims.add_argument("root", type=Path, metavar="ROOT", help="folder of aggregate folders")
-    claims.add_argument("--out", type=Path, required=True, help="CSV file to write")
-    claims.add_argument("--claims", type=Path, default=None, metavar="FILE",
+    claims.add_argument("root", type=_path, metavar="ROOT", help="folder of aggregate folders")
+    claims.add_argument("--out", type=_path, required=True, help="CSV file to write")
+    claims.add_argument("--claims", type=_path, default=None, metavar="FILE",
                         help="the claims file (default config/claims.yaml)")
 
 
@@ -260,11 +262,11 @@ def power_arguments(parser: argparse.ArgumentParser) -> None:
             width=96),
         "example:\n  python -m algos power beyond_expert")
     parser.add_argument("experiment", metavar="EXPERIMENT", help="an experiment of the config")
-    parser.add_argument("--root", type=Path, default=Path("results/aggregate"),
+    parser.add_argument("--root", type=_path, default=Path("results/aggregate"),
                         help="folder of aggregate folders (default %(default)s)")
-    parser.add_argument("--claims", type=Path, default=None, metavar="FILE",
+    parser.add_argument("--claims", type=_path, default=None, metavar="FILE",
                         help="the claims file (default config/claims.yaml)")
-    parser.add_argument("--target", type=float, default=0.8,
+    parser.add_argument("--target", type=_fraction, default=0.8,
                         help="the power asked for (default %(default)s)")
 
 
@@ -279,8 +281,8 @@ def tables_arguments(tables: argparse.ArgumentParser) -> None:
             "(algos/evidence/protocol.py). With --update PAGE, write them into PAGE between "
             "its two marker lines instead (docs/results.md has them).", width=96),
         "example:\n  python -m algos tables results/aggregate --update docs/results.md")
-    tables.add_argument("root", type=Path, metavar="ROOT", help="folder of aggregate folders")
-    tables.add_argument("--update", type=Path, metavar="PAGE",
+    tables.add_argument("root", type=_path, metavar="ROOT", help="folder of aggregate folders")
+    tables.add_argument("--update", type=_path, metavar="PAGE",
                         help="a Markdown page whose marked block is rewritten")
     tables.add_argument("--headline", action="store_true",
                         help="only the primary claims' verdicts, for the README's headline "
@@ -300,7 +302,7 @@ def verify_arguments(verify: argparse.ArgumentParser) -> None:
             width=96),
         "example:\n  python -m algos verify results/runs/breakout/dqn/default/seed0 "
         "--steps 5000")
-    verify.add_argument("run", type=Path, metavar="RUN", help="a finished run folder")
+    verify.add_argument("run", type=_path, metavar="RUN", help="a finished run folder")
     verify.add_argument("--steps", type=_positive_int, default=1, metavar="N",
                         help="train to the first evaluation at or past step N (default 1: the "
                              "first evaluation after step 0, at the run's eval_every)")
@@ -320,7 +322,7 @@ def status_arguments(status: argparse.ArgumentParser) -> None:
             textwrap.fill(f"{name}: {meaning}", width=96, initial_indent="  ",
                           subsequent_indent="    ") for name, meaning in STATES.items())
         + "\n\nexample:\n  python -m algos status results/runs/breakout")
-    status.add_argument("folder", nargs="?", type=Path, default=Path("results/runs"),
+    status.add_argument("folder", nargs="?", type=_path, default=Path("results/runs"),
                         metavar="FOLDER",
                         help="a folder of run folders, or one run folder (default %(default)s)")
 
@@ -337,7 +339,7 @@ def stage_arguments(stage: argparse.ArgumentParser) -> None:
             "exit status 2, and nothing staged; else it prints what the next commit changes "
             "there.", width=96),
         "example:\n  python -m algos stage   (make stage-results)")
-    stage.add_argument("root", nargs="?", type=Path, default=Path("."), metavar="ROOT",
+    stage.add_argument("root", nargs="?", type=_path, default=Path("."), metavar="ROOT",
                        help="the repository's work tree (default: here)")
 
 
@@ -358,20 +360,27 @@ def _add_env_arguments(parser: argparse.ArgumentParser) -> None:
                              f"{', '.join(ACTION_NAMES)}. Mazes: full (8 moves), cardinal, "
                              "diagonal or a comma list of "
                              f"{', '.join(MAZE_ACTION_NAMES)}")
-    parser.add_argument("--sticky-prob", type=float, default=0.1, metavar="P",
+    parser.add_argument("--sticky-prob", type=_fraction, default=0.1, metavar="P",
                         help="probability of repeating the previous action (default 0.1)")
     parser.add_argument("--no-ramping", action="store_true",
                         help="switch off MinAtar's difficulty ramping (on by default)")
 
 
+def _checked(convert, text: str):
+    try:
+        return convert(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _integer(text: str, least: int, what: str) -> int:
     try:
-        number = float(text.replace("_", ""))  # accepts 1e5 and 100_000
+        number = exact_int(text)
     except ValueError:
-        number = float("nan")
-    if not number.is_integer() or number < least:
+        number = None
+    if number is None or number < least:
         raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-    return int(number)
+    return number
 
 
 def _positive_int(text: str) -> int:
@@ -382,13 +391,23 @@ def _seed(text: str) -> int:
     return _integer(text, 0, "a seed: an integer >= 0")
 
 
+def _finite(text: str) -> float:
+    return _checked(finite_float, text)
+
+
 def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < float("inf"):
+    value = _finite(text)
+    if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
 
 
+def _fraction(text: str) -> float:
+    value = _finite(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
+
+
+def _path(text: str) -> Path:
+    return _checked(nonempty_path, text)

@@ -65,6 +65,7 @@ from algos.provenance.runs import (
 )
 from algos.seeds import Stream, child_seed
 from algos.training.acting import Policy, epsilon_greedy
+from algos.values import require_memory
 
 FORMAT = 2
 
@@ -109,6 +110,12 @@ def checksum(arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
+def require_dataset_memory(size: int, state_bytes: int) -> None:
+    """``SizeError`` where this machine cannot hold the arrays of ``size`` transitions: two
+    states, four small columns, and the hidden actions and effects."""
+    require_memory(size * (2 * state_bytes + 12), f"a dataset of {size:,} transitions")
+
+
 def roll_out(policy: Policy, env_config: EnvConfig, size: int, seed: int, epsilon: float,
              progress=None, record_effects: bool = True
              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
@@ -122,6 +129,7 @@ def roll_out(policy: Policy, env_config: EnvConfig, size: int, seed: int, epsilo
     env = make_env(env_config, child_seed(seed, Stream.DATASET, 0))
     rng = np.random.default_rng(child_seed(seed, Stream.DATASET, 1))
     nbytes = packed_size(env.state_shape)
+    require_dataset_memory(size, nbytes)
     arrays = {"states": np.zeros((size, nbytes), np.uint8),
               "next_states": np.zeros((size, nbytes), np.uint8),
               "dones": np.zeros(size, bool), "truncated": np.zeros(size, bool),
@@ -322,6 +330,7 @@ def dataset_from_expert(expert_dir: Path, out: Path, *, size: int, seed: int, ep
                             "move it away to make a new one", DatasetError)
         nothing_to_do(out, "dataset already made with these settings")
         return None
+    require_dataset_memory(size, packed_size(state_shape(env_config.game)))  # before --out
     writable_folder(out.parent, "--out")
     configure_torch(1)
     with tqdm(total=size, desc=f"dataset {env_config.game}{' (again)' if again else ''}",

@@ -37,6 +37,7 @@ from typing import Any, TextIO
 from algos.algorithms import ALGORITHMS, DIIQN_FAMILY, DQNConfig, revision
 from algos.config import ConfigError, apply_overrides
 from algos.envs import EnvError, is_maze, resolve_action_set
+from algos.values import non_finite
 
 SWEEP_KEYS = {"dataset_size": "dataset.size"}
 """Sweep keys that are not algorithm settings -> where the run's config.json holds them (an
@@ -214,10 +215,19 @@ def check_schema(config: dict, schema: Path) -> None:
     validator = jsonschema.Draft202012Validator(yaml.safe_load(Path(schema).read_text()))
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is None:
+        bad = non_finite(config)  # JSON schema's "number" takes NaN and the infinities
+        if bad:
+            raise PlanError(f"{bad[0]}: expected a finite number, got {_dig(config, bad[0])}")
         return
     where = ".".join(map(str, error.absolute_path)) or "the config's top level"
     message = " ".join(error.message.split())
     raise PlanError(f"{where}: {message[:300]}{'...' if len(message) > 300 else ''}")
+
+
+def _dig(config: Any, dotted: str) -> Any:
+    for key in dotted.split("."):
+        config = config[int(key)] if isinstance(config, list) else config[key]
+    return config
 
 
 def _check_sweep(name: str, sweep: dict, methods: list[tuple[str, str, dict, Any]]

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from algos.values import require_memory
+
 
 @dataclass
 class Batch:
@@ -31,12 +33,20 @@ class Batch:
     weights: np.ndarray  # float32 (B,)
 
 
+def require_replay_memory(capacity: int, state_bytes: int, prioritized: bool) -> None:
+    """``SizeError`` where this machine cannot hold a replay of ``capacity`` transitions: two
+    states, an int64 action, two float32s, and a sum tree's float64s where prioritized."""
+    per_transition = 2 * state_bytes + 16 + (16 if prioritized else 0)
+    require_memory(capacity * per_transition, f"a replay of {capacity:,} transitions")
+
+
 class UniformReplay:
     """A ring buffer of bit-packed transitions sampled uniformly with replacement."""
 
     prioritized = False
 
     def __init__(self, capacity: int, state_bytes: int, seed: int):
+        require_replay_memory(capacity, state_bytes, self.prioritized)
         self.capacity = capacity
         self.states = np.zeros((capacity, state_bytes), dtype=np.uint8)
         self.next_states = np.zeros((capacity, state_bytes), dtype=np.uint8)
