@@ -427,6 +427,10 @@ class Algorithm:
     wall_clock: tuple[str, ...] = ()
     """Its agent's ``diagnostics.csv`` columns that are timings: they differ between identical
     runs, so verify and the aggregate leave them out."""
+    resume_dependent: tuple[str, ...] = ()
+    """Its agent's ``diagnostics.csv`` columns that tell how one process answered (a cache
+    that a resumed run starts empty): identical in a run trained again without a break, not
+    past a resume; verify leaves them out after a run's first resume, and says so."""
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.traits) - set(TRAITS))
@@ -439,14 +443,19 @@ SHARED_REVISION = 2
 datasets): raised by every change there that changes results. With the algorithm's own
 ``revision`` it enters each run's ``config.json``, so runs of older code are found stale."""
 
+INDEX_ANSWERS = ("index_cache_share", "index_search_share", "index_scan_share",
+                 "index_candidates_mean")
+"""How the expert-state index answered its queries: by its cache (rebuilt empty when a run
+resumes), by a search, and what the searches verified."""
+
 ALGORITHMS: dict[str, Algorithm] = {
     "dqn": Algorithm(DQNConfig, "agents.dqn:DQNAgent", ms_per_step=2.0,
                      traits=frozenset({"reference"})),
     "diiqn": Algorithm(DIIQNConfig, "agents.diiqn.agent:DIIQNAgent", needs_dataset=True,
-                       traits=frozenset({"confidence"})),
+                       traits=frozenset({"confidence"}), resume_dependent=INDEX_ANSWERS),
     "ha_diiqn": Algorithm(HADIIQNConfig, "agents.ha_diiqn:HADIIQNAgent", needs_dataset=True,
                           traits=frozenset({"confidence", "bridges"}),
-                          wall_clock=("bridge_search_ms",)),
+                          wall_clock=("bridge_search_ms",), resume_dependent=INDEX_ANSWERS),
     "bco": Algorithm(BCOConfig, "agents.bco:BCOAgent", needs_dataset=True),
     "gaifo": Algorithm(GAIfOConfig, "agents.gaifo:GAIfOAgent", needs_dataset=True, ms_per_step=6.0),
     "oril": Algorithm(ORILConfig, "agents.oril:ORILAgent", needs_dataset=True, ms_per_step=5.0),

@@ -11,6 +11,7 @@ it returns.
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -37,6 +38,7 @@ from algos.envs import (
 )
 from algos.errors import UserError
 from algos.provenance.existing import (
+    RerunError,
     check_run_folder,
     config_dict,
     nothing_to_do,
@@ -140,22 +142,33 @@ class Verification:
     """The run's evaluations up to there, compared."""
     differences: dict[str, str | None]
     """Per file compared, its first difference in words, or None."""
+    left_out: str | None = None
+    """What was not compared, in words (a resumed run's resume-dependent columns), or None."""
 
     @property
     def reproduced(self) -> bool:
         return not any(self.differences.values())
 
 
-def verify(path: Path, steps: int = 1, progress_every: float = 60.0) -> Verification:
+def verify(path: Path, steps: int = 1, progress_every: float = 60.0,
+           root: Path | None = None) -> Verification:
     """Train the finished run in ``path`` again from its config.json (its seed, settings,
     dataset and code revision) up to its first evaluation at or past ``steps``, and compare
     every row of its metrics.csv and diagnostics.csv up to there, wall-clock columns aside.
+    A relative dataset path is read from ``root`` (default: the project holding the run).
     ``RerunError`` (``provenance.existing``) where this code cannot train it again."""
     run = RunDir(path)
     rerun = rerun_of(run)
     run_config = rerun.run_config()
-    dataset = (load_for_run(Path(rerun.saved["dataset"]["path"]), run_config)
-               if ALGORITHMS[rerun.algo].needs_dataset else None)
+    dataset = None
+    if ALGORITHMS[rerun.algo].needs_dataset:
+        dataset_path = Path(rerun.saved["dataset"]["path"])
+        project = project_of(run.root) if root is None else root
+        if not dataset_path.is_absolute():
+            dataset_path = project / dataset_path
+        require_arrays(dataset_path, project)
+        dataset = load_for_run(dataset_path, run_config)
+        run_config["dataset"]["path"] = rerun.saved["dataset"]["path"]  # as the run wrote it
     refuse_other_settings(run, rerun.saved, run_config)
     evaluations = [int(row["env_steps"])
                    for row in read_csv_rows(run.metrics, WALL_CLOCK_COLUMNS)]
@@ -167,10 +180,59 @@ def verify(path: Path, steps: int = 1, progress_every: float = 60.0) -> Verifica
                     rerun.steps, again, run_config, threads=1, progress_every=progress_every,
                     description=f"verify {rerun.algo} {rerun.env_config.game} seed{rerun.seed}",
                     stop_when=lambda row: row["env_steps"] >= reach, dataset=dataset)
-        found = {name: first_difference(read_csv_rows(run.root / name, columns),
-                                        read_csv_rows(again.root / name, columns), reach)
+        resumed = first_resume(run)
+        dependent = ALGORITHMS[rerun.algo].resume_dependent if resumed is not None else ()
+        found = {name: first_difference(
+                     _without_after(read_csv_rows(run.root / name, columns), dependent, resumed),
+                     _without_after(read_csv_rows(again.root / name, columns), dependent,
+                                    resumed), reach)
                  for name, columns in compared.items()}
-    return Verification(run.root, reach, sum(step <= reach for step in evaluations), found)
+    left_out = (f"{', '.join(dependent)} after step {resumed}, where the run resumed (they tell "
+                "how one process answered, from a cache that a resumed run starts empty)"
+                if dependent and resumed < reach else None)
+    return Verification(run.root, reach, sum(step <= reach for step in evaluations), found,
+                        left_out)
+
+
+def project_of(run_folder: Path) -> Path:
+    """The project a run folder belongs to: the folder above its ``results/runs/``, else the
+    current folder."""
+    parts = run_folder.resolve().parts
+    for i in range(len(parts) - 1, 0, -1):
+        if parts[i - 1:i + 1] == ("results", "runs"):
+            return Path(*parts[:i - 1])
+    return Path.cwd()
+
+
+def require_arrays(dataset: Path, project: Path) -> None:
+    """``RerunError`` saying how to make a dataset's arrays again where only its description
+    is there (a checkout holds descriptions only: the arrays are made, never committed)."""
+    description = dataset.with_suffix(".json")
+    if dataset.is_file() or not description.is_file():
+        return
+    info = json.loads(description.read_text())
+    expert = project / info.get("expert", {}).get("path", "EXPERT")
+    raise RerunError(f"{dataset}: its arrays are not here (a checkout holds its description "
+                     f"only); make them again from it (deterministic, about a minute): python "
+                     f"-m algos dataset --expert {expert} --size {info.get('size')} --seed "
+                     f"{info.get('seed')} --epsilon {info.get('epsilon')} --out {dataset}")
+
+
+def first_resume(run: RunDir) -> int | None:
+    """The step at which the run in ``run`` first resumed from a checkpoint, or None where one
+    session trained it from the start."""
+    sessions = json.loads(run.run_info.read_text()).get("sessions", [])
+    resumes = [int(s["from_step"]) for s in sessions if int(s.get("from_step", 0)) > 0]
+    return min(resumes) if resumes else None
+
+
+def _without_after(rows: list[dict[str, str]], columns: Sequence[str], step: int | None
+                   ) -> list[dict[str, str]]:
+    """``rows`` without ``columns`` in the rows past ``step``."""
+    if not columns:
+        return rows
+    return [{k: v for k, v in row.items() if k not in columns}
+            if int(row["env_steps"]) > step else row for row in rows]
 
 
 def train_expert(env_config: EnvConfig, seed: int, steps: int | None, out: Path, *,

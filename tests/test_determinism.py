@@ -10,6 +10,7 @@ import time
 import pytest
 
 from algos.algorithms import ALGORITHMS
+from algos.train import verify
 from algos.training.loop import WALL_CLOCK_DIAGNOSTICS
 from conftest import (
     ROOT,
@@ -87,12 +88,19 @@ def test_sigkill_and_resume_gives_the_same_metrics_as_an_uninterrupted_run(
     assert uninterrupted.wait(timeout=600) == 0
     assert metrics_without_wall_clock(killed) == metrics_without_wall_clock(whole)
     # Diagnostics too, except how the index answered (its cache restarts empty).
-    speed = ("index_cache_share", "index_search_share", "index_scan_share",
-             "index_candidates_mean", *WALL_CLOCK_DIAGNOSTICS)
+    speed = (*ALGORITHMS[algo].resume_dependent, *WALL_CLOCK_DIAGNOSTICS)
     assert csv_without(killed / "diagnostics.csv", speed) == \
         csv_without(whole / "diagnostics.csv", speed)
     sessions = __import__("json").loads((killed / "run.json").read_text())["sessions"]
     assert len(sessions) == 3 and sessions[1]["from_step"] > 0
+    # verify to the end reproduces the resumed run, every row, and names what it leaves out.
+    found = verify(killed, STEPS, progress_every=600)
+    assert found.reproduced and found.reach == STEPS, found.differences
+    if ALGORITHMS[algo].resume_dependent:
+        assert found.left_out.startswith(", ".join(ALGORITHMS[algo].resume_dependent) +
+                                         f" after step {sessions[1]['from_step']}")
+    else:
+        assert found.left_out is None
 
 
 # Older CPUs, emulated: each library's SIMD dispatch capped below this machine's (where the

@@ -114,3 +114,28 @@ def test_a_committed_run_of_each_algorithm_is_trained_again_identically(algo):
     result = cli("verify", str(run.relative_to(ROOT)), "--steps", str(first_learning))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "reproduced" in result.stdout
+
+
+def _run_of_this_commit(most_steps: int = 30_000) -> Path:
+    """One committed run of at most ``most_steps`` steps, chosen by the checked-out commit's
+    hash: over the commits CI sees, every such run is trained again to its end in turn."""
+    import subprocess
+
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout.strip()
+    short = sorted(run for runs in RUNS.values() for run in runs
+                   if json.loads((run / "config.json").read_text())["steps"] <= most_steps)
+    return short[int(commit, 16) % len(short)]
+
+
+def test_a_committed_run_chosen_by_the_commit_is_trained_again_to_its_end():
+    """Every row of metrics.csv and diagnostics.csv, to the run's last step: a forged run whose
+    seals were recomputed passes every read-back check, but not this one."""
+    run = _run_of_this_commit()
+    config = json.loads((run / "config.json").read_text())
+    if ALGORITHMS[config["algo"]].needs_dataset:
+        _dataset_of(run)
+    result = cli("verify", str(run.relative_to(ROOT)), "--steps", str(config["steps"]))
+    print(run, result.stdout, result.stderr)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"(to step {config['steps']})" in result.stdout

@@ -7,8 +7,10 @@ import json
 import pytest
 
 from algos.algorithms import SHARED_REVISION
+from algos.provenance.existing import RerunError
 from algos.provenance.runs import RunDir, atomic_write_json, config_identity
-from conftest import cli, metrics_without_wall_clock, train_args
+from algos.train import project_of, require_arrays
+from conftest import ROOT, cli, metrics_without_wall_clock, train_args
 
 pytestmark = pytest.mark.xdist_group("verify")
 
@@ -110,3 +112,29 @@ def test_a_setting_added_at_its_default_leaves_older_runs_valid(finished, tmp_pa
     assert settings_differences(saved, asked) == []
     asked["algo_config"]["double"] = False
     assert settings_differences(saved, asked) == ["algo_config.double None -> False"]
+
+
+def test_a_run_s_project_is_the_folder_above_its_results_runs(tmp_path, monkeypatch):
+    run = tmp_path / "clone" / "results" / "runs" / "breakout" / "dqn" / "default" / "seed0"
+    run.mkdir(parents=True)
+    assert project_of(run) == tmp_path / "clone"
+    monkeypatch.chdir(tmp_path)
+    assert project_of(tmp_path / "elsewhere") == tmp_path  # no results/runs above: here
+
+
+def test_a_dataset_described_but_not_made_says_how_to_make_it(tmp_path):
+    """A fresh clone holds datasets' descriptions only: verify names the command that makes
+    the arrays again, with the project's paths."""
+    description = ROOT / "results" / "datasets" / "breakout" / "n30000.json"
+    target = tmp_path / "results" / "datasets" / "breakout" / "n30000.npz"
+    target.parent.mkdir(parents=True)
+    target.with_suffix(".json").write_bytes(description.read_bytes())
+    info = json.loads(description.read_text())
+    with pytest.raises(RerunError) as error:
+        require_arrays(target, tmp_path)
+    assert str(error.value) == (
+        f"{target}: its arrays are not here (a checkout holds its description only); make them "
+        "again from it (deterministic, about a minute): python -m algos dataset --expert "
+        f"{tmp_path / info['expert']['path']} --size 30000 --seed {info['seed']} --epsilon "
+        f"{info['epsilon']} --out {target}")
+    require_arrays(tmp_path / "no_description.npz", tmp_path)  # the loader's own error follows

@@ -95,7 +95,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from algos.train import verify
 
-    found = verify(args.run, args.steps, args.progress_every)
+    found = verify(args.run, args.steps, args.progress_every, args.root)
     for name, difference in found.differences.items():
         if difference:
             print(f"{found.run}: NOT reproduced: {name} {difference}", file=sys.stderr)
@@ -103,7 +103,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 1
     print(f"{found.run}: reproduced: its first {found.rows} evaluations (to step {found.reach}) "
           "of metrics.csv and diagnostics.csv, every column but wall-clock time, are what this "
-          "code trains again")
+          "code trains again" + (f"; left out: {found.left_out}" if found.left_out else ""))
     return 0
 
 

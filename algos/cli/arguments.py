@@ -305,7 +305,11 @@ def verify_arguments(verify: argparse.ArgumentParser) -> None:
     verify.add_argument("run", type=_path, metavar="RUN", help="a finished run folder")
     verify.add_argument("--steps", type=_positive_int, default=1, metavar="N",
                         help="train to the first evaluation at or past step N (default 1: the "
-                             "first evaluation after step 0, at the run's eval_every)")
+                             "first evaluation after step 0, at the run's eval_every; the run's "
+                             "steps: every row)")
+    verify.add_argument("--root", type=_path, default=None, metavar="DIR",
+                        help="the project the run's dataset path is relative to (default: the "
+                             "folder above the run's results/runs/, else here)")
     _add_progress_argument(verify)
 
 
