@@ -126,7 +126,8 @@ def files(tmp_path_factory) -> dict[str, Path]:
     a_file.write_text("x")
     return {"data": data, "space_invaders": maze, "expert": expert, "not_json": not_json,
             "run": run, "file": a_file, "root": root, "experts": experts_dir.parent,
-            "agg": agg, **damaged, **experts, **runs, **tables}
+            "agg": agg, "data_folder": maze.parent, "data_description": data.with_suffix(".json"),
+            **damaged, **experts, **runs, **tables}
 
 
 TRAIN = ["train", "dqn", "--game", "breakout", "--seed", "0", "--steps", "100"]
@@ -243,6 +244,11 @@ BAD_INPUTS = [
     (["claims", "{agg_unrelated}/..", "--out", "{root}/claims.csv"],
      "scores.csv: not the table expected (no column method"),
     (["claims", "{root}/agregate", "--out", "{root}/claims.csv"], "agregate: no such folder"),
+    (["claims", "{run}", "--out", "{root}/claims.csv"], "no experiment's aggregate in it"),
+    ([*DIIQN, "--dataset", "{data_folder}"], "a folder; give a dataset's arrays file in it "
+     "(n500.npz)"),
+    ([*DIIQN, "--dataset", "{data_description}"], "a dataset's description; give its arrays "
+     "file"),
     (["claims", "{root}", "--out", "{root}/claims.csv", "--claims", "{file}"],
      "is not of type 'object'"),
     (["power", "baseline_typo"], "no claim of the claims file reads 'baseline_typo'"),
@@ -281,7 +287,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(files, tmp_path, capsys
 
 
 def test_bad_inputs_are_many():
-    assert len(BAD_INPUTS) >= 87
+    assert len(BAD_INPUTS) >= 90
 
 
 def _train(out, *extra, steps=3000, env=None, preexec=None) -> subprocess.Popen:

@@ -407,6 +407,12 @@ def load_dataset(path: Path, game: str | None = None) -> StateOnlyDataset:
     game gets ``truncated`` all false (see the module's docstring).
     """
     path = Path(path)
+    if path.is_dir():
+        raise DatasetError(f"{path}: a folder; give a dataset's arrays file in it "
+                           f"({', '.join(sorted(p.name for p in path.glob('n*.npz'))) or 'none'})")
+    if path.suffix == ".json" and path.with_suffix(".npz").is_file():
+        raise DatasetError(f"{path}: a dataset's description; give its arrays file, "
+                           f"{path.with_suffix('.npz')}")
     if not path.is_file():
         raise DatasetError(f"{path}: no such dataset file")
     info = read_info(path)

@@ -512,6 +512,11 @@ def verdicts(aggregate_root: Path, specs: list[ClaimSpec]) -> pd.DataFrame:
     if not Path(aggregate_root).is_dir():
         raise AggregateError(f"{aggregate_root}: no such folder (give the folder of the "
                              "experiments' aggregate folders, e.g. results/aggregate)")
+    if not any((folder / "scores.csv").is_file() or (folder / TABLES_INDEX).is_file()
+               for folder in Path(aggregate_root).iterdir()):
+        raise AggregateError(f"{aggregate_root}: no experiment's aggregate in it (give the "
+                             "folder of the experiments' aggregate folders, e.g. "
+                             "results/aggregate)")
     added = registration_dates([spec.id for spec in specs])
     rows = []
     for spec in specs:
