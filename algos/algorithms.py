@@ -377,6 +377,20 @@ class GAIfOConfig(LearnedRewardConfig):
 
 
 @dataclass
+class RILOConfig(GAIfOConfig):
+    """RILO: GAIfO's discriminator reward added to the task's. Every field can be set with
+    ``--set key=value``."""
+
+    imitation_weight: float = 1.0
+    """λ of the reward r = r_task + λ r_imitation (r_imitation: GAIfO's, by ``reward``)."""
+
+    def validate(self) -> None:
+        super().validate()
+        if not self.imitation_weight >= 0:
+            raise ConfigError(f"imitation_weight must be >= 0, got {self.imitation_weight}")
+
+
+@dataclass
 class ORILConfig(LearnedRewardConfig):
     """ORIL with a Double DQN + PER agent. Every field can be set with ``--set key=value``."""
 
@@ -459,6 +473,7 @@ ALGORITHMS: dict[str, Algorithm] = {
     "bco": Algorithm(BCOConfig, "agents.bco:BCOAgent", needs_dataset=True),
     "gaifo": Algorithm(GAIfOConfig, "agents.gaifo:GAIfOAgent", needs_dataset=True, ms_per_step=6.0),
     "oril": Algorithm(ORILConfig, "agents.oril:ORILAgent", needs_dataset=True, ms_per_step=5.0),
+    "rilo": Algorithm(RILOConfig, "agents.rilo:RILOAgent", needs_dataset=True, ms_per_step=6.0),
 }
 """Algorithm name -> its config, agent, data and what it declares of itself."""
 

@@ -88,12 +88,18 @@ class LearnedRewardAgent(DQNAgent):
             value = float(absorbing_reward) / (1.0 - gamma) if gamma < 1 else 0.0
             rewards = (rewards + np.float32(gamma * value) * batch.dones).astype(np.float32)
             self.classifier_tally.add(absorbing_reward=float(absorbing_reward), batches=1)
-        learned = Batch(batch.indices, batch.states, batch.actions, rewards, batch.next_states,
+        learned = Batch(batch.indices, batch.states, batch.actions,
+                        self.training_rewards(batch.rewards, rewards), batch.next_states,
                         batch.dones, batch.weights)
         loss = super().batch_loss(learned)
         if self.learner.updates % self.config.classifier_every == 0:
             self.train_classifier()
         return loss
+
+    def training_rewards(self, task: np.ndarray, learned: np.ndarray) -> np.ndarray:
+        """The rewards the Q-learner is trained on, from the batch's task rewards and the
+        classifier's (float32): the classifier's alone (GAIfO, ORIL; RILO adds the task's)."""
+        return learned
 
     def sample_with_absorbing(self, states: np.ndarray, next_states: np.ndarray, size: int,
                               terminations: int) -> tuple[np.ndarray, np.ndarray]:
