@@ -105,14 +105,14 @@ def test_smoke_config_makes_every_table_and_figure(smoke):
     agent_actions = {"grid_maze_small": "cardinal", "point_maze": "diagonal",
                      "breakout": "left,right"}
     for env, action_set in agent_actions.items():
-        for algo in ("dqn", "diiqn", "ha_diiqn"):
+        for algo in ("dqn", "diiqn", "ha_diiqn", "rilo"):
             run = smoke / "results" / "runs" / env / algo / "heterogeneous" / "seed0"
             config = json.loads((run / "config.json").read_text())
             assert config["env"]["action_set"] == action_set
             assert config["algo_config"]["eval_every"] == 500
-            assert config["algo_config"].get("expert_margin", 0.0) == (
-                0.0 if algo == "dqn" else 0.05)
-            assert config["algo_config"].get("skip_unchanged", False) == (algo != "dqn")
+            margin = algo in ("diiqn", "ha_diiqn")
+            assert config["algo_config"].get("expert_margin", 0.0) == (0.05 if margin else 0.0)
+            assert config["algo_config"].get("skip_unchanged", False) == margin
     # The default DIIQN run is shared by several experiments and trained once.
     runs = list((smoke / "results" / "runs" / "breakout" / "diiqn").glob("*/seed0"))
     variants = sorted(run.parent.name for run in runs)
@@ -199,21 +199,21 @@ def test_paper_config_lists_the_expected_train_jobs(tmp_path):
     """Paper scale: baseline 5 envs x 5 algos x 10 seeds = 250; confidence ablation 6 variants
     (the default run is the baseline's) x 10 = 60; dataset sizes 1K, 10K, 30K, 50K (100K is the
     default) x 10 = 40; c_max 670, 1500 (1,000 is the default) x 10 = 20; τ 0.9, 0.95, 0.99
-    (0.97 is the default) x 10 = 30; heterogeneous 2 mazes and Breakout with two actions x 3
-    algos x 10 = 90. Total 490. The heterogeneous runs train for the experiment's own 500K
-    steps, the others for the config's 5M."""
+    (0.97 is the default) x 10 = 30; heterogeneous 2 mazes and Breakout with two actions x 4
+    algos (RILO among them) x 10 = 120. Total 520. The heterogeneous runs train for the
+    experiment's own 500K steps, the others for the config's 5M."""
     result = snakemake("all_figures", "-n", "-p", "--configfile",
                        str(ROOT / "config" / "paper.yaml"), cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     output = result.stdout + result.stderr
     counts = job_counts(result)
-    assert counts["train"] == "490"
+    assert counts["train"] == "520"
     paper = plan(yaml.safe_load((ROOT / "config" / "paper.yaml").read_text()))
     assert counts["expert"] == "7" and counts["figures"] == str(len(paper))  # one per experiment
     commands = [line for line in output.splitlines() if "-m algos train" in line]
     maze = [c for c in commands if "--game point_maze" in c]
     game = [c for c in commands if "--game seaquest" in c]
-    assert len(maze) == 30 and all("--steps 500000 " in c for c in maze)
+    assert len(maze) == 40 and all("--steps 500000 " in c for c in maze)
     assert len(game) == 50 and all("--steps 5000000 " in c for c in game)
 
 
