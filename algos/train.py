@@ -41,6 +41,7 @@ from algos.provenance.existing import (
     RerunError,
     check_run_folder,
     config_dict,
+    keep_saved_dataset_path,
     nothing_to_do,
     refuse_other_settings,
     rerun_of,
@@ -109,6 +110,7 @@ def train(algo: str, env_config: EnvConfig, seed: int, steps: int, out: Path, *,
     if algorithm.needs_dataset and dataset is None:
         raise TrainError(f"{algo} learns from an expert dataset: give --dataset PATH")
     data = load_for_run(dataset, run_config) if dataset is not None else None
+    keep_saved_dataset_path(run, run_config)
     set_aside_if_stale(run, run_config)
     if run.finished():
         read_run(run.root)

@@ -399,3 +399,20 @@ def test_the_lock_is_released_by_a_kill(tmp_path):
     first.wait()
     result = cli(*train_args(out, 100_000, seed=2, extra=("--set", "lr=0.01")))
     assert result.returncode == 2 and "holds a run with a different config" in result.stderr
+
+
+def test_a_dataset_named_by_another_path_resumes_the_same_run(tmp_path, breakout_dataset):
+    """A DIIQN run trained with its dataset named by a relative path, stopped after its
+    step-1000 checkpoint, resumes with the same dataset named by an absolute path (and, done,
+    says there is nothing to do): the path is how it was typed, the content is the dataset."""
+    out = tmp_path / "run"
+    relative = Path(os.path.relpath(breakout_dataset, ROOT))
+    cli(*train_args(out, 1000, algo="diiqn", dataset=relative), check=True)
+    config = json.loads((out / "config.json").read_text())
+    (out / "summary.json").unlink()  # as if stopped right after its last checkpoint
+    resumed = cli(*train_args(out, 1000, algo="diiqn", dataset=breakout_dataset.resolve()))
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((out / "config.json").read_text()) == config
+    assert json.loads((out / "config.json").read_text())["dataset"]["path"] == str(relative)
+    again = cli(*train_args(out, 1000, algo="diiqn", dataset=breakout_dataset.resolve()))
+    assert again.returncode == 0 and "nothing to do" in again.stdout, again.stderr

@@ -114,6 +114,22 @@ def test_a_setting_added_at_its_default_leaves_older_runs_valid(finished, tmp_pa
     assert settings_differences(saved, asked) == ["algo_config.double None -> False"]
 
 
+def test_a_dataset_is_its_content_not_the_path_that_named_it():
+    """The same dataset given by a relative and an absolute path (or copied elsewhere) is the
+    same run; another dataset at the same path is not."""
+    from algos.provenance.existing import settings_differences
+
+    saved = {"algo": "diiqn", "seed": 0, "algo_config": {},
+             "dataset": {"path": "results/datasets/breakout/n30000.npz", "sha256": "ab"}}
+    asked = json.loads(json.dumps(saved))
+    asked["dataset"]["path"] = "/home/me/clone/results/datasets/breakout/n30000.npz"
+    assert settings_differences(saved, asked) == []
+    asked["dataset"]["sha256"] = "cd"
+    assert settings_differences(saved, asked) == [
+        "dataset.path results/datasets/breakout/n30000.npz -> "
+        "/home/me/clone/results/datasets/breakout/n30000.npz", "dataset.sha256 ab -> cd"]
+
+
 def test_a_run_s_project_is_the_folder_above_its_results_runs(tmp_path, monkeypatch):
     run = tmp_path / "clone" / "results" / "runs" / "breakout" / "dqn" / "default" / "seed0"
     run.mkdir(parents=True)

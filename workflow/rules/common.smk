@@ -212,7 +212,8 @@ def refresh_manifests() -> None:
     which a fresh clone lacks for the committed manifests: the new method was once trained and
     left out of its aggregate. A manifest is made from the config alone, so a dry run rewrites
     it too (and then shows the aggregate it reruns): at parse time Snakemake does not yet say
-    whether it is a dry run. A committed aggregate that scores runs the config no longer plans
+    whether it is a dry run, so the message says what is true in both (and when the experiment
+    is not the target). A committed aggregate that scores runs the config no longer plans
     is named: rebuilt, it leaves them out."""
     for name, experiment in PLANNED.items():
         path = Path(f"results/aggregate/{name}/manifest.json")
@@ -220,8 +221,8 @@ def refresh_manifests() -> None:
         if path.is_file() and path.read_text() != planned:
             atomic_write_text(path, planned)
             forget(name)
-            print(f"{path}: rewritten to the config's plan; {name} is aggregated again",
-                  file=sys.stderr)
+            print(f"{path}: rewritten to the config's plan; {name}'s aggregate is out of "
+                  f"date and is redone by the next run that targets it", file=sys.stderr)
         gone = unplanned_scored(path.parent, {run_key(run.folder) for run in experiment.runs})
         if gone:
             print(f"{path.parent}: its aggregate scores {len(gone)} runs the config no longer "
