@@ -66,6 +66,21 @@ def test_a_gain_is_reproduced_by_the_rank_test_and_refuted_by_its_interval():
     assert "rank swap" in mixed["fragility"]
 
 
+def test_a_verdict_read_without_registered_seeds_names_them_and_reads_as_interim():
+    from algos.evidence.tables import claims_table, headline_table
+
+    spec = replace(GAIN, seeds=(0, 1, 2, 3))
+    row = _verdict(spec, _tables({"a": [30, 40, 50], "b": [10, 15, 20, 12]}))
+    assert row["verdict"] == "reproduced" and row["seeds_missing"] == "a: 3"
+    whole = _verdict(GAIN, _tables({"a": [30, 40, 50], "b": [10, 15, 20]}))
+    assert whole["seeds_missing"] == ""
+    table = pd.DataFrame([row, whole])
+    assert "**reproduced** (interim: registered seeds missing, a: 3)" in claims_table(table)
+    headline = headline_table(table).splitlines()
+    assert headline[2].endswith("| **reproduced** (interim) |")
+    assert headline[3].endswith("| **reproduced** |")
+
+
 def test_two_runs_a_side_cannot_reach_five_percent_and_say_so():
     row = _verdict(GAIN, _tables({"a": [30, 40], "b": [10, 15]}))
     assert row["verdict"] == "not testable at this budget"

@@ -17,6 +17,9 @@ runs), the test's p-value, the p adjusted for the claim's family, and a verdict:
   at these seed counts, or the entry says so;
 * *not run*: the experiment has no aggregate, or no finished run of a side on that env.
 
+A row read while some of its registered seeds are missing names them (``seeds_missing``): its
+verdict is an interim look, not the registered test (the tables mark it "interim").
+
 Families: an experiment's primary claims are adjusted together by Holm; every secondary row of
 claims.csv together by Benjamini-Hochberg. ``pre_registered`` is read from git: whether the
 commit that added the entry's id to the claims file precedes the first run the row reads.
@@ -42,8 +45,8 @@ from algos.provenance.runs import atomic_write_text
 
 COLUMNS = ["id", "claim", "paper", "experiment", "env", "method", "against", "measure",
            "effect", "effect_lower", "effect_upper", "p_improvement", "p_value", "p_adjusted",
-           "family", "alpha", "smallest_effect", "runs", "where", "fragility", "verdict",
-           "pre_registered", "note"]
+           "family", "alpha", "smallest_effect", "runs", "seeds_missing", "where", "fragility",
+           "verdict", "pre_registered", "note"]
 
 NOT_RUN = "not run"
 NOT_TESTABLE = "not testable at this budget"
@@ -191,9 +194,15 @@ def _fragility(spec: ClaimSpec, a: np.ndarray, b: np.ndarray, low: float, high: 
     return ""
 
 
-def _runs_text(by_side: dict[str, pd.Series]) -> str:
-    return "; ".join(f"{side}: seeds {','.join(map(str, values.index))}"
-                     for side, values in by_side.items())
+def _runs_read(spec: ClaimSpec, by_side: dict[str, pd.Series]) -> dict[str, str]:
+    """The seeds a row reads per side (``runs``), and the registered seeds it lacks
+    (``seeds_missing``, empty when none): a verdict read without some of them is interim."""
+    missing = {side: sorted(set(spec.seeds) - set(values.index))
+               for side, values in by_side.items()}
+    return {"runs": "; ".join(f"{side}: seeds {','.join(map(str, values.index))}"
+                              for side, values in by_side.items()),
+            "seeds_missing": "; ".join(f"{side}: {','.join(map(str, seeds))}"
+                                       for side, seeds in missing.items() if seeds)}
 
 
 def _expert(tables: dict, env: str) -> dict:
@@ -231,7 +240,7 @@ def _compare(spec: ClaimSpec, tables: dict, env: str, last: int, base: dict) -> 
     for (label, a), (_, b) in zip(ours, theirs, strict=True):
         row = {**base, "measure": _measure_text(spec) + (f" {label}" if label else "")}
         sides = {spec.method: a} | ({spec.against: b} if b is not None else {})
-        row["runs"] = _runs_text(sides)
+        row.update(_runs_read(spec, sides))
         if a.empty or (b is not None and b.empty):
             rows.append({**row, "verdict": NOT_RUN})
             continue
@@ -336,8 +345,8 @@ def _along_budget(spec: ClaimSpec, tables: dict, env: str, last: int, base: dict
         both = pd.concat([ours, theirs])
     if ours.empty or (theirs is not None and theirs.empty):
         return {**row, "verdict": NOT_RUN}
-    row["runs"] = _runs_text({spec.method: ours.iloc[:, 0]} | (
-        {spec.against: theirs.iloc[:, 0]} if theirs is not None else {}))
+    row.update(_runs_read(spec, {spec.method: ours.iloc[:, 0]} | (
+        {spec.against: theirs.iloc[:, 0]} if theirs is not None else {})))
     steps = [step for step in both.columns if both[step].notna().all()]
     grid = [int(s) for s in steps]
     if theirs is not None:

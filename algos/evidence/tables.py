@@ -63,6 +63,18 @@ def _markdown(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _verdict(row: object, interim: str) -> str:
+    """A claim's verdict as a cell: *reproduced* in bold; a verdict read without some of the
+    claim's registered seeds is marked interim (``interim``: the mark's words, or empty)."""
+    verdict = "" if pd.isna(row.verdict) else str(row.verdict)
+    cell = f"**{verdict}**" if verdict == "reproduced" else verdict
+    if not interim or verdict == "not run":
+        return cell
+    if interim == "interim":
+        return f"{cell} (interim)"
+    return f"{cell} (interim: registered seeds missing, {interim})"
+
+
 def claims_table(claims: pd.DataFrame) -> str:
     """``claims.csv`` as a Markdown table."""
     rows = []
@@ -75,7 +87,7 @@ def claims_table(claims: pd.DataFrame) -> str:
                      _number(row.p_value, 3), _number(row.p_adjusted, 3), text(row.family),
                      text(row.runs), text(row.where), text(row.fragility),
                      text(row.pre_registered),
-                     f"**{row.verdict}**" if row.verdict == "reproduced" else text(row.verdict)])
+                     _verdict(row, text(getattr(row, "seeds_missing", None)))])
     return _markdown(["claim", "game", "measure", "effect [95 % CI]", "p", "p adjusted",
                       "family", "runs", "where", "fragility", "pre-registered", "verdict"], rows)
 
@@ -91,7 +103,7 @@ def headline_table(claims: pd.DataFrame) -> str:
         rows.append([f"`{row.experiment}`", text(row.claim), text(row.env),
                      _interval(row.effect, row.effect_lower, row.effect_upper),
                      _number(row.p_adjusted, 3),
-                     f"**{row.verdict}**" if row.verdict == "reproduced" else text(row.verdict)])
+                     _verdict(row, "interim" if text(getattr(row, "seeds_missing", None)) else "")])
     return _markdown(["experiment", "claim", "game", "effect [95 % CI]", "p (adjusted)",
                       "verdict"], rows)
 
