@@ -79,6 +79,14 @@ def test_a_verdict_read_without_registered_seeds_names_them_and_reads_as_interim
     headline = headline_table(table).splitlines()
     assert headline[2].endswith("| **reproduced** (interim) |")
     assert headline[3].endswith("| **reproduced** |")
+    # A reference side that plans fewer seeds (BCO's three) is whole with them.
+    tables = _tables({"a": [30, 40, 50, 45], "b": [10, 15, 20]})
+    tables["plan"] = pd.DataFrame([{"method": m, "env": "g", "seed": seed}
+                                   for m, n in (("a", 4), ("b", 3)) for seed in range(n)])
+    assert _verdict(spec, tables)["seeds_missing"] == ""
+    tables["plan"] = pd.concat([tables["plan"], pd.DataFrame([{"method": "b", "env": "g",
+                                                               "seed": 3}])])
+    assert _verdict(spec, tables)["seeds_missing"] == "b: 3"
 
 
 def test_two_runs_a_side_cannot_reach_five_percent_and_say_so():

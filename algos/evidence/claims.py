@@ -41,7 +41,7 @@ import pandas as pd
 from algos.evidence import claims_file, intervals, power, stats
 from algos.evidence.aggregate import TABLES_INDEX, AggregateError, read_settings, read_tables
 from algos.evidence.claims_file import CLAIMS_FILE, ClaimSpec
-from algos.provenance.runs import atomic_write_text
+from algos.provenance.runs import atomic_write_text, read_json
 
 COLUMNS = ["id", "claim", "paper", "experiment", "env", "method", "against", "measure",
            "effect", "effect_lower", "effect_upper", "p_improvement", "p_value", "p_adjusted",
@@ -194,10 +194,33 @@ def _fragility(spec: ClaimSpec, a: np.ndarray, b: np.ndarray, low: float, high: 
     return ""
 
 
-def _runs_read(spec: ClaimSpec, by_side: dict[str, pd.Series]) -> dict[str, str]:
+def _registered(spec: ClaimSpec, tables: dict, side: str, env: str) -> set[int]:
+    """The seeds ``side`` of a row is registered to read: the claim's ``seeds``, of those its
+    experiment plans for the side on ``env`` (``tables["plan"]``, the manifest's runs, where
+    given): a reference side may plan fewer (BCO's three seeds against DIIQN's five)."""
+    plan = tables.get("plan")
+    if plan is None:
+        return set(spec.seeds)
+    method = side.split(" ")[0]  # a sweep's cell, "diiqn tau=0.9", runs the method's seeds
+    planned = plan.loc[(plan["method"] == method) & (plan["env"] == env), "seed"]
+    return set(spec.seeds) & set(planned.astype(int))
+
+
+def plan_of(folder: Path) -> pd.DataFrame | None:
+    """The runs an experiment's aggregate folder plans (its ``manifest.json``: method, env,
+    seed), or None where it has no manifest."""
+    path = Path(folder) / "manifest.json"
+    if not path.is_file():
+        return None
+    runs = read_json(path).get("runs", [])
+    return pd.DataFrame(runs, columns=["folder", "method", "env", "seed"])
+
+
+def _runs_read(spec: ClaimSpec, tables: dict, env: str, by_side: dict[str, pd.Series]
+               ) -> dict[str, str]:
     """The seeds a row reads per side (``runs``), and the registered seeds it lacks
     (``seeds_missing``, empty when none): a verdict read without some of them is interim."""
-    missing = {side: sorted(set(spec.seeds) - set(values.index))
+    missing = {side: sorted(_registered(spec, tables, side, env) - set(values.index))
                for side, values in by_side.items()}
     return {"runs": "; ".join(f"{side}: seeds {','.join(map(str, values.index))}"
                               for side, values in by_side.items()),
@@ -240,7 +263,7 @@ def _compare(spec: ClaimSpec, tables: dict, env: str, last: int, base: dict) -> 
     for (label, a), (_, b) in zip(ours, theirs, strict=True):
         row = {**base, "measure": _measure_text(spec) + (f" {label}" if label else "")}
         sides = {spec.method: a} | ({spec.against: b} if b is not None else {})
-        row.update(_runs_read(spec, sides))
+        row.update(_runs_read(spec, tables, env, sides))
         if a.empty or (b is not None and b.empty):
             rows.append({**row, "verdict": NOT_RUN})
             continue
@@ -345,7 +368,7 @@ def _along_budget(spec: ClaimSpec, tables: dict, env: str, last: int, base: dict
         both = pd.concat([ours, theirs])
     if ours.empty or (theirs is not None and theirs.empty):
         return {**row, "verdict": NOT_RUN}
-    row.update(_runs_read(spec, {spec.method: ours.iloc[:, 0]} | (
+    row.update(_runs_read(spec, tables, env, {spec.method: ours.iloc[:, 0]} | (
         {spec.against: theirs.iloc[:, 0]} if theirs is not None else {})))
     steps = [step for step in both.columns if both[step].notna().all()]
     grid = [int(s) for s in steps]
@@ -539,6 +562,7 @@ def verdicts(aggregate_root: Path, specs: list[ClaimSpec]) -> pd.DataFrame:
                          "verdict": NOT_RUN})
             continue
         tables = read_tables(folder)  # a folder that is there must be whole: else one line
+        tables["plan"] = plan_of(folder)
         rows += claim_rows(spec, tables, int(read_settings(folder)["last"]),
                            None if added is None else added.get(spec.id, ""))
     return adjust(pd.DataFrame(rows)).reindex(columns=COLUMNS)
