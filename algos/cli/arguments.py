@@ -247,8 +247,7 @@ def claims_arguments(claims: argparse.ArgumentParser) -> None:
         "example:\n  python -m algos claims results/aggregate --out results/aggregate/claims.csv")
     claims.add_argument("root", type=_path, metavar="ROOT", help="folder of aggregate folders")
     claims.add_argument("--out", type=_path, required=True, help="CSV file to write")
-    claims.add_argument("--claims", type=_path, default=None, metavar="FILE",
-                        help="the claims file (default config/claims.yaml)")
+    _add_claims_argument(claims)
 
 
 def power_arguments(parser: argparse.ArgumentParser) -> None:
@@ -264,8 +263,7 @@ def power_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("experiment", metavar="EXPERIMENT", help="an experiment of the config")
     parser.add_argument("--root", type=_path, default=Path("results/aggregate"),
                         help="folder of aggregate folders (default %(default)s)")
-    parser.add_argument("--claims", type=_path, default=None, metavar="FILE",
-                        help="the claims file (default config/claims.yaml)")
+    _add_claims_argument(parser)
     parser.add_argument("--target", type=_fraction, default=0.8,
                         help="the power asked for (default %(default)s)")
 
@@ -345,6 +343,11 @@ def stage_arguments(stage: argparse.ArgumentParser) -> None:
         "example:\n  python -m algos stage   (make stage-results)")
     stage.add_argument("root", nargs="?", type=_path, default=Path("."), metavar="ROOT",
                        help="the repository's work tree (default: here)")
+
+
+def _add_claims_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--claims", type=_path, default=None, metavar="FILE",
+                        help="the claims file (default config/claims.yaml)")
 
 
 def _add_progress_argument(parser: argparse.ArgumentParser) -> None:
