@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -424,3 +425,26 @@ def test_staging_refuses_what_does_not_read_back(repo, path, damage, message):
                                           f"{result.stderr.split(message, 1)[1].rstrip()}"]
     assert result.stderr.rstrip().endswith("Nothing staged")
     assert git(repo, "diff", "--cached", "--name-only") == ""
+
+
+def test_plot_on_a_full_disk_is_one_line_naming_its_folder_and_leaves_it_whole(tmp_path):
+    """matplotlib's savefig meets the file-size limit (as a full disk) without naming a file:
+    the line names the folder being written; the old figures stay, no temporary is left."""
+    out = tmp_path / "figures"
+    out.mkdir()
+    (out / "old.png").write_bytes(b"old")
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    result = subprocess.run([sys.executable, "-m", "algos", "plot",
+                             str(ROOT / "results" / "aggregate" / "tau_sensitivity"), "--out",
+                             str(out)], cwd=ROOT, capture_output=True, text=True,
+                            preexec_fn=small_files, timeout=300,
+                            env={**os.environ, "MPLCONFIGDIR": str(tmp_path / "mpl")})
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 1 and lines == [f"error: plot: File too large: {out}"], \
+        result.stderr
+    assert "Traceback" not in result.stderr
+    assert _bytes(out) == {"old.png": b"old"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figures", "mpl"]  # matplotlib's

@@ -107,7 +107,14 @@ def atomic_write_folder(target: Path, fill: Callable[[Path], object],
             from None
     try:
         os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp creates 0700; give the usual permissions
-        fill(tmp)
+        try:
+            fill(tmp)
+        except OSError as err:
+            if err.filename is not None:
+                raise
+            # A writer that does not name its file (matplotlib's savefig on a full disk): the
+            # folder being written is what the user can act on.
+            raise OSError(err.errno, err.strerror or str(err), str(target)) from err
         if target.is_dir():
             for old in target.iterdir():
                 if old.is_file() and keep(old.name) and not (tmp / old.name).exists():
