@@ -1,5 +1,7 @@
 """From run folders to tables and figures: the aggregate and plot commands end to end."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -249,3 +251,18 @@ def test_a_game_that_one_method_has_not_reached_stays_out_of_the_aggregates_over
     assert {"aggregates", "beyond", "budget", "learning_curves"} <= names
     assert any("over grid_maze_small; not yet grid_maze" in text for text in texts)
     assert any({"dqn/default", "diiqn/default"} <= set(legend) for legend in legends)
+
+
+def test_a_swept_setting_a_run_predates_reads_as_its_default():
+    """A run made before a setting existed ran it at the default it was added with (as
+    ``settings_differences`` reads it); a key no algorithm has is one line naming the run."""
+    from algos.algorithms import ALGORITHMS
+    from algos.evidence.aggregate import AggregateError, _value_at
+
+    config = {"algo": "diiqn", "algo_config": {"c_max": 1000}, "dataset": {"size": 30000}}
+    assert _value_at(config, "algo_config.c_max") == 1000
+    assert _value_at(config, "algo_config.metric") == ALGORITHMS["diiqn"].config().metric
+    assert _value_at(config, "dataset.size") == 30000
+    with pytest.raises(AggregateError, match=r"^runs/x/config.json: no setting "
+                                             r"algo_config.nothing \(the swept setting\)"):
+        _value_at(config, "algo_config.nothing", Path("runs/x"))

@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from algos.algorithms import REFERENCE, WALL_CLOCK_DIAGNOSTICS, revision_label
+from algos.algorithms import ALGORITHMS, REFERENCE, WALL_CLOCK_DIAGNOSTICS, revision_label
 from algos.errors import UserError
 from algos.evidence import stats
 from algos.provenance.readers import check_nothing_lost, read_expert_info, read_run, run_key
@@ -126,10 +126,21 @@ def _read_run_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     return table
 
 
-def _value_at(config: dict, path: str):
+def _value_at(config: dict, path: str, folder: Path | None = None):
+    """The setting at dotted ``path`` of a run's ``config``. A run that predates an algorithm's
+    setting ran it at the default it was added with (``settings_differences`` reads it so too);
+    any other missing key is one line naming the run."""
     value = config
     for key in path.split("."):
-        value = value[key]
+        if isinstance(value, dict) and key in value:
+            value = value[key]
+            continue
+        algo = ALGORITHMS.get(config.get("algo"))
+        head, _, name = path.partition(".")
+        if head == "algo_config" and algo is not None and hasattr(algo.config(), name):
+            return getattr(algo.config(), name)
+        raise AggregateError(f"{folder or 'a run'}/config.json: no setting {path} (the swept "
+                             "setting): a run of another kind than the sweep's")
     return value
 
 
@@ -183,7 +194,7 @@ def collect(runs: list[RunRef], experts: Path | None, last: int, sweep: dict | N
         method = ref.method
         swept = sweep if sweep and ref.method not in sweep.get("anchors", []) else None
         if swept:
-            value = _value_at(config, sweep["config_path"])
+            value = _value_at(config, sweep["config_path"], ref.folder)
             method = f"{method} {sweep['key']}={value:g}" if isinstance(value, int | float) \
                 else f"{method} {sweep['key']}={value}"
         key = {"method": method, "algo": config["algo"], "variant": ref.folder.parent.name,
@@ -207,7 +218,7 @@ def collect(runs: list[RunRef], experts: Path | None, last: int, sweep: dict | N
                "expert_episodes": ends["expert_episodes"], "started": _started(ref.folder)}
         if sweep:  # an anchor of the sweep has no value of it
             row.update(sweep_key=sweep["key"], sweep_label=sweep.get("label", sweep["key"]),
-                       sweep_value=_value_at(config, sweep["config_path"]) if swept
+                       sweep_value=_value_at(config, sweep["config_path"], ref.folder) if swept
                        else math.nan)
         score_rows.append(row)
         curves.append(pd.DataFrame({**key, "step": metrics["env_steps"],
