@@ -259,6 +259,10 @@ BAD_INPUTS = [
     (["aggregate", "{run}", "--seed", "-5"], "--seed: expected a seed: an integer >= 0"),
     (["train", "dqn", "--game", "breakout", "--seed", "0", "--steps", "10", "--out", ""],
      "--out: expected a path, got an empty string"),
+    (["plot", "{agg}", "--only", "sweep"], "--only sweep: not a figure of this aggregate (of "
+     "dqn, no sweep); its figures: learning_curves"),
+    (["plot", "{agg}", "--only", "diagnostics"], "--only diagnostics: not a figure of this "
+     "aggregate"),
 ]
 
 

@@ -20,7 +20,7 @@ import seaborn as sns
 from matplotlib.ticker import FuncFormatter
 
 from algos.algorithms import ALGORITHMS, with_trait
-from algos.evidence.aggregate import read_tables
+from algos.evidence.aggregate import AggregateError, read_tables
 from algos.evidence.figures import FIGURES, figures_for
 from algos.evidence.stats import aggregated_envs
 from algos.provenance.runs import atomic_write, atomic_write_folder
@@ -508,7 +508,13 @@ def draw(tables: dict[str, pd.DataFrame], out: Path, only: list[str] | None = No
     figure of ``figures.FIGURES`` is the function of its name here)."""
     algos = set(tables["scores"]["algo"])
     swept = "sweep_value" in tables["scores"].columns
-    names = only or figures_for(algos, swept)
+    applicable = figures_for(algos, swept)
+    foreign = [name for name in only or () if name not in applicable]
+    if foreign:
+        raise AggregateError(f"--only {' '.join(foreign)}: not a figure of this aggregate (of "
+                             f"{', '.join(sorted(algos))}, {'a' if swept else 'no'} sweep); its "
+                             f"figures: {', '.join(applicable)}")
+    names = only or applicable
     if tables["intervals"].empty:  # a partial experiment: no method has a run on every env
         left_out = [name for name in names if FIGURES[name].over_envs]
         if left_out:
