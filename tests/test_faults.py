@@ -335,6 +335,23 @@ def test_a_full_disk_at_a_checkpoint_is_one_line_and_the_run_resumes(tmp_path):
     assert metrics_without_wall_clock(out) == metrics_without_wall_clock(whole)
 
 
+def test_a_full_disk_at_the_start_leaves_no_empty_lock(tmp_path):
+    """No byte can be written (RLIMIT_FSIZE 0): the trainer cannot write its PID into the lock
+    it just made; it says so naming the file, removes the lock, and the folder trains
+    normally once there is room."""
+    out = tmp_path / "run"
+
+    def no_room():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+    full = _train(out, steps=1000, preexec=no_room)
+    _, err = full.communicate(timeout=600)
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert full.returncode == 1 and lines == [f"error: train: File too large: {out}/.lock"], err
+    assert not out.exists() or not list(out.iterdir())
+    assert cli(*train_args(out, 1000, seed=2)).returncode == 0
+
+
 def test_a_corrupt_checkpoint_falls_back_to_the_one_before(tmp_path):
     """Stopped after step 2000 (checkpoints at 1000 and 2000), the last checkpoint damaged: the
     run resumes from the one before, with a warning, and ends as an uninterrupted run does; a

@@ -396,7 +396,9 @@ class RunDir:
     def locked(self) -> Iterator[None]:
         """Hold the folder's lock (``flock`` on ``.lock``, which names the holder's PID) while
         writing it. The kernel releases it however the process ends, SIGKILL included."""
+        made_folder = not self.root.exists()
         self.root.mkdir(parents=True, exist_ok=True)
+        made_lock = not self.lock_file.exists()
         fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
         try:
             try:
@@ -405,8 +407,16 @@ class RunDir:
                 holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
                 raise RunLockedError(f"{self.root} is being written by another trainer (PID "
                                      f"{holder}); wait for it to finish, or stop it") from None
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
+            try:
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+            except OSError as err:  # a full disk: leave no empty lock (nor folder) it made
+                if made_lock:
+                    self.lock_file.unlink(missing_ok=True)
+                if made_folder:
+                    with contextlib.suppress(OSError):
+                        self.root.rmdir()
+                raise OSError(err.errno, err.strerror, str(self.lock_file)) from err
             yield
         finally:
             os.close(fd)
