@@ -408,8 +408,9 @@ class RunDir:
                 raise RunLockedError(f"{self.root} is being written by another trainer (PID "
                                      f"{holder}); wait for it to finish, or stop it") from None
             try:
-                os.ftruncate(fd, 0)
-                os.write(fd, f"{os.getpid()}\n".encode())
+                pid = f"{os.getpid()}\n".encode()
+                os.pwrite(fd, pid, 0)  # over the last holder's PID: a full disk keeps one
+                os.ftruncate(fd, len(pid))
             except OSError as err:  # a full disk: leave no empty lock (nor folder) it made
                 if made_lock:
                     self.lock_file.unlink(missing_ok=True)
