@@ -212,6 +212,32 @@ def test_the_lists_that_name_algorithms_and_experiments_agree_with_the_registry(
         assert not missing, f"{path} has no experiment {missing} that a claim tests"
 
 
+def test_the_agents_action_set_can_be_swept():
+    """Each value of an ``agent_action_set`` sweep is the action set of its runs (a folder per
+    value but the default, ``full``); a value an env cannot play, or an action set also given
+    to the experiment, fails at once naming it."""
+    bridging = plan(SMOKE)["bridging_grid"]
+    sets = {(r.algo, r.variant, r.action_set) for r in bridging.runs}
+    assert sets == {("dqn", "bridging_grid", "full"), ("ha_diiqn", "bridging_grid", "full"),
+                    ("dqn", "bridging_grid+agent_action_set-cardinal", "cardinal"),
+                    ("ha_diiqn", "bridging_grid+agent_action_set-cardinal", "cardinal")}
+    assert bridging.sweep["config_path"] == "env.action_set"
+    config = copy.deepcopy(SMOKE)
+    config["experiments"]["bridging_grid"]["sweep"]["values"] = ["full", "upward"]
+    with pytest.raises(PlanError, match="bridging_grid.sweep.values: 'upward' on "
+                                        "grid_maze_small: "):
+        plan(config)
+    config = copy.deepcopy(SMOKE)
+    config["experiments"]["bridging_grid"]["agent_action_set"] = "cardinal"
+    with pytest.raises(PlanError, match="agent_action_set is swept; leave "
+                                        "experiments.bridging_grid.agent_action_set out"):
+        plan(config)
+    # A comma-separated set names its folder with dashes.
+    default = plan(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
+    assert {r.variant for r in default["bridging_breakout"].runs} >= {
+        "bridging_breakout+agent_action_set-left-right"}
+
+
 def test_a_sweeps_anchor_is_trained_once_and_runs_as_shares_another_experiments_runs():
     experiments = plan(SMOKE)
     tau = experiments["tau_sensitivity"]

@@ -39,7 +39,7 @@ from algos.config import ConfigError, apply_overrides
 from algos.envs import EnvError, is_maze, resolve_action_set
 from algos.values import non_finite
 
-SWEEP_KEYS = {"dataset_size": "dataset.size"}
+SWEEP_KEYS = {"dataset_size": "dataset.size", "agent_action_set": "env.action_set"}
 """Sweep keys that are not algorithm settings -> where the run's config.json holds them (an
 algorithm setting ``k`` is at ``algo_config.k``)."""
 
@@ -162,7 +162,7 @@ def plan(config: dict) -> dict[str, Experiment]:
             raise PlanError(f"experiments.{name}.seeds: {own} lists a seed twice")
         sweep = spec.get("sweep")
         if sweep:
-            _check_sweep(name, sweep, _methods(spec["methods"], f"experiments.{name}"))
+            _check_sweep(name, sweep, _methods(spec["methods"], f"experiments.{name}"), spec)
         methods: dict[str, list[Run]] = {}
         for label, algo, method_set, method_seeds in _methods(spec["methods"],
                                                               f"experiments.{name}"):
@@ -230,8 +230,8 @@ def _dig(config: Any, dotted: str) -> Any:
     return config
 
 
-def _check_sweep(name: str, sweep: dict, methods: list[tuple[str, str, dict, Any]]
-                 ) -> None:
+def _check_sweep(name: str, sweep: dict, methods: list[tuple[str, str, dict, Any]],
+                 spec: dict) -> None:
     """A sweep has two values or more, its anchors are methods of the experiment, and every
     other method has the swept setting."""
     where = f"experiments.{name}.sweep"
@@ -247,6 +247,16 @@ def _check_sweep(name: str, sweep: dict, methods: list[tuple[str, str, dict, Any
     swept = [m for m in methods if m[0] not in sweep.get("anchors", [])]
     if not swept:
         raise PlanError(f"{where}.anchors: every method is an anchor; nothing is swept")
+    if sweep["key"] == "agent_action_set":
+        if "agent_action_set" in spec:
+            raise PlanError(f"{where}: agent_action_set is swept; leave "
+                            f"experiments.{name}.agent_action_set out")
+        for value in values:
+            for env in spec["envs"]:
+                try:
+                    resolve_action_set(env, str(value))
+                except EnvError as err:
+                    raise PlanError(f"{where}.values: {value!r} on {env}: {err}") from None
     if sweep["key"] == "dataset_size":
         for label, algo, _, _ in swept:
             if not (algo in ALGORITHMS and ALGORITHMS[algo].needs_dataset):
@@ -290,8 +300,11 @@ def _runs(config: dict, name: str, spec: dict, label: str, algo: str, method_set
                 **(config.get("diiqn_set", {}) if algo in DIIQN_FAMILY else {}),
                 **spec.get("set", {}), **method_set}
     size = config["dataset"]["size"]
+    swept_actions = None
     if sweep and sweep["key"] == "dataset_size":
         size = value
+    elif sweep and sweep["key"] == "agent_action_set":
+        swept_actions = value
     elif sweep:
         settings[sweep["key"]] = value
     # The variant: the method's name, the swept value where it is not the default, after the
@@ -299,13 +312,14 @@ def _runs(config: dict, name: str, spec: dict, label: str, algo: str, method_set
     # the config's settings and steps is one run, whichever experiment lists it).
     parts = [] if label == algo else [label]
     if sweep and value != _sweep_default(config, sweep, algo):
-        parts.append(f"{sweep['key']}-{_text(value)}")
+        # An action set such as "left,right" names a folder as left-right.
+        parts.append(f"{sweep['key']}-{_text(value).replace(',', '-')}")
     own_settings = any(key in spec for key in ("set", "agent_action_set"))
     checked = _checked(algo, settings, f"experiments.{name} ({label})")
     runs = []
     for env in spec["envs"]:
-        action_set = _per_env(spec.get("agent_action_set", "full"), env, "agent_action_set",
-                              name)
+        action_set = swept_actions or _per_env(spec.get("agent_action_set", "full"), env,
+                                               "agent_action_set", name)
         try:
             resolve_action_set(env, action_set)
         except EnvError as err:
@@ -327,6 +341,8 @@ def _sweep_default(config: dict, sweep: dict, algo: str) -> Any:
     key = sweep["key"]
     if key == "dataset_size":
         return config["dataset"]["size"]
+    if key == "agent_action_set":
+        return "full"  # the experiments' default
     for block in ((config.get("diiqn_set", {}) if algo in DIIQN_FAMILY else {}),
                   config.get("train_set", {})):
         if key in block:
