@@ -224,13 +224,13 @@ def test_the_agents_action_set_can_be_swept():
     assert bridging.sweep["config_path"] == "env.action_set"
     config = copy.deepcopy(SMOKE)
     config["experiments"]["bridging_grid"]["sweep"]["values"] = ["full", "upward"]
-    with pytest.raises(PlanError, match="bridging_grid.sweep.values: 'upward' on "
-                                        "grid_maze_small: "):
+    with pytest.raises(PlanError, match=r"bridging_grid\.sweep\.values: 'upward' on "
+                                        r"grid_maze_small: "):
         plan(config)
     config = copy.deepcopy(SMOKE)
     config["experiments"]["bridging_grid"]["agent_action_set"] = "cardinal"
-    with pytest.raises(PlanError, match="agent_action_set is swept; leave "
-                                        "experiments.bridging_grid.agent_action_set out"):
+    with pytest.raises(PlanError, match=r"agent_action_set is swept; leave "
+                                        r"experiments\.bridging_grid\.agent_action_set out"):
         plan(config)
     # A comma-separated set names its folder with dashes.
     default = plan(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
