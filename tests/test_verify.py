@@ -114,20 +114,27 @@ def test_a_setting_added_at_its_default_leaves_older_runs_valid(finished, tmp_pa
     assert settings_differences(saved, asked) == ["algo_config.double None -> False"]
 
 
-def test_a_dataset_is_its_content_not_the_path_that_named_it():
-    """The same dataset given by a relative and an absolute path (or copied elsewhere) is the
-    same run; another dataset at the same path is not."""
-    from algos.provenance.existing import settings_differences
+def test_a_dataset_is_its_content_not_the_path_that_named_it(tmp_path):
+    """The same dataset given by another path (relative, absolute, a copy) is named as the
+    run's config.json names it, so the run's settings and identity are unchanged; another
+    dataset at the same path is not."""
+    from algos.provenance.existing import keep_saved_dataset_path, settings_differences
 
+    run = RunDir(tmp_path / "run")
+    run.root.mkdir()
     saved = {"algo": "diiqn", "seed": 0, "algo_config": {},
              "dataset": {"path": "results/datasets/breakout/n30000.npz", "sha256": "ab"}}
+    atomic_write_json(run.config, saved)
     asked = json.loads(json.dumps(saved))
     asked["dataset"]["path"] = "/home/me/clone/results/datasets/breakout/n30000.npz"
-    assert settings_differences(saved, asked) == []
-    asked["dataset"]["sha256"] = "cd"
-    assert settings_differences(saved, asked) == [
-        "dataset.path results/datasets/breakout/n30000.npz -> "
-        "/home/me/clone/results/datasets/breakout/n30000.npz", "dataset.sha256 ab -> cd"]
+    keep_saved_dataset_path(run, asked)
+    assert asked == saved and settings_differences(saved, asked) == []
+    other = json.loads(json.dumps(saved))
+    other["dataset"].update(path="/elsewhere/n30000.npz", sha256="cd")
+    keep_saved_dataset_path(run, other)
+    assert settings_differences(saved, other) == [
+        "dataset.path results/datasets/breakout/n30000.npz -> /elsewhere/n30000.npz",
+        "dataset.sha256 ab -> cd"]
 
 
 def test_a_run_s_project_is_the_folder_above_its_results_runs(tmp_path, monkeypatch):

@@ -73,19 +73,15 @@ def settings_differences(saved: dict, run_config: dict) -> list[str]:
         wanted["algo_config"] = {
             key: value for key, value in wanted["algo_config"].items()
             if key in saved["algo_config"] or key not in defaults or value != defaults[key]}
-    saved_data, wanted_data = saved.get("dataset"), wanted.get("dataset")
-    if (isinstance(saved_data, dict) and isinstance(wanted_data, dict)
-            and saved_data.get("sha256") and saved_data.get("sha256") == wanted_data.get("sha256")):
-        # A dataset is its content: the same file named by a relative or an absolute path, or
-        # a copy of it elsewhere, trains the same run.
-        wanted["dataset"] = {**wanted_data, "path": saved_data.get("path")}
     return differences(saved, wanted)
 
 
 def keep_saved_dataset_path(run: RunDir, run_config: dict) -> None:
     """Name ``run_config``'s dataset by the path ``run``'s saved config.json names it, where
-    that dataset has the same content: the run's identity (``config.json``, ``run.json``) then
-    stays the one it was trained under, however the path was typed this time."""
+    that dataset has the same content (a dataset is its content: the same file by a relative
+    or an absolute path, or a copy elsewhere, trains the same run). The run's identity
+    (``config.json``, ``run.json``) then stays the one it was trained under, however the path
+    was typed this time; ``verify`` names it so too."""
     wanted = run_config.get("dataset")
     if not run.config.is_file() or not isinstance(wanted, dict):
         return
